@@ -1,0 +1,37 @@
+"""Fixtures shared by every tier; the host is booted lazily, so the unit tier never imports ComfyUI."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def comfy():
+    """The real ComfyUI host, booted once per test process with the pack loaded."""
+    from support.comfy_host import boot
+
+    return boot()
+
+
+@pytest.fixture(scope="session")
+def tiny_sd15(comfy):
+    from support.models import tiny_sd15
+
+    return tiny_sd15()
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl(comfy):
+    from support.models import tiny_sdxl
+
+    return tiny_sdxl()
+
+
+@pytest.fixture(scope="session")
+def full_sd15_checkpoint(comfy):
+    """Name of the full-size random SD1.5 checkpoint in the host's models/checkpoints (generated once)."""
+    import folder_paths
+
+    from support.models import ensure_full_sd15_checkpoint
+
+    path = ensure_full_sd15_checkpoint(folder_paths.get_folder_paths("checkpoints")[0])
+    return path.name

@@ -1,0 +1,107 @@
+"""Boot the real ComfyUI in this process (once) and run API prompts through its executor.
+
+Mirrors what main.py does: argument parsing, extra config before `import nodes`, a PromptServer instance
+(never started) so packs with routes load, then init_extra_nodes with custom nodes on.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .paths import PACK_DIR_NAME, comfy_dir
+
+
+@dataclass
+class ComfyHost:
+    loop: asyncio.AbstractEventLoop
+    server: Any
+    nodes: Any
+    execution: Any
+    import_failures: list[str]
+
+    def node_class(self, node_id: str) -> type:
+        return self.nodes.NODE_CLASS_MAPPINGS[node_id]
+
+    def pack_module(self, submodule: str):
+        """A submodule of the pack as ComfyUI imported it (a second `import` would make a second copy)."""
+        cls = self.node_class("SpaceTimePredictLayout")
+        pack = cls.__module__.split(".nodes")[0]
+        return sys.modules[f"{pack}.{submodule}"]
+
+    def validate(self, prompt: dict) -> tuple[bool, Any, list, dict]:
+        pid = str(uuid.uuid4())
+        return self.loop.run_until_complete(self.execution.validate_prompt(pid, prompt, None))
+
+    def run(self, prompt: dict) -> "PromptRun":
+        """Validate and execute an API prompt; returns outputs and status messages (never raises on failure)."""
+        ok, err, outputs, node_errors = self.validate(prompt)
+        if not ok:
+            return PromptRun(False, {}, [], {"validation": err, "node_errors": node_errors})
+        executor = self.execution.PromptExecutor(
+            self.server, cache_type=self.execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0})
+        executor.execute(prompt, str(uuid.uuid4()), {"client_id": None}, outputs)
+        return PromptRun(executor.success, executor.history_result.get("outputs", {}),
+                         executor.status_messages, {})
+
+
+@dataclass
+class PromptRun:
+    success: bool
+    outputs: dict
+    messages: list
+    errors: dict
+
+    def error_text(self) -> str:
+        """Everything the user would be told about a failure, flattened for assertions."""
+        return repr(self.errors) + repr([m for m in self.messages if m[0] == "execution_error"])
+
+
+_HOST: ComfyHost | None = None
+
+
+def boot() -> ComfyHost:
+    global _HOST
+    if _HOST is not None:
+        return _HOST
+    root = str(comfy_dir())
+    os.chdir(root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    sys.argv = [sys.argv[0], "--cpu", "--disable-api-nodes"]
+    import comfy.options
+
+    comfy.options.enable_args_parsing()
+    import utils.extra_config  # noqa: F401  (must precede `import nodes`)
+    import comfy.model_management  # noqa: F401
+    import execution
+    import nodes
+    import server
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    prompt_server = server.PromptServer(loop)
+    log = _LogCapture()
+    logging.getLogger().addHandler(log)
+    try:
+        loop.run_until_complete(nodes.init_extra_nodes(init_custom_nodes=True, init_api_nodes=False))
+    finally:
+        logging.getLogger().removeHandler(log)
+    failures = [line for line in log.lines if "IMPORT FAILED" in line and PACK_DIR_NAME in line]
+    _HOST = ComfyHost(loop, prompt_server, nodes, execution, failures)
+    return _HOST
+
+
+class _LogCapture(logging.Handler):
+    """Keeps ComfyUI's start-up log lines so tests can look for the pack's import failures."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())

@@ -1,0 +1,168 @@
+"""Random-weight models of the real architectures, built in code (tiny) or cached on disk (full size).
+
+Random weights test shapes, finiteness, determinism and exactness of the patch; not image quality.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+TINY_TE = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 2, "num_hidden_layers": 2}
+TINY_TE_G = {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 2, "num_hidden_layers": 3,
+             "projection_dim": 64}
+
+TINY_SD15_UNET = {
+    "use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True,
+    "legacy": False, "adm_in_channels": None, "in_channels": 4, "model_channels": 32,
+    "num_res_blocks": [2, 2, 2, 2], "transformer_depth": [1, 1, 1, 1, 1, 1, 0, 0], "channel_mult": [1, 2, 4, 4],
+    "transformer_depth_middle": 1, "use_linear_in_transformer": False, "context_dim": 64,
+    "transformer_depth_output": [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0],
+    "use_temporal_attention": False, "use_temporal_resblock": False,
+}
+
+# SDXL layout (linear in/out, depth 2 transformers, no attention at the top level), tiny widths;
+# adm = pooled clip_g (64) + 6 size embeddings of 256.
+TINY_SDXL_UNET = {
+    "use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True,
+    "legacy": False, "adm_in_channels": 64 + 6 * 256, "num_classes": "sequential", "in_channels": 4,
+    "model_channels": 32, "num_res_blocks": [2, 2, 2], "transformer_depth": [0, 0, 2, 2, 2, 2],
+    "channel_mult": [1, 2, 4], "transformer_depth_middle": 2, "use_linear_in_transformer": True,
+    "context_dim": 128, "num_head_channels": 16,
+    "transformer_depth_output": [0, 0, 0, 2, 2, 2, 2, 2, 2], "use_temporal_attention": False,
+    "use_temporal_resblock": False,
+}
+
+
+@torch.no_grad()
+def init_random(module: torch.nn.Module, seed: int = 0, scale: float = 0.05) -> torch.nn.Module:
+    """ComfyUI's ops leave weights uninitialised: fill them reproducibly."""
+    gen = torch.Generator().manual_seed(seed)
+    for name, param in module.named_parameters():
+        if name.endswith("bias"):
+            param.zero_()
+        elif param.ndim <= 1:
+            param.fill_(1.0)
+        else:
+            param.copy_(torch.randn(param.shape, generator=gen, dtype=torch.float32).to(param.dtype) * scale)
+    return module
+
+
+@dataclass
+class TinyModels:
+    model: Any
+    clip: Any
+    vae: Any
+
+
+def _tiny_vae():
+    import comfy.sd
+    from comfy.ldm.models.autoencoder import AutoencoderKL
+
+    ddconfig = {"double_z": True, "z_channels": 4, "resolution": 256, "in_channels": 3, "out_ch": 3, "ch": 32,
+                "ch_mult": [1, 2, 4, 4], "num_res_blocks": 1, "attn_resolutions": [], "dropout": 0.0}
+    config = {"params": {"ddconfig": ddconfig, "embed_dim": 4}}
+    return comfy.sd.VAE(sd=init_random(AutoencoderKL(**config["params"])).state_dict(), config=config)
+
+
+def _patcher(model):
+    import comfy.model_management as mm
+    import comfy.model_patcher
+
+    return comfy.model_patcher.ModelPatcher(model, load_device=mm.get_torch_device(),
+                                            offload_device=mm.unet_offload_device())
+
+
+def tiny_sd15(dtype: torch.dtype = torch.float32, seed: int = 0) -> TinyModels:
+    """An SD1.x-shaped UNet (16 attn2 layers), a tiny SD1 CLIP with the real tokenizer, a tiny VAE."""
+    import comfy.sd
+    import comfy.sd1_clip
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+
+    config = sm.SD15(dict(TINY_SD15_UNET))
+    config.set_inference_dtype(dtype, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(comfy.sd1_clip.SD1Tokenizer, comfy.sd1_clip.SD1ClipModel),
+                         model_options={"clip_l_model_config": TINY_TE})
+    init_random(clip.cond_stage_model, seed + 1)
+    return TinyModels(_patcher(model), clip, _tiny_vae())
+
+
+def tiny_sdxl(seed: int = 0) -> TinyModels:
+    """An SDXL-shaped UNet (adm conditioning, depth-2 linear transformers) and a tiny dual CLIP (l + g)."""
+    import comfy.sd
+    import comfy.sdxl_clip
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+
+    config = sm.SDXL(dict(TINY_SDXL_UNET))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(comfy.sdxl_clip.SDXLTokenizer, comfy.sdxl_clip.SDXLClipModel),
+                         model_options={"clip_l_model_config": dict(TINY_TE, num_hidden_layers=3),
+                                        "clip_g_model_config": TINY_TE_G})
+    init_random(clip.cond_stage_model, seed + 1)
+    return TinyModels(_patcher(model), clip, _tiny_vae())
+
+
+FULL_SD15_NAME = "random_sd15_fp16.safetensors"
+
+
+@torch.no_grad()
+def _init_full(module: torch.nn.Module, gen: torch.Generator) -> None:
+    for name, param in module.named_parameters():
+        if name.endswith("bias"):
+            param.zero_()
+        elif param.ndim == 0:
+            param.fill_(math.log(100.0))
+        elif param.ndim == 1:
+            param.fill_(1.0)
+        elif "embedding" in name:
+            param.copy_((torch.randn(param.shape, generator=gen) * 0.02).to(param.dtype))
+        else:
+            fan_in = param[0].numel()
+            param.copy_((torch.randn(param.shape, generator=gen) / math.sqrt(fan_in)).to(param.dtype))
+
+
+def ensure_full_sd15_checkpoint(checkpoints_dir: Path) -> Path:
+    """A full-size SD1.5 checkpoint with seeded random weights (2.1 GB), generated once and reused.
+
+    Byte-identical for a given torch version, so its presence plus a marker of that version is the cache key.
+    """
+    path = Path(checkpoints_dir) / FULL_SD15_NAME
+    marker = path.with_suffix(".version")
+    version = hashlib.sha256(torch.__version__.encode()).hexdigest()[:12]
+    if path.exists() and marker.exists() and marker.read_text() == version:
+        return path
+    import comfy.sd
+    import comfy.supported_models as sm
+    from comfy.ldm.models.autoencoder import AutoencoderKL
+
+    unet_config = dict(TINY_SD15_UNET, model_channels=320, context_dim=768, num_heads=8)
+    config = sm.SD15(unet_config)
+    config.set_inference_dtype(torch.float16, None)
+    gen = torch.Generator().manual_seed(1234)
+    model = config.get_model({})
+    _init_full(model.diffusion_model, gen)
+    clip = comfy.sd.CLIP(target=config.clip_target(), model_options={"dtype": torch.float16})
+    _init_full(clip.cond_stage_model, gen)
+    ddconfig = {"double_z": True, "z_channels": 4, "resolution": 256, "in_channels": 3, "out_ch": 3, "ch": 128,
+                "ch_mult": [1, 2, 4, 4], "num_res_blocks": 2, "attn_resolutions": [], "dropout": 0.0}
+    vcfg = {"params": {"ddconfig": ddconfig, "embed_dim": 4}}
+    vae_model = AutoencoderKL(**vcfg["params"])
+    _init_full(vae_model, gen)
+    vae = comfy.sd.VAE(sd=vae_model.state_dict(), config=vcfg)
+    vae.first_stage_model.to(torch.float16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    comfy.sd.save_checkpoint(str(tmp), _patcher(model), clip, vae)
+    tmp.rename(path)
+    marker.write_text(version)
+    return path

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The run command: start ComfyUI with this pack loaded on 127.0.0.1 and print its URL.
+# Reuses your ComfyUI when COMFYUI_DIR is set (links the pack into its custom_nodes/ and runs its main.py with
+# COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI 0.3.75 host first (~2 minutes once).
+# usage: [COMFYUI_DIR=...] [PORT=8188] tools/run.sh [extra main.py args, e.g. --cpu]
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PORT=${PORT:-8188}
+if [ -n "${COMFYUI_DIR:-}" ]; then
+  [ -f "$COMFYUI_DIR/main.py" ] || { echo "COMFYUI_DIR=$COMFYUI_DIR has no main.py" >&2; exit 2; }
+  PY=${COMFYUI_PYTHON:-python3}
+  LINK="$COMFYUI_DIR/custom_nodes/spacetime_attention"
+  [ -e "$LINK" ] || ln -s "$REPO" "$LINK"
+  EXTRA=()
+else
+  eval "$("$REPO/tools/provision.sh")"
+  PY=$SPACETIME_HOST_PYTHON
+  EXTRA=(--cpu)
+fi
+cd "$COMFYUI_DIR"
+echo "SpaceTime Attention: ComfyUI starting at http://127.0.0.1:$PORT/  (example workflows: Workflow > Browse Templates > spacetime_attention)"
+exec "$PY" main.py --listen 127.0.0.1 --port "$PORT" --disable-api-nodes "${EXTRA[@]}" "$@"
