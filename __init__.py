@@ -10,14 +10,13 @@ WEB_DIRECTORY = "./js"
 
 
 class SpaceTimeExtension(ComfyExtension):
-    """Registers the pack's V3 nodes and its small server route for live layout prediction."""
-
-    async def on_load(self) -> None:
-        register_routes()
+    """Registers the pack's V3 nodes."""
 
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
         return list(NODES)
 
 
 async def comfy_entrypoint() -> SpaceTimeExtension:
+    # ComfyUI 0.3.75 never calls on_load, and routes must exist before the server builds its app.
+    register_routes()
     return SpaceTimeExtension()

@@ -1,8 +1,25 @@
 """Thin V3 adapters over `spacetime/` and `layout_model/`, one module per node family."""
 from __future__ import annotations
 
-NODES: list = []
+from .layout_nodes import NODES as LAYOUT_NODES
+
+NODES: list = [*LAYOUT_NODES]
+
+_routes_registered = False
 
 
 def register_routes() -> None:
-    """Attach the pack's HTTP routes to the running PromptServer (none when there is no server)."""
+    """Attach the pack's HTTP route to the running PromptServer, once (none when there is no server)."""
+    global _routes_registered
+    if _routes_registered:
+        return
+    try:
+        from server import PromptServer
+    except ImportError:
+        return
+    if getattr(PromptServer, "instance", None) is None:
+        return
+    from . import routes
+
+    routes.register(PromptServer.instance)
+    _routes_registered = True

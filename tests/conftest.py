@@ -35,3 +35,13 @@ def full_sd15_checkpoint(comfy):
 
     path = ensure_full_sd15_checkpoint(folder_paths.get_folder_paths("checkpoints")[0])
     return path.name
+
+
+@pytest.fixture(scope="session")
+def comfy_server():
+    """The real ComfyUI server (main.py) with the pack, on a free loopback port, for the whole session."""
+    from support.server import start_server
+
+    server = start_server()
+    yield server
+    server.stop()

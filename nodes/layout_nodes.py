@@ -1,0 +1,78 @@
+"""Predict Layout and its converters: text → SPACETIME_LAYOUT, and layouts → masks / core area conditioning."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from comfy_api.latest import io
+
+from ..layout_model import Layout, LayoutError, predict, render_preview
+from . import types
+
+CATEGORY = "conditioning/spacetime"
+MAX_TEXT_CHARS = 20000
+
+
+def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int, layout_json: str) -> Layout:
+    """An edited layout (box editor / hand-written JSON) wins over prediction; errors name node and field."""
+    if not isinstance(text, str):
+        raise ValueError(f"{node}: text must be a string, got {type(text).__name__}.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"{node}: text has {len(text)} characters; the limit is {MAX_TEXT_CHARS}.")
+    try:
+        if layout_json and layout_json.strip():
+            layout = Layout.from_json(layout_json)
+            layout.width, layout.height = width, height
+            return layout
+        return predict(text, width=width, height=height, seed=seed)
+    except LayoutError as err:
+        field = "layout_json" if layout_json and layout_json.strip() else "text"
+        raise ValueError(f"{node}: {field}: {err}") from None
+
+
+def pil_to_image_tensor(picture) -> torch.Tensor:
+    """PIL RGB picture → ComfyUI IMAGE batch [1, H, W, 3] in [0, 1]."""
+    array = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(array).unsqueeze(0)
+
+
+class PredictLayout(io.ComfyNode):
+    """Turns the prompt into one box per object (rule parser + solver), or uses the box editor's edit."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SpaceTimePredictLayout",
+            display_name="Predict Layout",
+            category=CATEGORY,
+            description="Finds the objects of the prompt, their attributes and spatial relations, and gives each "
+                        "object a box. Edit the boxes in the editor on the node; the edit is saved with the "
+                        "workflow and used instead of the prediction.",
+            inputs=[
+                io.String.Input("text", multiline=True, default="a red cat to the left of a blue dog",
+                                tooltip="The prompt. Objects, counts, colours and relations such as 'left of', "
+                                        "'above', 'on', 'next to', 'between' are read from it."),
+                io.Int.Input("width", default=512, min=64, max=8192, step=8,
+                             tooltip="Image width in pixels; sets the layout's aspect ratio."),
+                io.Int.Input("height", default=512, min=64, max=8192, step=8,
+                             tooltip="Image height in pixels; sets the layout's aspect ratio."),
+                io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
+                             tooltip="Varies free placement choices (objects without a stated relation). "
+                                     "The same text and seed always give the same layout."),
+                io.String.Input("layout_json", default="", socketless=True,
+                                tooltip="Edited layout as JSON, written by the box editor. When set it takes "
+                                        "priority over the prediction; 'Reset' in the editor clears it."),
+            ],
+            outputs=[
+                types.Layout.Output(display_name="layout", tooltip="One box per object, with relations."),
+                io.Image.Output(display_name="preview", tooltip="The boxes, labels and relation arrows."),
+            ],
+        )
+
+    @classmethod
+    def execute(cls, text: str, width: int, height: int, seed: int, layout_json: str = "") -> io.NodeOutput:
+        layout = layout_from_inputs("Predict Layout", text, width, height, seed, layout_json)
+        preview = pil_to_image_tensor(render_preview(layout))
+        return io.NodeOutput(layout, preview, ui={"spacetime_layout": [layout.to_dict()]})
+
+
+NODES = [PredictLayout]

@@ -1,0 +1,36 @@
+"""The real main.py serves the pack: node definitions, its JS, and a clean start-up log."""
+import json
+
+from support.paths import PACK_DIR_NAME, REPO
+
+PUBLIC_IDS = json.loads((REPO / "node_list.json").read_text())
+
+
+def test_object_info_lists_the_pack_nodes(comfy_server):
+    info = comfy_server.get_json("/object_info")
+    for node_id in PUBLIC_IDS:
+        assert node_id in info, node_id
+        assert info[node_id]["python_module"] == f"custom_nodes.{PACK_DIR_NAME}"
+        assert info[node_id]["category"].startswith("conditioning/spacetime")
+
+
+def test_start_up_log_has_no_import_failure(comfy_server):
+    log = comfy_server.log()
+    assert "IMPORT FAILED" not in "\n".join(line for line in log.splitlines() if PACK_DIR_NAME in line)
+    assert PACK_DIR_NAME in log
+
+
+def test_extensions_serve_the_pack_javascript(comfy_server):
+    extensions = comfy_server.get_json("/extensions")
+    ours = [path for path in extensions if path.startswith(f"/extensions/{PACK_DIR_NAME}/")]
+    assert ours, extensions
+    import urllib.request
+
+    with urllib.request.urlopen(comfy_server.url + ours[0]) as resp:
+        assert resp.status == 200 and b"registerExtension" in resp.read()
+
+
+def test_bad_prompt_is_rejected_with_json_errors(comfy_server):
+    status, body = comfy_server.post_json("/prompt", {"prompt": {
+        "1": {"class_type": "SpaceTimePredictLayout", "inputs": {"text": 5}}}})
+    assert status == 400 and isinstance(body, dict) and "error" in body
