@@ -10,6 +10,13 @@ const ALLOWED = [
   /Failed to load resource: net::ERR_/, /favicon/, /api\.comfy\.org/, /status of 404/,
 ];
 
+async function setSettings(url, values) {
+  const resp = await fetch(`${url}/api/settings`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(values),
+  });
+  if (!resp.ok) throw new Error(`POST /api/settings answered ${resp.status}`);
+}
+
 async function openComfy(url, { vueNodes = false } = {}) {
   const ctx = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'pw-')), {
     executablePath: process.env.SPACETIME_CHROMIUM || '/usr/bin/chromium',
@@ -23,11 +30,9 @@ async function openComfy(url, { vueNodes = false } = {}) {
     if (msg.type() === 'error' && !ALLOWED.some((re) => re.test(msg.text()))) errors.push(msg.text());
   });
   page.on('pageerror', (err) => { if (!ALLOWED.some((re) => re.test(String(err)))) errors.push(String(err)); });
-  if (vueNodes) {
-    await page.addInitScript(() => {
-      localStorage.setItem('Comfy.VueNodes.Enabled', 'true');
-    });
-  }
+  // Settings live on the server (user/default/comfy.settings.json), not in localStorage: set the renderer
+  // for this page and mark the tutorial done so the Templates dialog does not cover the graph.
+  await setSettings(url, { 'Comfy.TutorialCompleted': true, 'Comfy.VueNodes.Enabled': !!vueNodes });
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   await page.waitForFunction(() => window.app && window.app.graph && window.app.extensionManager, null,
     { timeout: 90000 });
@@ -40,4 +45,4 @@ function emit(result) {
   process.stdout.write('\nRESULT ' + JSON.stringify(result) + '\n');
 }
 
-module.exports = { openComfy, emit };
+module.exports = { openComfy, setSettings, emit };

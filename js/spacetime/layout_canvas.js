@@ -1,0 +1,121 @@
+// Drawing and hit-testing of layout boxes on a 2D canvas. Coordinates in the layout are normalised and
+// y-down, the same as canvas pixels divided by the canvas size, so the mapping is a plain scale.
+// Labels are drawn with fillText: user strings never become markup.
+
+const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+  "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000"];
+export const HANDLE_PX = 7; // half-size of a resize handle, in CSS pixels
+const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
+
+export function colorFor(index) {
+  return PALETTE[index % PALETTE.length];
+}
+
+function handlePoints([x0, y0, x1, y1]) {
+  const mx = (x0 + x1) / 2, my = (y0 + y1) / 2;
+  return { nw: [x0, y0], n: [mx, y0], ne: [x1, y0], e: [x1, my], se: [x1, y1], s: [mx, y1], sw: [x0, y1],
+    w: [x0, my] };
+}
+
+function toPx(box, w, h) {
+  return [box[0] * w, box[1] * h, box[2] * w, box[3] * h];
+}
+
+/** The label of an object: its phrase, with the count when there are several instances. */
+export function labelFor(obj) {
+  const name = String(obj.phrase ?? obj.noun ?? "object");
+  return obj.count > 1 ? `${name} ×${obj.count}` : name;
+}
+
+/**
+ * Draws the layout onto ctx sized w×h CSS pixels: background grid, each box tinted in its colour with its
+ * label, handles on the selected box. `note` (e.g. "edited" / "predicted") goes in the corner.
+ */
+export function drawLayout(ctx, w, h, layout, selected, note) {
+  ctx.clearRect(0, 0, w, h);
+  ctx.fillStyle = "#1b1b1f";
+  ctx.fillRect(0, 0, w, h);
+  ctx.strokeStyle = "rgba(255,255,255,0.07)";
+  ctx.lineWidth = 1;
+  for (let k = 1; k < 4; k++) {
+    ctx.beginPath();
+    ctx.moveTo((w * k) / 4, 0); ctx.lineTo((w * k) / 4, h);
+    ctx.moveTo(0, (h * k) / 4); ctx.lineTo(w, (h * k) / 4);
+    ctx.stroke();
+  }
+  const objects = layout?.objects || [];
+  ctx.font = "12px sans-serif";
+  ctx.textBaseline = "top";
+  objects.forEach((obj, i) => {
+    if (!Array.isArray(obj.box) || obj.box.length !== 4) return;
+    const [x0, y0, x1, y1] = toPx(obj.box, w, h);
+    const color = colorFor(i);
+    ctx.globalAlpha = i === selected ? 0.28 : 0.16;
+    ctx.fillStyle = color;
+    ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = i === selected ? 2.5 : 1.5;
+    ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
+    const label = labelFor(obj);
+    const tw = Math.min(ctx.measureText(label).width + 8, Math.max(x1 - x0, 40));
+    ctx.fillStyle = color;
+    ctx.fillRect(x0, y0, tw, 16);
+    ctx.fillStyle = "#000";
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x0, y0, tw, 16);
+    ctx.clip();
+    ctx.fillText(label, x0 + 4, y0 + 2);
+    ctx.restore();
+  });
+  if (selected >= 0 && objects[selected]) {
+    const pts = handlePoints(toPx(objects[selected].box, w, h));
+    ctx.fillStyle = "#fff";
+    ctx.strokeStyle = colorFor(selected);
+    for (const name of HANDLES) {
+      const [x, y] = pts[name];
+      ctx.fillRect(x - HANDLE_PX / 2, y - HANDLE_PX / 2, HANDLE_PX, HANDLE_PX);
+      ctx.strokeRect(x - HANDLE_PX / 2, y - HANDLE_PX / 2, HANDLE_PX, HANDLE_PX);
+    }
+  }
+  if (note) {
+    ctx.fillStyle = "rgba(255,255,255,0.55)";
+    ctx.textBaseline = "bottom";
+    ctx.fillText(note, 4, h - 3);
+  }
+}
+
+/**
+ * What is under canvas point (px, py): {index, handle} with handle one of HANDLES, "move" inside a box,
+ * or null. The selected box's handles win, then the smallest box containing the point (so a small box
+ * drawn over a big one stays reachable).
+ */
+export function hitTest(layout, selected, px, py, w, h) {
+  const objects = layout?.objects || [];
+  if (selected >= 0 && objects[selected]) {
+    const pts = handlePoints(toPx(objects[selected].box, w, h));
+    for (const name of HANDLES) {
+      const [x, y] = pts[name];
+      if (Math.abs(px - x) <= HANDLE_PX && Math.abs(py - y) <= HANDLE_PX) return { index: selected, handle: name };
+    }
+  }
+  let best = null, bestArea = Infinity;
+  objects.forEach((obj, i) => {
+    if (!Array.isArray(obj.box)) return;
+    const [x0, y0, x1, y1] = toPx(obj.box, w, h);
+    const area = (x1 - x0) * (y1 - y0);
+    if (px >= x0 && px <= x1 && py >= y0 && py <= y1 && area < bestArea) {
+      best = { index: i, handle: "move" };
+      bestArea = area;
+    }
+  });
+  return best;
+}
+
+export function cursorFor(hit) {
+  if (!hit) return "default";
+  if (hit.handle === "move") return "move";
+  return { nw: "nwse-resize", se: "nwse-resize", ne: "nesw-resize", sw: "nesw-resize", n: "ns-resize",
+    s: "ns-resize", e: "ew-resize", w: "ew-resize" }[hit.handle];
+}

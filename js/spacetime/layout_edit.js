@@ -1,0 +1,116 @@
+// Pure edits of a spacetime-layout dict (the JSON that layout_model.Layout.to_dict() writes).
+// The JS never decides a layout: it only moves numbers the user dragged and strings the user typed,
+// and keeps relations pointing at the right objects. Python validates whatever ends up in layout_json.
+// No DOM here, so every function is easy to reason about and to call from tests in the page.
+
+export const SCHEMA = "spacetime-layout";
+export const MIN_SIDE = 0.02; // smallest box side (normalised) a resize may leave
+
+const clamp01 = (v) => Math.min(1, Math.max(0, v));
+const round4 = (v) => Math.round(v * 10000) / 10000;
+
+/** Parses layout JSON; returns null for empty text, throws Error with a readable message otherwise. */
+export function parseLayout(text) {
+  if (!text || !String(text).trim()) return null;
+  const data = JSON.parse(text);
+  if (!data || typeof data !== "object" || !Array.isArray(data.objects)) {
+    throw new Error("layout_json is not a spacetime layout (no objects list)");
+  }
+  return data;
+}
+
+export function cloneLayout(layout) {
+  return layout ? JSON.parse(JSON.stringify(layout)) : null;
+}
+
+/** Writes box and the centre that goes with it (the centre is the box middle for edited objects). */
+function setBox(obj, x0, y0, x1, y1) {
+  obj.box = [round4(x0), round4(y0), round4(x1), round4(y1)];
+  if ("center" in obj) obj.center = [round4((x0 + x1) / 2), round4((y0 + y1) / 2)];
+}
+
+/** Moves object i by (dx, dy) in normalised units, keeping the whole box inside the image. */
+export function moveBox(layout, i, dx, dy, from) {
+  const [x0, y0, x1, y1] = from || layout.objects[i].box;
+  const w = x1 - x0, h = y1 - y0;
+  const nx = Math.min(1 - w, Math.max(0, x0 + dx));
+  const ny = Math.min(1 - h, Math.max(0, y0 + dy));
+  setBox(layout.objects[i], nx, ny, nx + w, ny + h);
+}
+
+/**
+ * Resizes object i by dragging a handle ("nw", "n", "ne", "e", "se", "s", "sw", "w") to point (x, y).
+ * The opposite edges stay put; sides never shrink below MIN_SIDE nor leave [0, 1].
+ */
+export function resizeBox(layout, i, handle, x, y, from) {
+  let [x0, y0, x1, y1] = from || layout.objects[i].box;
+  x = clamp01(x);
+  y = clamp01(y);
+  if (handle.includes("w")) x0 = Math.min(x, x1 - MIN_SIDE);
+  if (handle.includes("e")) x1 = Math.max(x, x0 + MIN_SIDE);
+  if (handle.includes("n")) y0 = Math.min(y, y1 - MIN_SIDE);
+  if (handle.includes("s")) y1 = Math.max(y, y0 + MIN_SIDE);
+  setBox(layout.objects[i], clamp01(x0), clamp01(y0), clamp01(x1), clamp01(y1));
+}
+
+/** Adds an object with a centred box; fields mirror what the predictor writes for a one-word phrase. */
+export function addObject(layout, name) {
+  const word = String(name || "object").trim() || "object";
+  const obj = { phrase: word, noun: word, category: "other", count: 1, box: [0, 0, 0, 0], center: [0, 0],
+    prompt: null };
+  setBox(obj, 0.35, 0.35, 0.65, 0.65);
+  layout.objects.push(obj);
+  return layout.objects.length - 1;
+}
+
+/** Removes object i and every relation that mentions it; later indices shift down by one. */
+export function deleteObject(layout, i) {
+  layout.objects.splice(i, 1);
+  if (!Array.isArray(layout.relations)) return;
+  layout.relations = layout.relations
+    .filter((rel) => rel[0] !== i && rel[2] !== i)
+    .map(([a, r, b]) => [a > i ? a - 1 : a, r, b > i ? b - 1 : b]);
+}
+
+/** Renames object i: the phrase is what the region encoder reads; the noun follows its last word. */
+export function renameObject(layout, i, name) {
+  const obj = layout.objects[i];
+  const phrase = String(name).trim();
+  if (!phrase) return false;
+  obj.phrase = phrase;
+  if ("noun" in obj) obj.noun = phrase.split(/\s+/).pop();
+  return true;
+}
+
+/** Sets object i's local prompt override; an empty string means "no override" (null). */
+export function setLocalPrompt(layout, i, text) {
+  const value = String(text ?? "");
+  layout.objects[i].prompt = value.trim() ? value : null;
+}
+
+/** Undo stack of whole-layout snapshots; small layouts make snapshots cheaper than inverse edits. */
+export class History {
+  constructor(limit = 100) {
+    this.limit = limit;
+    this.stack = [];
+  }
+
+  push(layout) {
+    this.stack.push(JSON.stringify(layout));
+    if (this.stack.length > this.limit) this.stack.shift();
+  }
+
+  canUndo() {
+    return this.stack.length > 0;
+  }
+
+  /** Returns the previous snapshot (a fresh object) or undefined. */
+  pop() {
+    const text = this.stack.pop();
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  clear() {
+    this.stack = [];
+  }
+}
