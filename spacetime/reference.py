@@ -1,0 +1,73 @@
+"""The paper's equations written out directly (full images, explicit per-head softmax, float64).
+
+Ground truth for the tests: nothing here is shared with `combine` or `masks`; it is deliberately slow and plain.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+
+
+def attention(h: torch.Tensor, ctx: torch.Tensor, wq: torch.Tensor, wk: torch.Tensor, wv: torch.Tensor,
+              wo: torch.Tensor, bo: torch.Tensor | None, heads: int) -> torch.Tensor:
+    """``A(h, ctx) = to_out(softmax(q kᵀ / √d) v)`` for one sample: h ``[N, C_in]``, ctx ``[T, C_ctx]``."""
+    h, ctx = h.double(), ctx.double()
+    q, k, v = h @ wq.double().T, ctx @ wk.double().T, ctx @ wv.double().T
+    d = q.shape[-1] // heads
+    outs = []
+    for j in range(heads):
+        sl = slice(j * d, (j + 1) * d)
+        scores = q[:, sl] @ k[:, sl].T / math.sqrt(d)
+        outs.append(torch.softmax(scores, dim=-1) @ v[:, sl])
+    out = torch.cat(outs, dim=-1) @ wo.double().T
+    if bo is not None:
+        out = out + bo.double()
+    return out
+
+
+def disc_mask(cx: float, cy: float, height: int, width: int, radius: float = 0.2) -> torch.Tensor:
+    """Paper §1.7 on cell centres (square grids): cell on if (x − cx)² + (y − cy)² < r²."""
+    m = torch.zeros(height * width, dtype=torch.float64)
+    for r in range(height):
+        for c in range(width):
+            x, y = (c + 0.5) / width, (r + 0.5) / height
+            if (x - cx) ** 2 + (y - cy) ** 2 < radius ** 2:
+                m[r * width + c] = 1.0
+    return m
+
+
+def box_mask(box: Sequence[float], height: int, width: int) -> torch.Tensor:
+    """Cell on if its centre is in [x0, x1) × [y0, y1)."""
+    x0, y0, x1, y1 = box
+    m = torch.zeros(height * width, dtype=torch.float64)
+    for r in range(height):
+        for c in range(width):
+            x, y = (c + 0.5) / width, (r + 0.5) / height
+            if x0 <= x < x1 and y0 <= y < y1:
+                m[r * width + c] = 1.0
+    return m
+
+
+def guidance(h_c, h_u, prompt, negative, locals_, masks, weights, params, heads):
+    """HEAD: ``out_c = A(h_c, D) + Σ_i M_i w_i (A(h_c, L_i) − A(h_u, neg))``; ``out_u = A(h_u, neg)``.
+
+    With ``h_u = None`` the baseline is ``A(h_c, ∅)`` with ∅ = `negative` (the cond-only fallback)."""
+    base = attention(h_u if h_u is not None else h_c, negative, *params, heads)
+    out = attention(h_c, prompt, *params, heads)
+    for L, m, w in zip(locals_, masks, weights):
+        out = out + m.double().view(-1, 1) * float(w) * (attention(h_c, L, *params, heads) - base)
+    return out, base
+
+
+def mix(h_c, prompt, locals_, masks, weights, params, heads):
+    """First commit: ``out_c = (1 − Σ_i w_i M_i) A(h_c, D) + Σ_i w_i M_i A(h_c, L_i)``."""
+    glob = attention(h_c, prompt, *params, heads)
+    total = torch.zeros(glob.shape[0], 1, dtype=torch.float64)
+    out = torch.zeros_like(glob)
+    for L, m, w in zip(locals_, masks, weights):
+        c = m.double().view(-1, 1) * float(w)
+        total = total + c
+        out = out + c * attention(h_c, L, *params, heads)
+    return (1 - total) * glob + out
