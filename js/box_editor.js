@@ -22,9 +22,13 @@ function chain(target, name, extra) {
   };
 }
 
-/** Hides a widget in both renderers: LiteGraph reads widget.hidden, Vue nodes read options.hidden. */
+/**
+ * Hides a widget in both renderers: LiteGraph reads widget.hidden (and still reserves computeSize's
+ * height), Vue nodes read options.hidden.
+ */
 function hideWidget(widget) {
   widget.hidden = true;
+  widget.computeSize = () => [0, -4];
   widget.options = { ...(widget.options || {}), hidden: true };
 }
 
