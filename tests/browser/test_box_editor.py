@@ -37,7 +37,8 @@ def test_box_editor_edit_reaches_prompt_and_survives_reload(comfy_server, mode):
     assert close(sent["objects"][0]["box"], resized)
 
     assert close(result["afterUndo"], moved), "Ctrl+Z in the widget did not undo the resize"
-    assert result["nodeCountAfterUndo"] == result["nodeCount"], "Ctrl+Z leaked to the graph's undo"
+    assert result["nodeCountAfterUndo"] == result["nodeCount"]
+    assert result["graphNotReloaded"], "Ctrl+Z in the widget leaked to the workflow's undo"
 
     assert result["renamed"] == HOSTILE
     assert result["xss"] == {"flag": None, "imgs": 0}

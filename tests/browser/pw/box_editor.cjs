@@ -41,9 +41,13 @@ const PROMPT = 'a cat to the left of a dog';
   await page.screenshot({ path: `${shot}-edited.png` });
 
   // Ctrl+Z inside the widget undoes the resize only (and not the graph).
+  // A graph-level undo would reload the graph and so replace the node object: mark it to tell.
+  await page.evaluate((id) => { app.graph.getNodeById(id).__sameNode = true; }, nodeId);
   await page.keyboard.press('Control+z');
+  await page.waitForTimeout(300);
   result.afterUndo = (await editorState(page, nodeId)).shown.objects[0].box;
   result.nodeCountAfterUndo = await page.evaluate(() => app.graph._nodes.length);
+  result.graphNotReloaded = await page.evaluate((id) => app.graph.getNodeById(id).__sameNode === true, nodeId);
 
   // Rename the selected box to markup: it must stay text.
   const name = page.locator('[data-testid="spacetime-box-editor"] input[data-role="name"]');
