@@ -1,0 +1,74 @@
+"""`RuleLayoutPredictor`: parse the prompt, solve the boxes, expand groups into instances."""
+
+from __future__ import annotations
+
+from .parser import parse
+from .scene import Scene
+from .schema import MAX_OBJECTS, MAX_SIDE_PX, MAX_TEXT_CHARS, Layout, LayoutError, LayoutObject
+from .solver import solve
+
+
+class RuleLayoutPredictor:
+    """Deterministic rule parser + constraint solver (pure Python, a few ms per prompt)."""
+
+    name = "rules"
+
+    def predict(self, text: str, width: int = 512, height: int = 512, seed: int = 0) -> Layout:
+        """Layout for `text`; empty or object-free text gives a layout with no objects.
+
+        Raises `LayoutError` (field `text`, `width`, `height` or `seed`) for bad input.
+        """
+        _check_inputs(text, width, height, seed)
+        scene = _limit(parse(text))
+        boxes = solve(scene, width, height, seed)
+        objects: list[LayoutObject] = []
+        first_instance: list[int] = []
+        for index, (entity, instance_boxes) in enumerate(zip(scene.entities, boxes)):
+            first_instance.append(len(objects))
+            group = index if entity.count > 1 else None
+            for box in instance_boxes:
+                objects.append(LayoutObject(
+                    phrase=entity.phrase, noun=entity.noun, category=entity.category,
+                    box=list(box), count=entity.count, group=group,
+                    attributes=list(entity.attributes)))
+        relations = []
+        for i, rel, j in scene.relations:
+            for a in range(first_instance[i], first_instance[i] + scene.entities[i].count):
+                for b in range(first_instance[j], first_instance[j] + scene.entities[j].count):
+                    relations.append((a, rel, b))
+        return Layout(objects=objects, relations=relations, width=width, height=height,
+                      text=text, predictor=self.name)
+
+
+def _check_inputs(text: object, width: object, height: object, seed: object) -> None:
+    if not isinstance(text, str):
+        raise LayoutError("text", f"expected a string, got {type(text).__name__}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise LayoutError("text", f"too long ({len(text)} characters, at most {MAX_TEXT_CHARS})")
+    for name, value in (("width", width), ("height", height)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 8 <= value <= MAX_SIDE_PX:
+            raise LayoutError(name, f"expected an integer in 8..{MAX_SIDE_PX}, got {value!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise LayoutError("seed", f"expected an integer, got {seed!r}")
+
+
+def _limit(scene: Scene) -> Scene:
+    """Keep entities in order of mention while their instances fit in MAX_OBJECTS."""
+    kept, total = 0, 0
+    for entity in scene.entities:
+        if total + entity.count > MAX_OBJECTS:
+            break
+        total += entity.count
+        kept += 1
+    if kept == len(scene.entities):
+        return scene
+    relations = [(i, r, j) for i, r, j in scene.relations if i < kept and j < kept]
+    return Scene(text=scene.text, entities=scene.entities[:kept], relations=relations)
+
+
+_DEFAULT = RuleLayoutPredictor()
+
+
+def predict(text: str, width: int = 512, height: int = 512, seed: int = 0) -> Layout:
+    """Predict a layout with the default (rule) predictor."""
+    return _DEFAULT.predict(text, width=width, height=height, seed=seed)

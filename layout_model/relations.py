@@ -1,0 +1,490 @@
+"""Spatial relations and absolute anchors: find the phrases, then who relates to whom.
+
+A relation phrase ("to the right of", "beneath", "to its left") has a landmark after it (a
+mention or a pronoun) and a trajector before it (found by `_trajectors`). Anchors ("on the
+left", "in the background") attach to a trajector only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .lexicon import CLOSED_CLASS, FRAME_NOUNS, NON_OBJECTS
+from .scene import Mention
+from .tokens import Token, is_adverb, is_verbish
+
+_FRAME = r"(?: of the (?:image|picture|scene|frame|photo|photograph|canvas|painting|view))?"
+_LR_TAIL = r"(?:-hand side| hand side| side| edge| half| part| corner)?"
+_BODY = "(?:its|his|her|their)"
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    kind: str  # "rel" (landmark follows), "poss" (landmark is the possessive), "anchor"
+    value: str  # relation name or anchor name
+    regex: str
+    implicit: bool = False  # without a landmark, relate to the sentence subject
+    relative: bool = False  # anchor that means "relative to the subject" for a non-subject
+
+
+def _lr(side: str) -> list[_Pattern]:
+    """Patterns for one side; for equal spans the earlier pattern wins (relative anchor)."""
+    rel = f"{side} of"
+    return [
+        _Pattern("rel", rel, rf"(?:(?:to|on|at|towards?|toward|in) )?the (?:far |immediate )?"
+                             rf"{side}(?:-hand| hand)?(?: side| edge)? of"),
+        _Pattern("rel", rel, rf"{side} of"),
+        _Pattern("poss", rel, rf"(?:to|on|at) {_BODY} (?:far |immediate )?{side}{_LR_TAIL}"),
+        _Pattern("anchor", side, rf"to the (?:far )?{side}{_LR_TAIL}", relative=True),
+        _Pattern("anchor", side, rf"(?:on|at|in|to|towards?) the (?:far )?{side}{_LR_TAIL}{_FRAME}"),
+    ]
+
+
+def _corner(vertical: str, horizontal: str) -> _Pattern:
+    words = {"top": "(?:top|upper)", "bottom": "(?:bottom|lower)"}[vertical]
+    return _Pattern("anchor", f"{vertical}-{horizontal}",
+                    rf"(?:(?:in|at|on) the )?{words}[- ]{horizontal}(?: corner| side| part| area"
+                    rf"| half)?{_FRAME}")
+
+
+PATTERNS: tuple[_Pattern, ...] = (
+    *_lr("left"), *_lr("right"),
+    _Pattern("rel", "above", r"above|over|atop|on top of|on the top of|higher than|up above",
+             implicit=True),
+    _Pattern("rel", "above", r"on top", implicit=True),
+    _Pattern("rel", "below", r"below|beneath|lower than|at the (?:foot|bottom|base) of",
+             implicit=True),
+    _Pattern("rel", "under", r"under|underneath", implicit=True),
+    _Pattern("poss", "below", rf"at {_BODY} (?:feet|foot|base)"),
+    _Pattern("rel", "on", r"on|onto|upon|riding|rides|rode"),
+    _Pattern("rel", "next to", r"next to|beside|alongside|adjacent to|near(?: to)?|close to"
+                               r"|by the side of|across from|opposite(?: to)?"),
+    _Pattern("rel", "next to", r"nearby|close by", implicit=True),
+    _Pattern("rel", "in front of", r"in front of|ahead of"),
+    _Pattern("rel", "behind", r"behind|in back of|at the back of|to the rear of|beyond",
+             implicit=True),
+    _Pattern("rel", "between", r"(?:in )?between|flanked by|sandwiched between", implicit=True),
+    *(_corner(v, h) for v in ("top", "bottom") for h in ("left", "right")),
+    _Pattern("anchor", "top", rf"(?:at|on|in|near) the (?:very )?top{_LR_TAIL}{_FRAME}"),
+    _Pattern("anchor", "bottom", rf"(?:at|on|in|near) the (?:very )?bottom{_LR_TAIL}{_FRAME}"),
+    _Pattern("anchor", "center", rf"(?:in|at) the (?:very )?(?:center|centre|middle){_FRAME}"
+                                 r"|centered|centred"),
+    _Pattern("anchor", "background", r"in the (?:far )?(?:background|distance)|far away|far off"
+                                     r"|on the horizon|further away|from a distance"
+                                     r"|at a distance"),
+    _Pattern("anchor", "foreground", r"in the (?:foreground|front)|up front|up close"),
+)
+
+# Anchor name -> (target x or None, target y or None, size scale).
+ANCHORS: dict[str, tuple[float | None, float | None, float]] = {
+    "left": (0.17, None, 1.0), "right": (0.83, None, 1.0), "top": (None, 0.17, 1.0),
+    "bottom": (None, 0.83, 1.0), "center": (0.5, 0.5, 1.0), "top-left": (0.17, 0.17, 1.0),
+    "top-right": (0.83, 0.17, 1.0), "bottom-left": (0.17, 0.83, 1.0),
+    "bottom-right": (0.83, 0.83, 1.0), "background": (None, 0.35, 0.7),
+    "foreground": (None, 0.72, 1.25),
+}
+
+_COMPILED = tuple((p, re.compile(rf"(?<![^ ])(?:{p.regex})(?![^ ])")) for p in PATTERNS)
+_PRONOUNS = frozenset({"it", "they", "them", "he", "him", "she", "her"})
+_PLURAL_PRONOUNS = frozenset({"they", "them", "their"})
+_PERSON_PRONOUNS = frozenset({"he", "him", "his", "she", "her"})
+# A mention right after one of these is a prepositional object, not a trajector.
+_PP_PREPS = frozenset({"in", "on", "at", "inside", "into", "onto", "against", "along", "across",
+                       "through", "from", "of", "under", "near", "over", "around", "within",
+                       "atop", "upon", "beside", "behind", "above", "below", "beneath"})
+_COORD = frozenset({"and", ",", "but", "also", "both", "is", "are", "was", "were", "then"})
+_LINKS = frozenset({",", "and", "but"})
+_VERTICAL_SURFACES = frozenset({"wall", "door", "window", "fence", "board", "screen", "curtain"})
+
+
+@dataclass
+class _Ref:
+    """Something that can be a trajector or landmark: a mention or a pronoun token."""
+
+    start: int
+    end: int
+    entity: int = -1  # -1 for a pronoun, resolved on use
+    pronoun: str = ""
+
+
+@dataclass
+class _Found:
+    pattern: _Pattern
+    start: int
+    end: int
+
+
+@dataclass
+class _Done:
+    """A processed relation phrase, kept for chaining and coordination."""
+
+    found: _Found
+    trajectors: list[int]
+    landmarks: list[int]
+    landmark_end: int
+    chainable: bool = True  # "between A and B" never passes its trajector on to B's phrases
+
+
+@dataclass
+class Extraction:
+    """Relations `(i, relation, j)` between entity ids and anchors per entity id."""
+
+    relations: list[tuple[int, str, int]] = field(default_factory=list)
+    anchors: dict[int, tuple[float | None, float | None, float]] = field(default_factory=dict)
+
+
+def extract(tokens: list[Token], mentions: list[Mention], entities_count: int) -> Extraction:
+    """Find relation and anchor phrases and attach them to entities."""
+    return _Extractor(tokens, mentions, entities_count).run()
+
+
+def find_phrases(tokens: list[Token]) -> list[_Found]:
+    """Non-overlapping relation/anchor phrases, longest first, in text order."""
+    joined, offsets = _join(tokens)
+    found: list[_Found] = []
+    for pattern, regex in _COMPILED:
+        for m in regex.finditer(joined):
+            start, end = offsets[m.start()], offsets[m.end() - 1] + 1
+            if tokens[start].sent != tokens[end - 1].sent:
+                continue
+            if pattern.kind == "anchor" and end < len(tokens) and tokens[end].low == "of":
+                continue
+            found.append(_Found(pattern, start, end))
+    found.sort(key=lambda f: (f.start - f.end, f.start))
+    taken: set[int] = set()
+    chosen: list[_Found] = []
+    for item in found:
+        span = set(range(item.start, item.end))
+        if not span & taken:
+            chosen.append(item)
+            taken |= span
+    chosen.sort(key=lambda f: f.start)
+    return chosen
+
+
+def _join(tokens: list[Token]) -> tuple[str, dict[int, int]]:
+    """Lower-cased tokens joined by spaces, and character offset -> token index."""
+    parts: list[str] = []
+    offsets: dict[int, int] = {}
+    pos = 0
+    for index, tok in enumerate(tokens):
+        for k in range(len(tok.low)):
+            offsets[pos + k] = index
+        parts.append(tok.low)
+        pos += len(tok.low) + 1
+    return " ".join(parts), offsets
+
+
+class _Extractor:
+    def __init__(self, tokens: list[Token], mentions: list[Mention], entities_count: int):
+        self.tokens = tokens
+        self.mentions = [m for m in mentions if not m.negated and m.entity >= 0]
+        self.entities_count = entities_count
+        self.counts: dict[int, int] = {}
+        for m in self.mentions:
+            self.counts[m.entity] = max(self.counts.get(m.entity, 1), m.count)
+        self.persons = {m.entity for m in self.mentions if m.category == "person"}
+        self.refs = self._refs()
+        self.phrases = find_phrases(tokens)
+        self.phrase_at = {f.start: f for f in self.phrases}
+        self.done: list[_Done] = []
+        self.subjects: dict[int, int] = {}
+        self.out = Extraction()
+
+    # -- references -------------------------------------------------------------------------
+
+    def _refs(self) -> list[_Ref]:
+        refs = [_Ref(m.start, m.end, m.entity) for m in self.mentions]
+        covered = {k for m in self.mentions for k in range(m.start, m.end)}
+        for i, tok in enumerate(self.tokens):
+            if tok.low in _PRONOUNS and i not in covered:
+                if tok.low == "her" and i + 1 < len(self.tokens) and self.tokens[i + 1].is_word \
+                        and self.tokens[i + 1].low not in CLOSED_CLASS:
+                    continue  # possessive "her"
+                refs.append(_Ref(i, i + 1, -1, tok.low))
+        refs.sort(key=lambda r: r.start)
+        return refs
+
+    def _subject(self, sent: int) -> int:
+        """The first thing a sentence talks about (not a prepositional object or landmark)."""
+        if sent in self.subjects:
+            return self.subjects[sent]
+        subject = -1
+        phrase_ends = {f.end for f in self.phrases}
+        for ref in self.refs:
+            if self.tokens[ref.start].sent != sent:
+                continue
+            if ref.start in phrase_ends or self._is_pp_object(ref):
+                continue
+            if ref.pronoun:
+                subject = self._resolve(ref.start, ref.pronoun, set(), previous_only=True)
+            else:
+                subject = ref.entity
+            break
+        self.subjects[sent] = subject
+        return subject
+
+    def _is_pp_object(self, ref: _Ref) -> bool:
+        """A ref right after a preposition ("on the beach"), except "a photo of <ref>"."""
+        if ref.start == 0 or self.tokens[ref.start - 1].low not in _PP_PREPS:
+            return False
+        return not (ref.start > 1 and self.tokens[ref.start - 1].low == "of"
+                    and self.tokens[ref.start - 2].low in FRAME_NOUNS)
+
+    def _resolve(self, index: int, pronoun: str, exclude: set[int],
+                 previous_only: bool = False) -> int:
+        """Entity a pronoun at token `index` points to; -1 if none.
+
+        "it/its" prefers the sentence subject, then the most recent singular non-person;
+        "they/them/their" a person (used as singular) or a group; "he/she" a person.
+        """
+        sent = self.tokens[index].sent
+        before = [m.entity for m in reversed(self.mentions)
+                  if m.end <= index and m.entity not in exclude
+                  and (not previous_only or self.tokens[m.start].sent < sent)]
+        if not before:
+            return -1
+        if pronoun in _PLURAL_PRONOUNS:
+            wanted = [e for e in before if e in self.persons or self.counts.get(e, 1) > 1]
+        elif pronoun in _PERSON_PRONOUNS:
+            wanted = [e for e in before if e in self.persons]
+        else:
+            wanted = [e for e in before if e not in self.persons and self.counts.get(e, 1) == 1]
+        subject = -1 if previous_only else self._subject(sent)
+        if subject in wanted:
+            return subject
+        return (wanted or before)[0]
+
+    def _ref_entities(self, ref: _Ref, exclude: set[int]) -> list[int]:
+        if not ref.pronoun:
+            return [ref.entity]
+        entity = self._resolve(ref.start, ref.pronoun, exclude)
+        return [entity] if entity >= 0 else []
+
+    def _ref_at(self, index: int) -> _Ref | None:
+        for ref in self.refs:
+            if ref.start == index:
+                return ref
+        return None
+
+    # -- main loop ------------------------------------------------------------------------
+
+    def run(self) -> Extraction:
+        for found in self.phrases:
+            if self._negated(found):
+                continue
+            if found.pattern.kind == "anchor":
+                self._anchor(found)
+            elif found.pattern.value == "between":
+                self._between(found)
+            else:
+                self._relation(found)
+        return self.out
+
+    def _negated(self, found: _Found) -> bool:
+        j = found.start - 1
+        while j >= 0 and (is_adverb(self.tokens[j].low) or is_verbish(self.tokens[j].low)):
+            j -= 1
+        return j >= 0 and (self.tokens[j].low in ("not", "never")
+                           or self.tokens[j].low.endswith("n't"))
+
+    def _relation(self, found: _Found) -> None:
+        pattern = found.pattern
+        landmark_ref, landmark_end = self._landmark_ref(found)
+        exclude = {landmark_ref.entity} if landmark_ref and not landmark_ref.pronoun else set()
+        trajectors = self._trajectors(found, exclude, landmark_end)
+        if landmark_ref is not None:
+            landmarks = self._ref_entities(landmark_ref, set(trajectors))
+        elif pattern.implicit or pattern.kind == "poss":
+            landmarks = self._implicit_landmarks(found, trajectors)
+        else:
+            return
+        value = pattern.value
+        if value == "on" and landmark_ref is not None and not landmark_ref.pronoun \
+                and self.tokens[landmark_ref.end - 1].low in _VERTICAL_SURFACES:
+            value = "in front of"
+        self._emit(found, trajectors, value, landmarks, landmark_end)
+
+    def _landmark_ref(self, found: _Found) -> tuple[_Ref | None, int]:
+        """The ref right after the phrase (or the possessive inside it) and where it ends."""
+        if found.pattern.kind == "poss":
+            for k in range(found.start, found.end):
+                low = self.tokens[k].low
+                if low in ("its", "his", "her", "their"):
+                    return _Ref(k, k + 1, -1, low), found.end
+        k = found.end
+        if k < len(self.tokens) and self.tokens[k].low in ("both", "each", "either"):
+            k += 1
+        ref = self._ref_at(k)
+        if ref is not None:
+            return ref, ref.end
+        if k + 1 < len(self.tokens) and self.tokens[k].low in ("its", "his", "her", "their") \
+                and self.tokens[k + 1].low in NON_OBJECTS:
+            return _Ref(k, k + 1, -1, self.tokens[k].low), k + 2
+        return None, found.end
+
+    def _implicit_landmarks(self, found: _Found, trajectors: list[int]) -> list[int]:
+        """"with a cat below" / "above and to the left of X": the subject or a shared landmark."""
+        subject = self._subject(self.tokens[found.start].sent)
+        if subject >= 0 and subject not in trajectors:
+            return [subject]
+        following = self.phrase_at.get(found.end + 1)
+        if following and self.tokens[found.end].low == "and" and following.pattern.kind == "rel":
+            ref, _ = self._landmark_ref(following)
+            if ref is not None:
+                return self._ref_entities(ref, set(trajectors))
+        return []
+
+    def _between(self, found: _Found) -> None:
+        first, end = self._landmark_ref(found)
+        if first is None:
+            landmarks = self._previous_between(found)
+            if not landmarks:
+                return
+            trajectors = self._trajectors(found, set(landmarks), found.end)
+            self._emit(found, trajectors, "between", landmarks, found.end)
+            return
+        if first.pronoun in _PLURAL_PRONOUNS:
+            trajectors = self._trajectors(found, set(), end)
+            landmarks = self._two_before(first.start, set(trajectors))
+        else:
+            landmarks = self._ref_entities(first, set())
+            second = self._second_landmark(end)
+            if second is not None:
+                landmarks += self._ref_entities(second, set(landmarks))
+                end = max(end, second.end)
+            trajectors = self._trajectors(found, set(landmarks), end)
+        self._emit(found, trajectors, "between", landmarks, end)
+
+    def _second_landmark(self, after: int) -> _Ref | None:
+        """The ref after the next "and" ("between a chair to the right and a table")."""
+        sent = self.tokens[after - 1].sent
+        for k in range(after, min(after + 8, len(self.tokens))):
+            if self.tokens[k].sent != sent:
+                return None
+            if self.tokens[k].low == "and":
+                return self._ref_at(k + 1)
+        return None
+
+    def _previous_between(self, found: _Found) -> list[int]:
+        for done in reversed(self.done):
+            if done.found.pattern.value == "between" and \
+                    self.tokens[done.found.start].sent == self.tokens[found.start].sent:
+                return list(done.landmarks)
+        return []
+
+    def _two_before(self, index: int, exclude: set[int]) -> list[int]:
+        """"between them": a group's instances are handled by the solver; else two entities."""
+        seen: list[int] = []
+        for m in reversed(self.mentions):
+            if m.end <= index and m.entity not in exclude and m.entity not in seen:
+                seen.append(m.entity)
+        for e in seen:
+            if self.counts.get(e, 1) > 1 and e not in self.persons:
+                return [e]
+        return list(reversed(seen[:2]))
+
+    def _anchor(self, found: _Found) -> None:
+        trajectors = self._trajectors(found, set(), found.end)
+        if not trajectors:
+            return
+        pattern = found.pattern
+        subject = self._subject(self.tokens[found.start].sent)
+        if pattern.relative and subject >= 0 and subject not in trajectors:
+            self._emit(found, trajectors, f"{pattern.value} of", [subject], found.end)
+            return
+        tx, ty, scale = ANCHORS[pattern.value]
+        for entity in trajectors:
+            old = self.out.anchors.get(entity, (None, None, 1.0))
+            self.out.anchors[entity] = (tx if tx is not None else old[0],
+                                        ty if ty is not None else old[1], scale * old[2])
+
+    def _emit(self, found: _Found, trajectors: list[int], value: str, landmarks: list[int],
+              landmark_end: int) -> None:
+        trajectors = [t for t in trajectors if t not in landmarks]
+        for t in trajectors:
+            for lm in landmarks:
+                triple = (t, value, lm)
+                if triple not in self.out.relations:
+                    self.out.relations.append(triple)
+        self.done.append(_Done(found, trajectors, landmarks, landmark_end,
+                               chainable=value != "between"))
+
+    # -- trajectors -----------------------------------------------------------------------
+
+    def _trajectors(self, found: _Found, exclude: set[int], landmark_end: int) -> list[int]:
+        """Who the phrase is about.
+
+        1. Coordination "X is above Y and left of Z": the previous phrase's trajectors.
+        2. The nearest ref to the left in the sentence, skipping prepositional objects; a
+           landmark directly followed by this phrase chains ("X on the beach left of Y": X).
+        3. Inverted order "Below the person was a plant": the first ref after the landmark.
+        """
+        sent = self.tokens[found.start].sent
+        coordinated = self._coordinated(found)
+        if coordinated:
+            return coordinated
+        left = [r for r in reversed(self.refs)
+                if r.end <= found.start and self.tokens[r.start].sent == sent]
+        fallback: list[int] = []
+        for ref in left:
+            chained = self._chained(ref, found)
+            if chained is not None:
+                return [t for t in chained.trajectors if t not in exclude]
+            entities = [e for e in self._ref_entities(ref, exclude) if e not in exclude]
+            if not entities:
+                continue
+            if self._is_pp_object(ref):
+                fallback = fallback or entities
+                continue
+            return self._with_conjuncts(ref, entities, exclude)
+        if fallback:
+            return fallback
+        for ref in self.refs:
+            if ref.start >= landmark_end and self.tokens[ref.start].sent == sent:
+                entities = [e for e in self._ref_entities(ref, exclude) if e not in exclude]
+                if entities:
+                    return entities
+        return []
+
+    def _chained(self, ref: _Ref, found: _Found) -> _Done | None:
+        """The relation whose landmark is `ref`, if this phrase follows it directly."""
+        for done in reversed(self.done):
+            if done.landmarks and done.chainable and done.landmark_end == ref.end:
+                gap = self.tokens[ref.end:found.start]
+                if all(is_adverb(t.low) for t in gap):
+                    return done
+                return None
+        return None
+
+    def _coordinated(self, found: _Found) -> list[int]:
+        if not self.done:
+            return []
+        previous = self.done[-1]
+        if self.tokens[previous.found.start].sent != self.tokens[found.start].sent:
+            return []
+        gap = self.tokens[previous.landmark_end:found.start]
+        if not gap or any(r.start >= previous.landmark_end and r.end <= found.start
+                          for r in self.refs):
+            return []
+        lows = [t.low for t in gap]
+        if not any(low in _LINKS for low in lows):
+            return []
+        if all(low in _COORD or is_adverb(low) or is_verbish(low) for low in lows):
+            return list(previous.trajectors)
+        return []
+
+    def _with_conjuncts(self, ref: _Ref, entities: list[int], exclude: set[int]) -> list[int]:
+        """"X and Y are left of Z": add refs joined to the trajector by "and" / ","."""
+        result = list(entities)
+        current = ref
+        while current.start >= 2 and self.tokens[current.start - 1].low in ("and", ","):
+            previous = next((r for r in self.refs if r.end == current.start - 1), None)
+            if previous is None or previous.pronoun or self._is_pp_object(previous) \
+                    or any(d.landmark_end == previous.end for d in self.done):
+                break
+            if previous.entity not in exclude and previous.entity not in result:
+                result.insert(0, previous.entity)
+            current = previous
+        return result

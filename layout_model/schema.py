@@ -1,0 +1,219 @@
+"""The `Layout` type, its versioned JSON form and the validation of untrusted layout data.
+
+Layouts travel through the box editor and saved workflows as JSON, so `from_dict` checks
+every field and names the offending one in `LayoutError.field` (e.g. `objects[2].box`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .lexicon import COCO80
+
+SCHEMA = "spacetime-layout"
+VERSION = 1
+RELATIONS: tuple[str, ...] = ("left of", "right of", "above", "below", "on", "under", "next to",
+                              "in front of", "behind", "between")
+MAX_OBJECTS = 64
+MAX_RELATIONS = 1024
+MAX_PHRASE_CHARS = 500
+MAX_TEXT_CHARS = 20000
+MAX_JSON_CHARS = 2_000_000
+MAX_SIDE_PX = 16384
+BOX_TOLERANCE = 1e-3  # boxes may exceed [0, 1] by this much (rounding) and are clamped
+
+_COCO = frozenset(COCO80)
+
+
+class LayoutError(ValueError):
+    """Invalid layout data or predictor input; `field` names the offending field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class LayoutObject:
+    """One region: the words naming it, what it is, and its box (normalised, y down).
+
+    Instances of a counted mention ("two dogs") are separate objects sharing `group` and
+    `count`. `prompt` overrides the local description (box editor); None means use `phrase`.
+    """
+
+    phrase: str
+    noun: str
+    category: str | None
+    box: list[float]
+    count: int = 1
+    group: int | None = None
+    attributes: list[str] = field(default_factory=list)
+    prompt: str | None = None
+
+    @property
+    def center(self) -> list[float]:
+        x0, y0, x1, y1 = self.box
+        return [round((x0 + x1) / 2, 4), round((y0 + y1) / 2, 4)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phrase": self.phrase, "noun": self.noun, "category": self.category,
+                "count": self.count, "group": self.group, "attributes": list(self.attributes),
+                "box": [round(v, 4) for v in self.box], "center": self.center,
+                "prompt": self.prompt}
+
+
+@dataclass
+class Layout:
+    """A predicted or edited layout for one prompt.
+
+    `relations` holds `(i, relation, j)` object-index triples, read "object i <relation>
+    object j"; "X between A and B" is the two triples (X, "between", A), (X, "between", B).
+    """
+
+    objects: list[LayoutObject] = field(default_factory=list)
+    relations: list[tuple[int, str, int]] = field(default_factory=list)
+    width: int = 512
+    height: int = 512
+    text: str = ""
+    predictor: str = "rules"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "version": VERSION, "width": self.width,
+                "height": self.height, "text": self.text, "predictor": self.predictor,
+                "objects": [o.to_dict() for o in self.objects],
+                "relations": [[i, rel, j] for i, rel, j in self.relations]}
+
+    def to_json(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Layout":
+        """Parse and validate JSON text (see `from_dict`)."""
+        if not isinstance(text, str):
+            raise LayoutError("json", f"expected a string, got {type(text).__name__}")
+        if len(text) > MAX_JSON_CHARS:
+            raise LayoutError("json", f"too large ({len(text)} characters)")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise LayoutError("json", f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "Layout":
+        """Validate a dict in the versioned format; raise `LayoutError` naming the bad field."""
+        if not isinstance(data, dict):
+            raise LayoutError("layout", f"expected an object, got {type(data).__name__}")
+        if data.get("schema") != SCHEMA:
+            raise LayoutError("schema", f"expected {SCHEMA!r}, got {data.get('schema')!r}")
+        version = data.get("version")
+        if not _is_int(version) or version != VERSION:
+            raise LayoutError("version", f"unsupported version {version!r} (this code reads "
+                                         f"{VERSION})")
+        width = _size(data.get("width", 512), "width")
+        height = _size(data.get("height", 512), "height")
+        text = _string(data.get("text", ""), "text", MAX_TEXT_CHARS)
+        predictor = _string(data.get("predictor", "manual"), "predictor", 100)
+        raw_objects = data.get("objects", [])
+        if not isinstance(raw_objects, list):
+            raise LayoutError("objects", "expected a list")
+        if len(raw_objects) > MAX_OBJECTS:
+            raise LayoutError("objects", f"{len(raw_objects)} objects, at most {MAX_OBJECTS}")
+        objects = [_object(o, f"objects[{k}]") for k, o in enumerate(raw_objects)]
+        relations = _relations(data.get("relations", []), len(objects))
+        return cls(objects=objects, relations=relations, width=width, height=height, text=text,
+                   predictor=predictor)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _size(value: Any, name: str) -> int:
+    if not _is_int(value) or not 1 <= value <= MAX_SIDE_PX:
+        raise LayoutError(name, f"expected an integer in 1..{MAX_SIDE_PX}, got {value!r}")
+    return value
+
+
+def _string(value: Any, name: str, limit: int, empty_ok: bool = True) -> str:
+    if not isinstance(value, str):
+        raise LayoutError(name, f"expected a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise LayoutError(name, f"too long ({len(value)} characters, at most {limit})")
+    if not empty_ok and not value.strip():
+        raise LayoutError(name, "must not be empty")
+    return value
+
+
+def _object(data: Any, name: str) -> LayoutObject:
+    if not isinstance(data, dict):
+        raise LayoutError(name, f"expected an object, got {type(data).__name__}")
+    phrase = _string(data.get("phrase"), f"{name}.phrase", MAX_PHRASE_CHARS, empty_ok=False)
+    noun = _string(data.get("noun", phrase.split()[-1]), f"{name}.noun", MAX_PHRASE_CHARS)
+    category = data.get("category")
+    if category is not None and category not in _COCO:
+        raise LayoutError(f"{name}.category", f"not a COCO-80 name: {category!r}")
+    count = data.get("count", 1)
+    if not _is_int(count) or not 1 <= count <= MAX_OBJECTS:
+        raise LayoutError(f"{name}.count", f"expected an integer in 1..{MAX_OBJECTS}")
+    group = data.get("group")
+    if group is not None and (not _is_int(group) or group < 0):
+        raise LayoutError(f"{name}.group", "expected a non-negative integer or null")
+    attributes = data.get("attributes", [])
+    if not isinstance(attributes, list) or not all(isinstance(a, str) for a in attributes):
+        raise LayoutError(f"{name}.attributes", "expected a list of strings")
+    prompt = data.get("prompt")
+    if prompt is not None:
+        _string(prompt, f"{name}.prompt", MAX_PHRASE_CHARS)
+    if "center" in data:
+        _numbers(data["center"], 2, f"{name}.center")  # derived from box; checked, not kept
+    return LayoutObject(phrase=phrase, noun=noun, category=category, box=_box(data.get("box"),
+                        f"{name}.box"), count=count, group=group, attributes=list(attributes),
+                        prompt=prompt)
+
+
+def _numbers(value: Any, length: int, name: str) -> list[float]:
+    if not isinstance(value, (list, tuple)) or len(value) != length \
+            or not all(_is_number(v) for v in value):
+        raise LayoutError(name, f"expected {length} finite numbers, got {value!r}"[:200])
+    return [float(v) for v in value]
+
+
+def _box(value: Any, name: str) -> list[float]:
+    x0, y0, x1, y1 = _numbers(value, 4, name)
+    if min(x0, y0, x1, y1) < -BOX_TOLERANCE or max(x0, y0, x1, y1) > 1 + BOX_TOLERANCE:
+        raise LayoutError(name, f"coordinates must lie in [0, 1], got {[x0, y0, x1, y1]}")
+    if x0 >= x1 or y0 >= y1:
+        raise LayoutError(name, f"need x0 < x1 and y0 < y1, got {[x0, y0, x1, y1]}")
+    return [min(max(v, 0.0), 1.0) for v in (x0, y0, x1, y1)]
+
+
+def _relations(value: Any, count: int) -> list[tuple[int, str, int]]:
+    if not isinstance(value, list):
+        raise LayoutError("relations", "expected a list")
+    if len(value) > MAX_RELATIONS:
+        raise LayoutError("relations", f"{len(value)} relations, at most {MAX_RELATIONS}")
+    relations = []
+    for k, item in enumerate(value):
+        name = f"relations[{k}]"
+        if not isinstance(item, (list, tuple)) or len(item) != 3:
+            raise LayoutError(name, "expected [i, relation, j]")
+        i, rel, j = item
+        for index, part in ((i, f"{name}[0]"), (j, f"{name}[2]")):
+            if not _is_int(index) or not 0 <= index < count:
+                raise LayoutError(part, f"object index {index!r} out of range 0..{count - 1}")
+        if rel not in RELATIONS:
+            raise LayoutError(f"{name}[1]", f"unknown relation {rel!r}")
+        if i == j:
+            raise LayoutError(name, "an object cannot relate to itself")
+        relations.append((i, rel, j))
+    return relations

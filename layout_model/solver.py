@@ -1,0 +1,334 @@
+"""Scene -> boxes: size priors plus iterative projection onto the relation constraints.
+
+Every ordering relation becomes an edge of a per-axis DAG (contradicting edges are dropped,
+earlier text wins). Sizes are shrunk until the longest chain fits, centres start from a
+topological order, then a few dozen projection sweeps separate, align, pull to anchors and
+push unrelated overlaps apart. A final check guarantees every kept ordering on box centres
+(falling back to DAG layers on that axis if projection failed).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from .lexicon import GLOBAL_PRIOR, PRIOR_ASPECT, SIZE_PRIORS
+from .scene import Entity, Scene
+
+OVERLAP = 0.1  # allowed overlap of separated boxes, as a fraction of their mean size
+MIN_GAP = 0.02  # guaranteed centre distance for every ordering constraint
+MAX_SIDE, MIN_SIDE = 0.6, 0.06
+GROUP_MAX = 0.9  # a group of instances spans at most this much of either side
+ITERATIONS = 40
+ANCHOR_PULL = 0.35
+ANCHORED_MOBILITY = 0.25
+JITTER = 0.08  # seed != 0: random offset of starting centres
+
+# relation -> (axis, trajector comes first on that axis, constraint kind)
+_ORDERING: dict[str, tuple[int, bool, str]] = {
+    "left of": (0, True, "sep"), "right of": (0, False, "sep"),
+    "above": (1, True, "sep"), "below": (1, False, "sep"),
+    "on": (1, True, "contact"), "under": (1, False, "contact"),
+    "behind": (1, True, "loose"), "in front of": (1, False, "loose"),
+}
+_DEPTH_SCALE = {"in front of": 1.1, "behind": 0.9}
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class _Shape:
+    """Instance size and grid of one entity; group size derives from them."""
+
+    w: float
+    h: float
+    cols: int
+    rows: int
+
+    @property
+    def size(self) -> tuple[float, float]:
+        return self.w * self.cols, self.h * self.rows
+
+    def scaled(self, factor: float) -> "_Shape":
+        return _Shape(self.w * factor, self.h * factor, self.cols, self.rows)
+
+
+class _Order:
+    """Strict-order constraints on one axis, kept acyclic."""
+
+    def __init__(self, n: int):
+        self.succ: list[set[int]] = [set() for _ in range(n)]
+        self.edges: list[tuple[int, int, str]] = []
+        self.kind: dict[tuple[int, int], str] = {}
+
+    def reaches(self, a: int, b: int) -> bool:
+        stack, seen = [a], {a}
+        while stack:
+            node = stack.pop()
+            if node == b:
+                return True
+            for nxt in self.succ[node] - seen:
+                seen.add(nxt)
+                stack.append(nxt)
+        return False
+
+    def add(self, a: int, b: int, kind: str) -> bool:
+        """Require a before b; refuse (False) if that would contradict earlier edges."""
+        if b in self.succ[a]:
+            return True
+        if a == b or self.reaches(b, a):
+            return False
+        self.succ[a].add(b)
+        self.edges.append((a, b, kind))
+        self.kind[(a, b)] = kind
+        return True
+
+    def ordered(self, a: int, b: int) -> bool:
+        return self.reaches(a, b) or self.reaches(b, a)
+
+
+def solve(scene: Scene, width: int, height: int, seed: int = 0) -> list[list[Box]]:
+    """Boxes `(x0, y0, x1, y1)` in [0, 1] for each instance of each entity."""
+    n = len(scene.entities)
+    if n == 0:
+        return []
+    rng = random.Random(seed) if seed else None
+    depth = [1.0] * n
+    orders, aligns = _constraints(scene, depth, rng)
+    shapes = [_shape(e, width, height, depth[i]) for i, e in enumerate(scene.entities)]
+    factor = min(1.0, *(0.98 / _extent(orders[a], shapes, a) for a in (0, 1)))
+    shapes = [s.scaled(factor) for s in shapes]
+    centres = _initial_centres(scene.entities, orders, rng)
+    _project(scene.entities, shapes, centres, orders, aligns)
+    for axis in (0, 1):
+        if not _satisfied(orders[axis], centres, axis):
+            _layer_axis(orders[axis], shapes, centres, axis)
+    return [_instances(shapes[i], centres[i], e.count) for i, e in enumerate(scene.entities)]
+
+
+def _constraints(scene: Scene, depth: list[float], rng: random.Random | None
+                 ) -> tuple[tuple[_Order, _Order], list[tuple[int, int, int, float]]]:
+    """Per-axis orders and soft alignments `(axis, i, j, strength)` from the relations."""
+    n = len(scene.entities)
+    orders = (_Order(n), _Order(n))
+    aligns: list[tuple[int, int, int, float]] = []
+    deferred: list[tuple[int, str, int]] = []
+    for i, rel, j in scene.relations:
+        if rel not in _ORDERING:
+            deferred.append((i, rel, j))
+            continue
+        axis, first, kind = _ORDERING[rel]
+        a, b = (i, j) if first else (j, i)
+        if orders[axis].add(a, b, kind):
+            strength = 0.5 if kind == "contact" else 0.15
+            aligns.append((1 - axis, i, j, strength))
+            depth[i] *= _DEPTH_SCALE.get(rel, 1.0)
+    between: dict[int, list[int]] = {}
+    for i, rel, j in deferred:
+        if rel == "next to":
+            _add_either(orders[0], i, j, rng)
+            aligns.append((1, i, j, 0.15))
+        else:
+            between.setdefault(i, []).append(j)
+    for x, landmarks in between.items():
+        if len(landmarks) >= 2:
+            _add_between(orders[0], x, landmarks[0], landmarks[1])
+        for lm in landmarks:
+            aligns.append((1, x, lm, 0.15))
+        if len(landmarks) == 1:  # between the members of one group: in front, centred
+            orders[1].add(landmarks[0], x, "loose")
+            aligns.append((0, x, landmarks[0], 0.5))
+    return orders, aligns
+
+
+def _add_either(order: _Order, i: int, j: int, rng: random.Random | None) -> None:
+    """"next to": keep an existing order, else earlier entity left (seed may flip it)."""
+    if order.ordered(i, j):
+        return
+    a, b = (min(i, j), max(i, j))
+    if rng is not None and rng.random() < 0.5:
+        a, b = b, a
+    order.add(a, b, "sep")
+
+
+def _add_between(order: _Order, x: int, a: int, b: int) -> None:
+    if order.reaches(b, a) or order.reaches(b, x) or order.reaches(x, a):
+        a, b = b, a
+    if not (order.add(a, x, "sep") and order.add(x, b, "sep")):
+        order.add(b, x, "sep") and order.add(x, a, "sep")
+
+
+def _shape(entity: Entity, width: int, height: int, depth: float) -> _Shape:
+    """Prior size kept at the prior's pixel aspect on this canvas, then attributes and count."""
+    pw, ph = SIZE_PRIORS.get(entity.category or "", GLOBAL_PRIOR)
+    area = pw * ph
+    aspect = (pw / ph) * PRIOR_ASPECT * height / width
+    w, h = math.sqrt(area * aspect), math.sqrt(area / aspect)
+    scale = entity.scale * depth
+    w, h = w * scale * entity.size_factor[0], h * scale * entity.size_factor[1]
+    big = max(w, h)
+    if big > MAX_SIDE:
+        w, h = w * MAX_SIDE / big, h * MAX_SIDE / big
+    w, h = max(w, MIN_SIDE), max(h, MIN_SIDE)
+    count = max(1, entity.count)
+    cols = count if count <= 4 else math.ceil(math.sqrt(count))
+    rows = math.ceil(count / cols)
+    fit = min(1.0, GROUP_MAX / (w * cols), GROUP_MAX / (h * rows))
+    return _Shape(w * fit, h * fit, cols, rows)
+
+
+def _gap(kind: str, a: float, b: float) -> float:
+    """Centre distance wanted between two boxes of sizes a and b on the constrained axis."""
+    if kind == "loose":
+        return max(2 * MIN_GAP, 0.25 * (a + b) / 2)
+    return max(2 * MIN_GAP, (a + b) / 2 * (1 - OVERLAP))
+
+
+def _extent(order: _Order, shapes: list[_Shape], axis: int) -> float:
+    """Length of the longest constrained chain on one axis (1.0 = whole canvas)."""
+    size = [s.size[axis] for s in shapes]
+    reach = [size[i] / 2 for i in range(len(shapes))]
+    for a in _topological(order, range(len(shapes))):
+        for b in order.succ[a]:
+            reach[b] = max(reach[b], reach[a] + _gap(order.kind[(a, b)], size[a], size[b]))
+    return max(max(r + size[i] / 2 for i, r in enumerate(reach)), 1e-9)
+
+
+def _topological(order: _Order, nodes) -> list[int]:
+    """Kahn's algorithm, ties broken by entity index (first mentioned first)."""
+    nodes = list(nodes)
+    indegree = {i: 0 for i in nodes}
+    for a in nodes:
+        for b in order.succ[a]:
+            indegree[b] += 1
+    ready = sorted(i for i in nodes if indegree[i] == 0)
+    result: list[int] = []
+    while ready:
+        node = ready.pop(0)
+        result.append(node)
+        for b in sorted(order.succ[node]):
+            indegree[b] -= 1
+            if indegree[b] == 0:
+                ready.append(b)
+                ready.sort()
+    return result
+
+
+def _layers(order: _Order, n: int) -> list[int]:
+    layer = [0] * n
+    for a in _topological(order, range(n)):
+        for b in order.succ[a]:
+            layer[b] = max(layer[b], layer[a] + 1)
+    return layer
+
+
+def _initial_centres(entities: list[Entity], orders: tuple[_Order, _Order],
+                     rng: random.Random | None) -> list[list[float]]:
+    """x from a topological order (unconstrained ones spread left to right), y from layers."""
+    n = len(entities)
+    rank = {e: k for k, e in enumerate(_topological(orders[0], range(n)))}
+    layer = _layers(orders[1], n)
+    depth = max(layer) + 1
+    in_y = {a for a, b, _ in orders[1].edges} | {b for a, b, _ in orders[1].edges}
+    centres = []
+    for i, entity in enumerate(entities):
+        x = (rank[i] + 0.5) / n
+        y = (layer[i] + 0.5) / depth if i in in_y else 0.5
+        if rng is not None:
+            x += rng.uniform(-JITTER, JITTER)
+            y += rng.uniform(-JITTER, JITTER)
+        if entity.anchor:
+            x = entity.anchor[0] if entity.anchor[0] is not None else x
+            y = entity.anchor[1] if entity.anchor[1] is not None else y
+        centres.append([x, y])
+    return centres
+
+
+def _project(entities: list[Entity], shapes: list[_Shape], c: list[list[float]],
+             orders: tuple[_Order, _Order], aligns: list[tuple[int, int, int, float]]) -> None:
+    n = len(entities)
+    sizes = [s.size for s in shapes]
+    mobility = [[ANCHORED_MOBILITY if e.anchor and e.anchor[a] is not None else 1.0
+                 for a in (0, 1)] for e in entities]
+    free_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)
+                  if not orders[0].ordered(i, j) and not orders[1].ordered(i, j)]
+    for _ in range(ITERATIONS):
+        for axis in (0, 1):
+            for a, b, kind in orders[axis].edges:
+                gap = _gap(kind, sizes[a][axis], sizes[b][axis])
+                error = gap - (c[b][axis] - c[a][axis])
+                if error > 0 or kind == "contact":
+                    _move(c, mobility, axis, a, b, -error * (0.5 if kind == "contact" else 1.0))
+        for axis, i, j, strength in aligns:
+            if not orders[axis].ordered(i, j):
+                _move(c, mobility, axis, i, j, (c[j][axis] - c[i][axis]) * strength)
+        for i, j, ox, oy in _overlaps(free_pairs, c, sizes):
+            axis = 0 if ox <= oy else 1
+            a, b = (i, j) if c[i][axis] <= c[j][axis] else (j, i)
+            _move(c, mobility, axis, a, b, -0.25 * (ox if axis == 0 else oy))
+        for i, entity in enumerate(entities):
+            for axis in (0, 1):
+                target = entity.anchor[axis] if entity.anchor else None
+                if target is not None:
+                    c[i][axis] += ANCHOR_PULL * (target - c[i][axis])
+                half = sizes[i][axis] / 2
+                c[i][axis] = min(max(c[i][axis], half), 1 - half)
+
+
+def _move(c: list[list[float]], mobility: list[list[float]], axis: int, a: int, b: int,
+          amount: float) -> None:
+    """Shift a by +amount and b by -amount (split by mobility): negative amount separates."""
+    ma, mb = mobility[a][axis], mobility[b][axis]
+    total = ma + mb
+    c[a][axis] += amount * ma / total
+    c[b][axis] -= amount * mb / total
+
+
+def _overlaps(pairs: list[tuple[int, int]], c: list[list[float]],
+              sizes: list[tuple[float, float]]) -> list[tuple[int, int, float, float]]:
+    """Unrelated pairs whose boxes overlap by more than 15 % of the smaller one."""
+    found = []
+    for i, j in pairs:
+        ox = (sizes[i][0] + sizes[j][0]) / 2 - abs(c[i][0] - c[j][0])
+        oy = (sizes[i][1] + sizes[j][1]) / 2 - abs(c[i][1] - c[j][1])
+        if ox > 0 and oy > 0:
+            smaller = min(sizes[i][0] * sizes[i][1], sizes[j][0] * sizes[j][1])
+            if ox * oy > 0.15 * smaller:
+                found.append((i, j, ox, oy))
+    return found
+
+
+def _satisfied(order: _Order, c: list[list[float]], axis: int) -> bool:
+    return all(c[b][axis] - c[a][axis] >= MIN_GAP for a, b, _ in order.edges)
+
+
+def _layer_axis(order: _Order, shapes: list[_Shape], c: list[list[float]], axis: int) -> None:
+    """Fallback: place constrained entities on evenly spaced DAG layers along `axis`."""
+    n = len(shapes)
+    layer = _layers(order, n)
+    count = max(layer) + 1
+    involved = {a for a, b, _ in order.edges} | {b for a, b, _ in order.edges}
+    for i in involved:
+        size = shapes[i].size[axis]
+        if size > 1 / count:
+            shapes[i] = shapes[i].scaled(1 / count / size)
+        c[i][axis] = (layer[i] + 0.5) / count
+
+
+def _instances(shape: _Shape, centre: list[float], count: int) -> list[Box]:
+    """Instance boxes of a group, row by row inside the group box (last row centred)."""
+    gw, gh = shape.size
+    boxes: list[Box] = []
+    for k in range(max(1, count)):
+        row, col = divmod(k, shape.cols)
+        in_row = min(shape.cols, count - row * shape.cols)
+        offset = (shape.cols - in_row) * shape.w / 2
+        boxes.append(_box(centre[0] - gw / 2 + offset + (col + 0.5) * shape.w,
+                          centre[1] - gh / 2 + (row + 0.5) * shape.h, shape.w, shape.h))
+    return boxes
+
+
+def _box(cx: float, cy: float, w: float, h: float) -> Box:
+    x0, y0 = min(max(cx - w / 2, 0.0), 1.0 - w), min(max(cy - h / 2, 0.0), 1.0 - h)
+    return (round(x0, 4), round(y0, 4), round(x0 + w, 4), round(y0 + h, 4))
