@@ -21,10 +21,9 @@ function toPx(box, w, h) {
   return [box[0] * w, box[1] * h, box[2] * w, box[3] * h];
 }
 
-/** The label of an object: its phrase, with the count when there are several instances. */
+/** The label of an object: its phrase (instances of "two dogs" are separate objects, one box each). */
 export function labelFor(obj) {
-  const name = String(obj.phrase ?? obj.noun ?? "object");
-  return obj.count > 1 ? `${name} ×${obj.count}` : name;
+  return String(obj.phrase ?? obj.noun ?? "object");
 }
 
 /**

@@ -53,11 +53,14 @@ export function resizeBox(layout, i, handle, x, y, from) {
   setBox(layout.objects[i], clamp01(x0), clamp01(y0), clamp01(x1), clamp01(y1));
 }
 
-/** Adds an object with a centred box; fields mirror what the predictor writes for a one-word phrase. */
+/**
+ * Adds an object with a centred box. Its category is null ("unknown"): only Python knows the COCO names,
+ * and a category is a claim about what the thing is that the user has not made.
+ */
 export function addObject(layout, name) {
   const word = String(name || "object").trim() || "object";
-  const obj = { phrase: word, noun: word, category: "other", count: 1, box: [0, 0, 0, 0], center: [0, 0],
-    prompt: null };
+  const obj = { phrase: word, noun: word, category: null, count: 1, group: null, attributes: [],
+    box: [0, 0, 0, 0], center: [0, 0], prompt: null };
   setBox(obj, 0.35, 0.35, 0.65, 0.65);
   layout.objects.push(obj);
   return layout.objects.length - 1;
@@ -72,13 +75,18 @@ export function deleteObject(layout, i) {
     .map(([a, r, b]) => [a > i ? a - 1 : a, r, b > i ? b - 1 : b]);
 }
 
-/** Renames object i: the phrase is what the region encoder reads; the noun follows its last word. */
+/**
+ * Renames object i. The phrase is what the region encoder reads; the noun follows its last word (as
+ * Layout.from_dict defaults it); the old category no longer describes a renamed thing, so it becomes null
+ * and templates fall back to the noun.
+ */
 export function renameObject(layout, i, name) {
   const obj = layout.objects[i];
   const phrase = String(name).trim();
   if (!phrase) return false;
   obj.phrase = phrase;
-  if ("noun" in obj) obj.noun = phrase.split(/\s+/).pop();
+  obj.noun = phrase.split(/\s+/).pop();
+  obj.category = null;
   return true;
 }
 
