@@ -221,3 +221,140 @@ def convert_paper_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtyp
     dst.parent.mkdir(parents=True, exist_ok=True)
     save_file(renamed, str(dst))
     return dst
+
+
+# --- Predictors: the rule parser finds the objects, a LayoutNet places their centres -------------------------
+
+BOX_MODES = ("paper", "prior")
+PAPER_SIDE = 0.4  # the paper's ±0.2 square around each centre (its CLIP crop; the attention disc has radius 0.2)
+
+
+def entity_heads(text: str) -> list[tuple[int, int]]:
+    """Character span of the head noun of each entity's first mention, in the rule parser's entity order."""
+    from .coref import link_entities
+    from .mentions import find_mentions
+    from .tokens import tokenize
+
+    tokens = tokenize(text)
+    mentions = find_mentions(tokens)
+    count = len(link_entities(text, tokens, mentions))
+    heads: dict[int, tuple[int, int]] = {}
+    for mention in mentions:
+        if mention.entity >= 0 and mention.entity not in heads:
+            heads[mention.entity] = (tokens[mention.head].start, tokens[mention.head].end)
+    return [heads[e] for e in range(count)]
+
+
+def _fit(lo: float, hi: float) -> tuple[float, float]:
+    """Shift [lo, hi] into [0, 1] keeping its length (clipped if longer than 1)."""
+    shift = max(0.0, -lo) - max(0.0, hi - 1.0)
+    return max(0.0, lo + shift), min(1.0, hi + shift)
+
+
+def place_centres(layout, centres: list[list[float]], boxes: str, name: str):
+    """Move each entity's instances so that their common centre is the network's (clamped to [0, 1]).
+
+    `boxes="paper"` gives every object the paper's 0.4 × 0.4 square, `"prior"` keeps the rule predictor's
+    per-category size. Instances of a group keep their relative offsets.
+    """
+    if boxes not in BOX_MODES:
+        raise ValueError(f"boxes must be one of {BOX_MODES}, got {boxes!r}")
+    index = 0
+    for centre in centres:
+        first = layout.objects[index]
+        members = layout.objects[index:index + first.count] if first.group is not None else [first]
+        index += len(members)
+        cx, cy = (min(max(v, 0.0), 1.0) for v in centre)
+        mean_x = sum((o.box[0] + o.box[2]) / 2 for o in members) / len(members)
+        mean_y = sum((o.box[1] + o.box[3]) / 2 for o in members) / len(members)
+        for obj in members:
+            ox = (obj.box[0] + obj.box[2]) / 2 - mean_x + cx
+            oy = (obj.box[1] + obj.box[3]) / 2 - mean_y + cy
+            half_w = PAPER_SIDE / 2 if boxes == "paper" else (obj.box[2] - obj.box[0]) / 2
+            half_h = PAPER_SIDE / 2 if boxes == "paper" else (obj.box[3] - obj.box[1]) / 2
+            x0, x1 = _fit(ox - half_w, ox + half_w)
+            y0, y1 = _fit(oy - half_h, oy + half_h)
+            obj.box = [x0, y0, x1, y1]
+    layout.predictor = name
+    return layout
+
+
+class NetLayoutPredictor:
+    """Rule-parser objects + `LayoutNet` centres; subclasses say how text becomes token ids."""
+
+    name = "net"
+
+    def __init__(self, net: LayoutNet, boxes: str = "paper", sample: bool = False):
+        if boxes not in BOX_MODES:
+            raise ValueError(f"boxes must be one of {BOX_MODES}, got {boxes!r}")
+        self.net, self.boxes, self.sample = net.eval(), boxes, sample
+
+    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Token ids (with <s>/</s>) and, per id, its character span ((0, 0) for specials)."""
+        raise NotImplementedError
+
+    def centres(self, text: str, heads: list[tuple[int, int]], seed: int = 0) -> list[list[float]]:
+        """Raw network centre of each head-word span (not clamped)."""
+        from .schema import LayoutError
+
+        ids, spans = self.encode(text)
+        if len(ids) > self.net.config.max_positions:
+            raise LayoutError("text", f"too long for the layout network ({len(ids)} tokens, "
+                                      f"at most {self.net.config.max_positions})")
+        objects = torch.zeros(1, len(ids), dtype=torch.bool)
+        firsts = []
+        for start, end in heads:
+            hit = [k for k, (s, e) in enumerate(spans) if s < end and e > start and e > s]
+            objects[0, hit] = True
+            firsts.append(hit[0] if hit else 0)
+        with torch.no_grad():
+            raw, _ = self.net(torch.tensor([ids]), objects)
+        mix = gmm.split(raw[0, firsts])
+        if self.sample:
+            xy = gmm.sampled_mean(mix, torch.Generator().manual_seed(seed))
+        else:
+            xy = gmm.most_likely_mean(mix)
+        return xy.tolist()
+
+    def predict(self, text: str, width: int = 512, height: int = 512, seed: int = 0):
+        """A `Layout` with the rule parser's objects and relations, centres from the network."""
+        from .predictor import RuleLayoutPredictor
+
+        layout = RuleLayoutPredictor().predict(text, width=width, height=height, seed=seed)
+        entities = len({o.group if o.group is not None else ("single", k) for k, o in enumerate(layout.objects)})
+        heads = entity_heads(text)[:entities]
+        if heads:
+            place_centres(layout, self.centres(text, heads, seed), self.boxes, self.name)
+        layout.predictor = self.name
+        return layout
+
+
+class PaperLayoutPredictor(NetLayoutPredictor):
+    """The paper's checkpoint with GPT-2 byte-level BPE → RoBERTa ids."""
+
+    name = "paper"
+
+    def __init__(self, net: LayoutNet, bpe, boxes: str = "paper", sample: bool = False):
+        super().__init__(net, boxes, sample)
+        self.bpe = bpe
+
+    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        from .bpe import BOS_ID, EOS_ID
+
+        pieces = self.bpe.pieces(text)
+        return [BOS_ID, *(p.id for p in pieces), EOS_ID], [(0, 0), *((p.start, p.end) for p in pieces), (0, 0)]
+
+
+def load_paper_predictor(path: str | Path, vocab_dir: str | Path | None = None, boxes: str = "paper",
+                         sample: bool = False) -> PaperLayoutPredictor:
+    """The paper's predictor from its checkpoint; `vocab.json` + `merges.txt` (roberta-base) are looked up
+    next to the checkpoint unless `vocab_dir` is given. Deterministic unless `sample` (seeded, paper-like)."""
+    from .bpe import ByteLevelBPE
+
+    path = Path(path)
+    bpe = ByteLevelBPE.from_folder(vocab_dir or path.parent)
+    net = load_paper_net(path)
+    if net.config.vocab_size <= max(bpe.vocab.values()):
+        raise CheckpointError(f"{path}: {net.config.vocab_size} token embeddings but the vocabulary has ids up to "
+                              f"{max(bpe.vocab.values())}: not the roberta-base vocabulary of this checkpoint")
+    return PaperLayoutPredictor(net, bpe, boxes, sample)

@@ -167,3 +167,67 @@ def test_wrong_shapes_are_reported(checkpoint, tmp_path):
     torch.save({"state_dict": state}, path)
     with pytest.raises(CheckpointError, match="1 missing and 1 misshapen"):
         load_paper_net(path)
+
+
+# --- the predictor: rule-parser objects, network centres -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def predictor_folder(checkpoint, tmp_path_factory):
+    import shutil
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_paper_bpe import write_files
+
+    folder = write_files(tmp_path_factory.mktemp("paper"))
+    shutil.copy(checkpoint[0], folder / "checkpoint_90_0.0.pth")
+    return folder
+
+
+def test_predictor_places_rule_objects_at_network_centres(predictor_folder, checkpoint):
+    from layout_model.bpe import ByteLevelBPE
+    from layout_model.paper_checkpoint import load_paper_predictor
+
+    text = "A red cat to the left of a blue dog."
+    predictor = load_paper_predictor(predictor_folder / "checkpoint_90_0.0.pth")
+    layout = predictor.predict(text)
+    assert layout.predictor == "paper" and [o.noun for o in layout.objects] == ["cat", "dog"]
+    assert layout.relations == [(0, "left of", 1)]
+    pieces = ByteLevelBPE.from_folder(predictor_folder).pieces(text)
+    ids = [0, *(p.id for p in pieces), 2]
+    # The tiny vocabulary splits " cat" into several pieces: all are marked, the first is read (the paper's rule).
+    marked = [[1 + k for k, p in enumerate(pieces) if p.start < text.index(w) + len(w) and p.end > text.index(w)]
+              for w in ("cat", "dog")]
+    assert all(len(m) > 1 for m in marked)
+    firsts = [m[0] for m in marked]
+    expected = reference_forward(checkpoint[1], ids, marked[0] + marked[1])[firsts].clamp(0, 1)
+    def square(c):  # the paper's ±0.2 square, slid back inside the canvas
+        return min(max(c - 0.2, 0.0), 0.6), min(max(c - 0.2, 0.0), 0.6) + 0.4
+
+    for obj, (x, y) in zip(layout.objects, expected.tolist()):
+        x0, x1 = square(x)
+        y0, y1 = square(y)
+        assert obj.box == pytest.approx([x0, y0, x1, y1], abs=1e-5)
+    assert predictor.predict(text).to_dict() == layout.to_dict()  # deterministic
+
+
+def test_predictor_box_modes_and_seeded_sampling(predictor_folder):
+    from layout_model import predict
+    from layout_model.paper_checkpoint import load_paper_predictor
+
+    text = "two dogs above a bench"
+    prior = load_paper_predictor(predictor_folder / "checkpoint_90_0.0.pth", boxes="prior").predict(text, seed=3)
+    rules = predict(text, seed=3)
+    for ours, theirs in zip(prior.objects, rules.objects):
+        assert ours.box[2] - ours.box[0] == pytest.approx(theirs.box[2] - theirs.box[0], abs=1e-6)
+    sampler = load_paper_predictor(predictor_folder / "checkpoint_90_0.0.pth", sample=True)
+    assert sampler.predict(text, seed=5).to_dict() == sampler.predict(text, seed=5).to_dict()
+
+
+def test_predictor_needs_the_vocabulary(checkpoint, tmp_path):
+    from layout_model.bpe import TokenizerFilesError
+    from layout_model.paper_checkpoint import load_paper_predictor
+
+    with pytest.raises(TokenizerFilesError, match="vocab.json is missing"):
+        load_paper_predictor(checkpoint[0], vocab_dir=tmp_path)
