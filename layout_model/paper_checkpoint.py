@@ -225,7 +225,7 @@ def convert_paper_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtyp
 
 # --- Predictors: the rule parser finds the objects, a LayoutNet places their centres -------------------------
 
-BOX_MODES = ("paper", "prior")
+BOX_MODES = ("paper", "prior", "learned")
 PAPER_SIDE = 0.4  # the paper's ±0.2 square around each centre (its CLIP crop; the attention disc has radius 0.2)
 
 
@@ -251,16 +251,17 @@ def _fit(lo: float, hi: float) -> tuple[float, float]:
     return max(0.0, lo + shift), min(1.0, hi + shift)
 
 
-def place_centres(layout, centres: list[list[float]], boxes: str, name: str):
+def place_centres(layout, centres: list[list[float]], boxes: str, sizes: list[list[float]] | None = None):
     """Move each entity's instances so that their common centre is the network's (clamped to [0, 1]).
 
     `boxes="paper"` gives every object the paper's 0.4 × 0.4 square, `"prior"` keeps the rule predictor's
-    per-category size. Instances of a group keep their relative offsets.
+    per-category size, `"learned"` uses `sizes` (w, h per entity, from a trained size head). Instances of
+    a group keep their relative offsets.
     """
-    if boxes not in BOX_MODES:
-        raise ValueError(f"boxes must be one of {BOX_MODES}, got {boxes!r}")
+    if boxes not in BOX_MODES or (boxes == "learned" and sizes is None):
+        raise ValueError(f"boxes must be one of {BOX_MODES} ('learned' needs a size head), got {boxes!r}")
     index = 0
-    for centre in centres:
+    for entity, centre in enumerate(centres):
         first = layout.objects[index]
         members = layout.objects[index:index + first.count] if first.group is not None else [first]
         index += len(members)
@@ -270,12 +271,15 @@ def place_centres(layout, centres: list[list[float]], boxes: str, name: str):
         for obj in members:
             ox = (obj.box[0] + obj.box[2]) / 2 - mean_x + cx
             oy = (obj.box[1] + obj.box[3]) / 2 - mean_y + cy
-            half_w = PAPER_SIDE / 2 if boxes == "paper" else (obj.box[2] - obj.box[0]) / 2
-            half_h = PAPER_SIDE / 2 if boxes == "paper" else (obj.box[3] - obj.box[1]) / 2
+            if boxes == "paper":
+                half_w = half_h = PAPER_SIDE / 2
+            elif boxes == "learned":
+                half_w, half_h = (min(v, 1.0) / 2 for v in sizes[entity])  # type: ignore[index]
+            else:
+                half_w, half_h = (obj.box[2] - obj.box[0]) / 2, (obj.box[3] - obj.box[1]) / 2
             x0, x1 = _fit(ox - half_w, ox + half_w)
             y0, y1 = _fit(oy - half_h, oy + half_h)
             obj.box = [x0, y0, x1, y1]
-    layout.predictor = name
     return layout
 
 
@@ -285,16 +289,17 @@ class NetLayoutPredictor:
     name = "net"
 
     def __init__(self, net: LayoutNet, boxes: str = "paper", sample: bool = False):
-        if boxes not in BOX_MODES:
-            raise ValueError(f"boxes must be one of {BOX_MODES}, got {boxes!r}")
+        if boxes not in BOX_MODES or (boxes == "learned" and net.size_head is None):
+            raise ValueError(f"boxes must be one of {BOX_MODES} ('learned' needs a size head), got {boxes!r}")
         self.net, self.boxes, self.sample = net.eval(), boxes, sample
 
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids (with <s>/</s>) and, per id, its character span ((0, 0) for specials)."""
         raise NotImplementedError
 
-    def centres(self, text: str, heads: list[tuple[int, int]], seed: int = 0) -> list[list[float]]:
-        """Raw network centre of each head-word span (not clamped)."""
+    def points(self, text: str, heads: list[tuple[int, int]], seed: int = 0
+               ) -> tuple[list[list[float]], list[list[float]] | None]:
+        """Raw network centre of each head-word span (not clamped), and its (w, h) if the net has a size head."""
         from .schema import LayoutError
 
         ids, spans = self.encode(text)
@@ -308,13 +313,14 @@ class NetLayoutPredictor:
             objects[0, hit] = True
             firsts.append(hit[0] if hit else 0)
         with torch.no_grad():
-            raw, _ = self.net(torch.tensor([ids]), objects)
+            raw, size_raw = self.net(torch.tensor([ids]), objects)
         mix = gmm.split(raw[0, firsts])
         if self.sample:
             xy = gmm.sampled_mean(mix, torch.Generator().manual_seed(seed))
         else:
             xy = gmm.most_likely_mean(mix)
-        return xy.tolist()
+        sizes = size_raw[0, firsts, :2].exp().tolist() if size_raw is not None else None
+        return xy.tolist(), sizes
 
     def predict(self, text: str, width: int = 512, height: int = 512, seed: int = 0):
         """A `Layout` with the rule parser's objects and relations, centres from the network."""
@@ -324,7 +330,8 @@ class NetLayoutPredictor:
         entities = len({o.group if o.group is not None else ("single", k) for k, o in enumerate(layout.objects)})
         heads = entity_heads(text)[:entities]
         if heads:
-            place_centres(layout, self.centres(text, heads, seed), self.boxes, self.name)
+            centres, sizes = self.points(text, heads, seed)
+            place_centres(layout, centres, self.boxes, sizes)
         layout.predictor = self.name
         return layout
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .lexicon import CLOSED_CLASS, FRAME_NOUNS, NON_OBJECTS
 from .scene import Mention
-from .tokens import Token, is_adverb, is_verbish
+from .tokens import Token, is_adverb, is_content_word, is_verbish
 
 _FRAME = r"(?: of the (?:image|picture|scene|frame|photo|photograph|canvas|painting|view))?"
 _LR_TAIL = r"(?:-hand side| hand side| side| edge| half| part| corner)?"
@@ -36,7 +36,7 @@ def _lr(side: str) -> list[_Pattern]:
                              rf"{side}(?:-hand| hand)?(?: side| edge)? of"),
         _Pattern("rel", rel, rf"{side} of"),
         _Pattern("poss", rel, rf"(?:to|on|at) {_BODY} (?:far |immediate )?{side}{_LR_TAIL}"),
-        _Pattern("anchor", side, rf"to the (?:far )?{side}{_LR_TAIL}", relative=True),
+        _Pattern("anchor", side, rf"(?:to|from) the (?:far )?{side}{_LR_TAIL}", relative=True),
         _Pattern("anchor", side, rf"(?:on|at|in|to|towards?) the (?:far )?{side}{_LR_TAIL}{_FRAME}"),
     ]
 
@@ -52,11 +52,15 @@ PATTERNS: tuple[_Pattern, ...] = (
     *_lr("left"), *_lr("right"),
     _Pattern("rel", "above", r"above|over|atop|on top of|on the top of|higher than|up above",
              implicit=True),
-    _Pattern("rel", "above", r"on top", implicit=True),
+    _Pattern("rel", "above", r"on top|higher", implicit=True),
     _Pattern("rel", "below", r"below|beneath|lower than|at the (?:foot|bottom|base) of",
              implicit=True),
+    _Pattern("rel", "below", r"lower", implicit=True),
     _Pattern("rel", "under", r"under|underneath", implicit=True),
     _Pattern("poss", "below", rf"at {_BODY} (?:feet|foot|base)"),
+    *(_Pattern("poss", f"{side} of", rf"(?:in|on|over|under|by|at) {_BODY} {side}"
+                                    r"(?: hand| shoulder| arm| paw| foot| leg)s?")
+      for side in ("left", "right")),
     _Pattern("rel", "on", r"on|onto|upon|riding|rides|rode"),
     _Pattern("rel", "next to", r"next to|beside|alongside|adjacent to|near(?: to)?|close to"
                                r"|by the side of|across from|opposite(?: to)?"),
@@ -92,7 +96,12 @@ _PERSON_PRONOUNS = frozenset({"he", "him", "his", "she", "her"})
 # A mention right after one of these is a prepositional object, not a trajector.
 _PP_PREPS = frozenset({"in", "on", "at", "inside", "into", "onto", "against", "along", "across",
                        "through", "from", "of", "under", "near", "over", "around", "within",
-                       "atop", "upon", "beside", "behind", "above", "below", "beneath"})
+                       "atop", "upon", "beside", "behind", "above", "below", "beneath", "past"})
+_RELATIVE_PRONOUNS = frozenset({"which", "that", "who"})
+# Words that end the scope of "with" for pronoun resolution ("..., while a cat is above it").
+_SCOPE_BREAKERS = frozenset({"while", "whereas", "which", "who", "but", "although", "though",
+                             "where", "when", ";"})
+_CLAUSE_OPENERS = frozenset({",", "and", "while", "but", "whereas", "then", ":"})
 _COORD = frozenset({"and", ",", "but", "also", "both", "is", "are", "was", "were", "then"})
 _LINKS = frozenset({",", "and", "but"})
 _VERTICAL_SURFACES = frozenset({"wall", "door", "window", "fence", "board", "screen", "curtain"})
@@ -186,7 +195,9 @@ class _Extractor:
             self.counts[m.entity] = max(self.counts.get(m.entity, 1), m.count)
         self.persons = {m.entity for m in self.mentions if m.category == "person"}
         self.refs = self._refs()
-        self.phrases = find_phrases(tokens)
+        in_mention = {k for m in self.mentions for k in range(m.start, m.end)}
+        self.phrases = [f for f in find_phrases(tokens)
+                        if not in_mention & set(range(f.start, f.end))]
         self.phrase_at = {f.start: f for f in self.phrases}
         self.done: list[_Done] = []
         self.subjects: dict[int, int] = {}
@@ -236,8 +247,10 @@ class _Extractor:
                  previous_only: bool = False) -> int:
         """Entity a pronoun at token `index` points to; -1 if none.
 
-        "it/its" prefers the sentence subject, then the most recent singular non-person;
-        "they/them/their" a person (used as singular) or a group; "he/she" a person.
+        Inside a "with" phrase the clause subject is preferred ("the laptop sat on the stand,
+        with a tv below it"), elsewhere the most recent fitting entity ("..., while a cat is
+        above it"). "it" fits a singular non-person, "they/them/their" a person (singular
+        they) or a group, "he/she" a person.
         """
         sent = self.tokens[index].sent
         before = [m.entity for m in reversed(self.mentions)
@@ -251,10 +264,24 @@ class _Extractor:
             wanted = [e for e in before if e in self.persons]
         else:
             wanted = [e for e in before if e not in self.persons and self.counts.get(e, 1) == 1]
-        subject = -1 if previous_only else self._subject(sent)
+        if previous_only:
+            subject = self._subject(sent - 1) if sent > 0 else -1
+        else:
+            subject = self._subject(sent) if self._in_with_scope(index) else -1
         if subject in wanted:
             return subject
         return (wanted or before)[0]
+
+    def _in_with_scope(self, index: int) -> bool:
+        """Whether the token sits in a "with" (or "between") phrase: "X, with Y below it"."""
+        sent = self.tokens[index].sent
+        for j in range(index - 1, -1, -1):
+            tok = self.tokens[j]
+            if tok.sent != sent or tok.low in _SCOPE_BREAKERS:
+                return False
+            if tok.low in ("with", "between", "flanked"):
+                return True
+        return False
 
     def _ref_entities(self, ref: _Ref, exclude: set[int]) -> list[int]:
         if not ref.pronoun:
@@ -296,6 +323,11 @@ class _Extractor:
         trajectors = self._trajectors(found, exclude, landmark_end)
         if landmark_ref is not None:
             landmarks = self._ref_entities(landmark_ref, set(trajectors))
+            extra = self._conjoined_landmark(landmark_end)
+            if extra is not None:
+                landmarks += [e for e in self._ref_entities(extra, set(trajectors))
+                              if e not in landmarks]
+                landmark_end = extra.end
         elif pattern.implicit or pattern.kind == "poss":
             landmarks = self._implicit_landmarks(found, trajectors)
         else:
@@ -319,10 +351,25 @@ class _Extractor:
         ref = self._ref_at(k)
         if ref is not None:
             return ref, ref.end
+        if k < len(self.tokens) and self.tokens[k].low in ("that", "this") and (
+                k + 1 == len(self.tokens) or not is_content_word(self.tokens[k + 1])):
+            return _Ref(k, k + 1, -1, "it"), k + 1  # "beneath that is an oven"
         if k + 1 < len(self.tokens) and self.tokens[k].low in ("its", "his", "her", "their") \
                 and self.tokens[k + 1].low in NON_OBJECTS:
             return _Ref(k, k + 1, -1, self.tokens[k].low), k + 2
         return None, found.end
+
+    def _conjoined_landmark(self, end: int) -> _Ref | None:
+        """"above the fork and the knife": a second landmark that is not a new subject."""
+        if end >= len(self.tokens) or self.tokens[end].low != "and":
+            return None
+        ref = self._ref_at(end + 1)
+        if ref is None or ref.pronoun:
+            return None
+        after = self.tokens[ref.end].low if ref.end < len(self.tokens) else "."
+        if after in (".", ",", ";", "!", "?", "with", "while", "and"):
+            return ref
+        return None
 
     def _implicit_landmarks(self, found: _Found, trajectors: list[int]) -> list[int]:
         """"with a cat below" / "above and to the left of X": the subject or a shared landmark."""
@@ -416,12 +463,17 @@ class _Extractor:
     def _trajectors(self, found: _Found, exclude: set[int], landmark_end: int) -> list[int]:
         """Who the phrase is about.
 
-        1. Coordination "X is above Y and left of Z": the previous phrase's trajectors.
-        2. The nearest ref to the left in the sentence, skipping prepositional objects; a
-           landmark directly followed by this phrase chains ("X on the beach left of Y": X).
-        3. Inverted order "Below the person was a plant": the first ref after the landmark.
+        1. Inverted order "Below the person was a plant": the ref after the landmark.
+        2. Coordination "X is above Y and left of Z": the previous phrase's trajectors.
+        3. The nearest ref to the left in the sentence, skipping prepositional objects; a
+           landmark directly followed by this phrase chains ("X on the beach left of Y": X),
+           a relative pronoun keeps its antecedent ("Y, which is below Z").
+        4. No ref to the left: the first ref after the landmark.
         """
         sent = self.tokens[found.start].sent
+        inverted = self._inverted(found, landmark_end, exclude)
+        if inverted:
+            return inverted
         coordinated = self._coordinated(found)
         if coordinated:
             return coordinated
@@ -432,9 +484,14 @@ class _Extractor:
             chained = self._chained(ref, found)
             if chained is not None:
                 return [t for t in chained.trajectors if t not in exclude]
+            if ref.pronoun and not self._subject_pronoun(ref):
+                continue
             entities = [e for e in self._ref_entities(ref, exclude) if e not in exclude]
             if not entities:
                 continue
+            gap = [t.low for t in self.tokens[ref.end:found.start] if t.low != ","]
+            if gap and gap[0] in _RELATIVE_PRONOUNS:  # "X, which is above Y"
+                return entities
             if self._is_pp_object(ref):
                 fallback = fallback or entities
                 continue
@@ -447,6 +504,31 @@ class _Extractor:
                 if entities:
                     return entities
         return []
+
+    def _subject_pronoun(self, ref: _Ref) -> bool:
+        """"they/he/she", or "it" not right after a verb or preposition ("passing them")."""
+        if ref.pronoun in ("them", "him", "her"):
+            return False
+        before = self.tokens[ref.start - 1].low if ref.start > 0 else "."
+        return not (is_verbish(before) or before in _PP_PREPS or before in CLOSED_CLASS
+                    and before not in _CLAUSE_OPENERS and before not in _SCOPE_BREAKERS)
+
+    def _inverted(self, found: _Found, landmark_end: int, exclude: set[int]) -> list[int]:
+        """"Above it is a red tv" / "Below the person, a plant": the ref after the landmark."""
+        if found.start > 0 and self.tokens[found.start - 1].low not in _CLAUSE_OPENERS \
+                and self.tokens[found.start - 1].sent == self.tokens[found.start].sent:
+            return []
+        k = landmark_end
+        if k < len(self.tokens) and self.tokens[k].low == ",":
+            k += 1
+        while k < len(self.tokens) and k - landmark_end <= 3 and self._ref_at(k) is None \
+                and (self.tokens[k].low in ("is", "are", "was", "were", "sits", "stands", "lies")
+                     or is_verbish(self.tokens[k].low) or is_adverb(self.tokens[k].low)):
+            k += 1
+        ref = self._ref_at(k)
+        if ref is None or k == landmark_end or ref.pronoun:
+            return []
+        return [e for e in self._ref_entities(ref, exclude) if e not in exclude]
 
     def _chained(self, ref: _Ref, found: _Found) -> _Done | None:
         """The relation whose landmark is `ref`, if this phrase follows it directly."""
