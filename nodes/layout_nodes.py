@@ -5,7 +5,8 @@ import numpy as np
 import torch
 from comfy_api.latest import io
 
-from ..layout_model import Layout, LayoutError, predict, render_preview
+from ..layout_model import Layout, LayoutError, predict
+from ..layout_model.render import render_preview
 from . import types
 
 CATEGORY = "conditioning/spacetime"

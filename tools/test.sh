@@ -14,7 +14,7 @@ status=0
 for tier in $TIERS; do
   echo "=== tier: $tier ==="
   set +e
-  "$SPACETIME_HOST_PYTHON" -m pytest "tests/$tier" -p no:cacheprovider -q -rs "$@"
+  "$SPACETIME_HOST_PYTHON" -m pytest -c tests/pytest.ini --rootdir tests "tests/$tier" -p no:cacheprovider -q -rs "$@"
   rc=$?
   set -e
   if [ $rc -eq 5 ]; then echo "tier $tier: no tests ran" >&2; rc=1; fi
