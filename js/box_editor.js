@@ -38,18 +38,47 @@ function markChanged(node) {
   app.extensionManager?.workflow?.activeWorkflow?.changeTracker?.checkState?.();
 }
 
+/**
+ * The widget that really holds input `name`: the node's own, or, when the input is linked to a primitive
+ * node (the example workflows share one prompt between Predict Layout and CLIP Text Encode), that
+ * primitive's value widget. Null when the value is computed by another node and only known at run time.
+ */
+function sourceWidget(node, name) {
+  const slot = node.inputs?.findIndex((input) => input.name === name) ?? -1;
+  if (slot < 0 || node.inputs[slot].link == null) return node.widgets?.find((w) => w.name === name) ?? null;
+  const source = node.getInputNode?.(slot);
+  if (!source || !String(source.type).startsWith("Primitive")) return null;
+  return source.widgets?.find((w) => w.name === "value") ?? null;
+}
+
+/** Predicts again when a source widget changes; each widget is chained once however often links change. */
+function watchSources(node, view, watched) {
+  for (const name of WATCHED) {
+    const w = sourceWidget(node, name);
+    if (!w || watched.has(w)) continue;
+    watched.add(w);
+    chain(w, "callback", () => {
+      if (sourceWidget(node, name) === w) view.inputsChanged();
+    });
+  }
+}
+
 function attachEditor(node) {
   const widget = (name) => node.widgets?.find((w) => w.name === name);
   const layoutWidget = widget("layout_json");
   if (!layoutWidget) return;
   hideWidget(layoutWidget);
+  const value = (name, fallback) => {
+    const w = sourceWidget(node, name);
+    return w ? w.value : fallback;
+  };
 
   const view = new BoxEditorView({
     request: () => ({
-      text: String(widget("text")?.value ?? ""),
-      width: Number(widget("width")?.value ?? 512),
-      height: Number(widget("height")?.value ?? 512),
-      seed: Number(widget("seed")?.value ?? 0),
+      text: value("text", null),
+      width: Number(value("width", widget("width")?.value ?? 512)),
+      height: Number(value("height", widget("height")?.value ?? 512)),
+      seed: Number(value("seed", widget("seed")?.value ?? 0)),
     }),
     stored: () => String(layoutWidget.value ?? ""),
     store: (json) => {
@@ -65,10 +94,12 @@ function attachEditor(node) {
     hideOnZoom: false,
     getMinHeight: () => 380,
   });
-  for (const name of WATCHED) {
-    const w = widget(name);
-    if (w) chain(w, "callback", () => view.inputsChanged());
-  }
+  const watched = new WeakSet();
+  watchSources(node, view, watched);
+  chain(node, "onConnectionsChange", () => {
+    watchSources(node, view, watched);
+    view.inputsChanged();
+  });
   const [width, height] = node.size;
   node.setSize([Math.max(width, 460), Math.max(height, 660)]);
   // Widget values of a loaded workflow are set after onNodeCreated: read them once that is done.

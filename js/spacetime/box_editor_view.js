@@ -1,6 +1,7 @@
 // The box editor's behaviour: which layout is shown, pointer and keyboard editing, undo, reset, prediction.
 // It knows nothing about nodes or widgets: the glue in ../box_editor.js passes a `host` with
-//   request()      -> {text, width, height, seed} of the node now,
+//   request()      -> {text, width, height, seed} of the node now; text is null when another node computes
+//                     it (then only a run can tell the layout),
 //   stored()       -> the layout_json string (the edit that runs use),
 //   store(json)    -> writes layout_json ("" clears it) and tells the workflow it changed,
 //   fetchApi(path, init) -> the frontend's api.fetchApi.
@@ -45,15 +46,26 @@ export class BoxEditorView {
   /** Re-reads layout_json (node created, workflow loaded, graph undo) and predicts for the current text. */
   reload() {
     this.readStored();
-    this.predictor.now(this.host.request());
+    this.predict(false);
     this.fit();
   }
 
   /** The prompt, size or seed changed: predict again after the user pauses typing. */
   inputsChanged() {
     this.lastRun = null;
-    this.predictor.schedule(this.host.request());
+    this.predict(true);
     this.fit();
+  }
+
+  predict(debounced) {
+    const request = this.host.request();
+    if (typeof request.text !== "string") {
+      this.predictor.cancel();
+      this.predicted = null;
+      this.setMessage("The prompt comes from another node: its layout is shown after a run.", false, true);
+      this.render();
+    } else if (debounced) this.predictor.schedule(request);
+    else this.predictor.now(request);
   }
 
   /** After a run: show what the node used (message.spacetime_layout[0]). */
@@ -78,7 +90,7 @@ export class BoxEditorView {
   onPrediction(result) {
     if (result.layout) {
       this.predicted = result.layout;
-      if (!this.message.isError || this.message.fromPredict) this.setMessage("");
+      if (this.message.fromPredict) this.setMessage("");
     } else {
       this.predicted = null;
       const field = result.field ? `${result.field}: ` : "";
@@ -133,7 +145,7 @@ export class BoxEditorView {
     this.edited = null;
     this.lastRun = null;
     this.selected = -1;
-    this.predictor.now(this.host.request());
+    this.predict(false);
     this.render();
   }
 

@@ -17,7 +17,7 @@ async function setSettings(url, values) {
   if (!resp.ok) throw new Error(`POST /api/settings answered ${resp.status}`);
 }
 
-async function openComfy(url, { vueNodes = false } = {}) {
+async function openComfy(url, { vueNodes = false, settings = {} } = {}) {
   const ctx = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'pw-')), {
     executablePath: process.env.SPACETIME_CHROMIUM || '/usr/bin/chromium',
     headless: true, viewport: { width: 1400, height: 900 },
@@ -32,7 +32,7 @@ async function openComfy(url, { vueNodes = false } = {}) {
   page.on('pageerror', (err) => { if (!ALLOWED.some((re) => re.test(String(err)))) errors.push(String(err)); });
   // Settings live on the server (user/default/comfy.settings.json), not in localStorage: set the renderer
   // for this page and mark the tutorial done so the Templates dialog does not cover the graph.
-  await setSettings(url, { 'Comfy.TutorialCompleted': true, 'Comfy.VueNodes.Enabled': !!vueNodes });
+  await setSettings(url, { 'Comfy.TutorialCompleted': true, 'Comfy.VueNodes.Enabled': !!vueNodes, ...settings });
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   await page.waitForFunction(() => window.app && window.app.graph && window.app.extensionManager, null,
     { timeout: 90000 });

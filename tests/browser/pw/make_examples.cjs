@@ -1,0 +1,132 @@
+// Builds the example workflows with the real frontend, so the files are exactly what ComfyUI saves:
+// nodes are created, filled and linked through LiteGraph, then app.graph.serialize() is written out with
+// a JPEG thumbnail of the graph. Run against a server with the pack loaded; `RESULT` lists what it wrote.
+// usage: node make_examples.cjs URL OUT_DIR [name ...]
+const fs = require('fs');
+const path = require('path');
+const { openComfy, emit } = require('./common.cjs');
+
+const PROMPT = 'a red cat to the left of a blue dog, in a sunny garden';
+const NEGATIVE = 'blurry, low quality, deformed';
+const SD15 = 'v1-5-pruned-emaonly.safetensors';
+const SDXL = 'sd_xl_base_1.0.safetensors';
+
+// Each spec runs in the page: g.add(type, [x, y], widgets, title) and g.link(src, output, dst, input).
+const SPECS = {
+  spacetime_basic: { ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
+  spacetime_sdxl: { ckpt: SDXL, size: 1024, steps: 25, cfg: 7.0, compare: false },
+  spacetime_compare: { ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: true },
+  spacetime_optimized: { ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false, optimize: true },
+};
+
+async function build(page, name, spec) {
+  return page.evaluate(({ name, spec, PROMPT, NEGATIVE }) => {
+    const graph = window.app.graph;
+    graph.clear();
+    const g = {
+      add(type, pos, widgets = {}, title) {
+        const node = LiteGraph.createNode(type);
+        if (!node) throw new Error(`missing node type ${type}`);
+        node.pos = pos;
+        if (title) node.title = title;
+        graph.add(node);
+        for (const [key, value] of Object.entries(widgets)) {
+          const widget = node.widgets.find((w) => w.name === key);
+          if (!widget) throw new Error(`${type} has no widget ${key}`);
+          widget.value = value;
+        }
+        return node;
+      },
+      below(node) {
+        return [node.pos[0], node.pos[1] + node.size[1] + 50];
+      },
+      link(src, output, dst, input) {
+        const out = typeof output === 'number' ? output : src.outputs.findIndex((o) => o.name === output);
+        const slot = dst.inputs.findIndex((i) => i.name === input);
+        if (out < 0 || slot < 0) throw new Error(`cannot link ${src.type}.${output} -> ${dst.type}.${input}`);
+        src.connect(out, dst, slot);
+      },
+    };
+    const ckpt = g.add('CheckpointLoaderSimple', [20, 60], { ckpt_name: spec.ckpt });
+    const text = g.add('PrimitiveStringMultiline', g.below(ckpt), { value: PROMPT }, 'Prompt');
+    const layout = g.add('SpaceTimePredictLayout', [460, 60],
+      { width: spec.size, height: spec.size, seed: 0, control_after_generate: 'fixed' });
+    layout.widgets.find((w) => w.name === 'text').value = PROMPT; // shown under the link; the link wins
+    g.link(text, 0, layout, 'text');
+    const regions = g.add('SpaceTimeRegionPromptEncode', [960, 60]);
+    g.link(ckpt, 'CLIP', regions, 'clip');
+    g.link(layout, 'layout', regions, 'layout');
+    const patch = g.add('SpaceTimeAttentionPatch', g.below(regions));
+    g.link(ckpt, 'MODEL', patch, 'model');
+    g.link(regions, 0, patch, 'regions');
+    if (spec.optimize) {
+      const optimize = g.add('SpaceTimeOptimizeStepWeights', g.below(patch));
+      for (const input of optimize.inputs) {
+        if (input.name === 'model') g.link(ckpt, 'MODEL', optimize, 'model');
+        if (input.name === 'regions') g.link(regions, 0, optimize, 'regions');
+        if (input.name === 'clip') g.link(ckpt, 'CLIP', optimize, 'clip');
+      }
+      g.link(optimize, 'step_weights', patch, 'step_weights');
+    }
+    const positive = g.add('CLIPTextEncode', g.below(text), {}, 'Positive');
+    g.link(text, 0, positive, 'text');
+    g.link(ckpt, 'CLIP', positive, 'clip');
+    const negative = g.add('CLIPTextEncode', g.below(positive), { text: NEGATIVE }, 'Negative');
+    g.link(ckpt, 'CLIP', negative, 'clip');
+    const latent = g.add('EmptyLatentImage', g.below(negative), { width: spec.size, height: spec.size, batch_size: 1 });
+    const sampler = (model, pos, title, prefix) => {
+      const ks = g.add('KSampler', pos, { seed: 42, control_after_generate: 'fixed', steps: spec.steps,
+        cfg: spec.cfg, sampler_name: 'euler', scheduler: 'normal', denoise: 1 }, title);
+      g.link(model, 0, ks, 'model'); // MODEL is output 0 of both the loader and the patch
+      g.link(positive, 0, ks, 'positive');
+      g.link(negative, 0, ks, 'negative');
+      g.link(latent, 0, ks, 'latent_image');
+      const decode = g.add('VAEDecode', [pos[0] + 350, pos[1]]);
+      g.link(ks, 0, decode, 'samples');
+      g.link(ckpt, 'VAE', decode, 'vae');
+      const save = g.add('SaveImage', [pos[0] + 580, pos[1]], { filename_prefix: prefix });
+      g.link(decode, 0, save, 'images');
+    };
+    sampler(patch, [1400, 60], 'KSampler (SpaceTime)', `spacetime/${name}`);
+    if (spec.compare) sampler(ckpt, [1400, 420], 'KSampler (vanilla, same seed)', `spacetime/${name}_vanilla`);
+    const preview = g.add('PreviewImage', g.below(layout), {}, 'Layout preview');
+    g.link(layout, 'preview', preview, 'images');
+    window.app.canvas.setDirty(true, true);
+    return layout.id;
+  }, { name, spec, PROMPT, NEGATIVE });
+}
+
+/** Fits the whole graph into the viewport for the thumbnail. */
+async function fitView(page) {
+  await page.evaluate(() => {
+    const nodes = window.app.graph._nodes;
+    const x0 = Math.min(...nodes.map((n) => n.pos[0])), y0 = Math.min(...nodes.map((n) => n.pos[1] - 40));
+    const x1 = Math.max(...nodes.map((n) => n.pos[0] + n.size[0]));
+    const y1 = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
+    const ds = window.app.canvas.ds;
+    const canvas = window.app.canvas.canvas;
+    // The canvas spans the window under the side bar and the top menu: keep clear of both.
+    const left = 90, top = 130, w = canvas.clientWidth - left - 30, h = canvas.clientHeight - top - 30;
+    ds.scale = Math.min(w / (x1 - x0), h / (y1 - y0));
+    ds.offset = [left / ds.scale - x0, top / ds.scale - y0];
+    window.app.canvas.setDirty(true, true);
+  });
+  await page.waitForTimeout(1500);
+}
+
+(async () => {
+  const [url, outDir, ...names] = process.argv.slice(2);
+  const { ctx, page, errors } = await openComfy(url, { settings: { 'Comfy.Minimap.Visible': false } });
+  const written = [];
+  for (const name of names.length ? names : Object.keys(SPECS)) {
+    await build(page, name, SPECS[name]);
+    await fitView(page);
+    const workflow = await page.evaluate(() => window.app.graph.serialize());
+    fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(workflow, null, 2) + '\n');
+    await page.screenshot({ path: path.join(outDir, `${name}.jpg`), type: 'jpeg', quality: 80,
+      clip: { x: 70, y: 80, width: 1310, height: 800 } });
+    written.push(name);
+  }
+  await ctx.close();
+  emit({ written, errors });
+})().catch((err) => { emit({ fatal: String(err && err.stack || err) }); process.exit(1); });
