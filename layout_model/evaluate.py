@@ -5,6 +5,12 @@ left of: x1 < x2, right of: x1 > x2). A gold object is matched to the predicted 
 the same COCO category (or head noun), preferring one whose attributes contain the gold
 attributes; a multi-instance entity is scored by the centre of its instances. A relation
 whose object was not found counts as wrong (the paper's script would skip it).
+
+Each failed relation is put in one category, judged from the layout's own relations:
+"missing object"; "contradicted" (the relations, as parsed from the sentence, imply the
+opposite order: usually a label that disagrees with its sentence); "self-contradictory" (the
+parsed relations imply both orders, the solver kept the first); "not stated" (nothing orders
+the pair, the solver chose); "violated" (implied but the boxes disagree: a solver bug).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ class Report:
     relations_missing_object: int = 0
     times_ms: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    categories: dict[str, int] = field(default_factory=dict)
 
     @property
     def object_recall(self) -> float:
@@ -73,6 +80,9 @@ class Report:
             lines.append(f"relation accuracy: {self.relations_correct}/{self.relations} = "
                          f"{100 * self.relation_accuracy:.1f} % "
                          f"({self.relations_missing_object} with an unmatched object)")
+        if self.categories:
+            lines.append("failed relations: " + ", ".join(
+                f"{name} {count}" for name, count in sorted(self.categories.items())))
         lines.append(f"time per prompt: median {self.median_ms:.2f} ms, p95 {self.p95_ms:.2f} ms")
         return "\n".join(lines)
 
@@ -147,26 +157,30 @@ def evaluate(dataset: str, examples: list[Example],
         layout = predictor(example.sentence)
         report.times_ms.append(1000 * (time.perf_counter() - start))
         report.prompts += 1
-        centres = {name: _centre(layout, name) for name in example.objects}
+        matches = {name: match_object(layout, name)
+                   for name in example.objects + [x for a, _, b in example.relations
+                                                  for x in (a, b)]}
         for name in example.objects:
             report.objects += 1
-            if centres[name] is not None:
+            if matches[name]:
                 report.objects_found += 1
             elif len(report.failures) < max_failures:
                 report.failures.append(f"missing object {name!r}: {example.sentence}")
         for a, rel, b in example.relations:
             report.relations += 1
-            ca = centres.get(a) or _centre(layout, a)
-            cb = centres.get(b) or _centre(layout, b)
-            if ca is None or cb is None:
+            ma, mb = matches[a], matches[b]
+            if not ma or not mb:
                 report.relations_missing_object += 1
-                ok = False
-            else:
-                ok = relation_holds(rel, ca, cb)
-            if ok:
+                category = "missing object"
+            elif relation_holds(rel, _centre(layout, ma), _centre(layout, mb)):
                 report.relations_correct += 1
-            elif len(report.failures) < max_failures:
-                report.failures.append(f"relation '{a} {rel} {b}': {example.sentence}")
+                continue
+            else:
+                category = {1: "violated", -1: "contradicted", 0: "not stated",
+                            2: "self-contradictory"}[_implied(layout, ma, mb, rel)]
+            report.categories[category] = report.categories.get(category, 0) + 1
+            if len(report.failures) < max_failures:
+                report.failures.append(f"{category}: '{a} {rel} {b}': {example.sentence}")
     return report
 
 
@@ -193,19 +207,70 @@ def _gold_key(name: str) -> tuple[str, list[str]]:
     return words[-1], words[:-1]
 
 
-def _centre(layout: Layout, name: str) -> tuple[float, float] | None:
-    """Centre of the best-matching predicted entity (mean over its instances)."""
+def match_object(layout: Layout, name: str) -> list[int]:
+    """Indices of the predicted entity (all its instances) that best matches a gold name."""
     key, attributes = _gold_key(name)
-    groups: dict[tuple, list] = {}
+    groups: dict[tuple[str, int], list[int]] = {}
     for index, obj in enumerate(layout.objects):
         if (obj.category or obj.noun) != key:
             continue
         group_key = ("group", obj.group) if obj.group is not None else ("object", index)
-        groups.setdefault(group_key, []).append(obj)
+        groups.setdefault(group_key, []).append(index)
     if not groups:
-        return None
-    members = next((g for g in groups.values()
-                    if all(a in g[0].attributes for a in attributes)), next(iter(groups.values())))
-    xs = [o.center[0] for o in members]
-    ys = [o.center[1] for o in members]
+        return []
+    return next((g for g in groups.values()
+                 if all(a in layout.objects[g[0]].attributes for a in attributes)),
+                next(iter(groups.values())))
+
+
+def _centre(layout: Layout, members: list[int]) -> tuple[float, float]:
+    xs = [layout.objects[i].center[0] for i in members]
+    ys = [layout.objects[i].center[1] for i in members]
     return sum(xs) / len(xs), sum(ys) / len(ys)
+
+
+_AXIS_ORDER = {"left of": (0, True), "right of": (0, False), "above": (1, True),
+               "below": (1, False), "on": (1, True), "under": (1, False),
+               "behind": (1, True), "in front of": (1, False)}
+
+
+def _implied(layout: Layout, a: list[int], b: list[int], rel: str) -> int:
+    """1 if the layout's relations order a before b as `rel` says, -1 if the reverse,
+    2 if both, 0 if neither ("between" counts once its two landmarks are ordered)."""
+    axis, first = _AXIS_ORDER[rel]
+    succ: dict[int, set[int]] = {}
+    for i, r, j in layout.relations:
+        if r in _AXIS_ORDER and _AXIS_ORDER[r][0] == axis:
+            x, y = (i, j) if _AXIS_ORDER[r][1] else (j, i)
+            succ.setdefault(x, set()).add(y)
+    if axis == 0:
+        landmarks: dict[int, list[int]] = {}
+        for i, r, j in layout.relations:
+            if r == "between":
+                landmarks.setdefault(i, []).append(j)
+        for x, (p, q, *_) in ((x, l) for x, l in landmarks.items() if len(l) >= 2):
+            if reaches_in(succ, [q], [p]):
+                p, q = q, p
+            if reaches_in(succ, [p], [q]):
+                succ.setdefault(p, set()).add(x)
+                succ.setdefault(x, set()).add(q)
+
+    before, after = (a, b) if first else (b, a)
+    forward, backward = reaches_in(succ, before, after), reaches_in(succ, after, before)
+    if forward and backward:
+        return 2
+    return 1 if forward else -1 if backward else 0
+
+
+def reaches_in(succ: dict[int, set[int]], sources: list[int], targets: list[int]) -> bool:
+    """Whether a path leads from any source to any target."""
+    stack, seen = list(sources), set(sources)
+    while stack:
+        node = stack.pop()
+        if node in targets:
+            return True
+        for nxt in succ.get(node, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False

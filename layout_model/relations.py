@@ -26,6 +26,7 @@ class _Pattern:
     regex: str
     implicit: bool = False  # without a landmark, relate to the sentence subject
     relative: bool = False  # anchor that means "relative to the subject" for a non-subject
+    reverse: bool = False  # a verb whose object is located ("X holding Y": Y in front of X)
 
 
 def _lr(side: str) -> list[_Pattern]:
@@ -62,6 +63,9 @@ PATTERNS: tuple[_Pattern, ...] = (
                                     r"(?: hand| shoulder| arm| paw| foot| leg)s?")
       for side in ("left", "right")),
     _Pattern("rel", "on", r"on|onto|upon|riding|rides|rode"),
+    _Pattern("poss", "in front of", rf"in {_BODY} (?:hands?|arms|grip|mouth|paws?|lap)"),
+    _Pattern("rel", "in front of", r"holding|holds|held|carrying|carries|carried"
+                                   , reverse=True),
     _Pattern("rel", "next to", r"next to|beside|alongside|adjacent to|near(?: to)?|close to"
                                r"|by the side of|across from|opposite(?: to)?"),
     _Pattern("rel", "next to", r"nearby|close by", implicit=True),
@@ -452,11 +456,11 @@ class _Extractor:
         trajectors = [t for t in trajectors if t not in landmarks]
         for t in trajectors:
             for lm in landmarks:
-                triple = (t, value, lm)
+                triple = (lm, value, t) if found.pattern.reverse else (t, value, lm)
                 if triple not in self.out.relations:
                     self.out.relations.append(triple)
         self.done.append(_Done(found, trajectors, landmarks, landmark_end,
-                               chainable=value != "between"))
+                               chainable=value != "between" and not found.pattern.reverse))
 
     # -- trajectors -----------------------------------------------------------------------
 
@@ -477,6 +481,7 @@ class _Extractor:
         coordinated = self._coordinated(found)
         if coordinated:
             return coordinated
+        subject = self._subject(sent)
         left = [r for r in reversed(self.refs)
                 if r.end <= found.start and self.tokens[r.start].sent == sent]
         fallback: list[int] = []
@@ -484,11 +489,11 @@ class _Extractor:
             chained = self._chained(ref, found)
             if chained is not None:
                 return [t for t in chained.trajectors if t not in exclude]
-            if ref.pronoun and not self._subject_pronoun(ref):
-                continue
             entities = [e for e in self._ref_entities(ref, exclude) if e not in exclude]
             if not entities:
                 continue
+            if ref.pronoun and not self._subject_pronoun(ref) and entities[0] == subject:
+                continue  # "a car passing them from the left": the phrase is about the car
             gap = [t.low for t in self.tokens[ref.end:found.start] if t.low != ","]
             if gap and gap[0] in _RELATIVE_PRONOUNS:  # "X, which is above Y"
                 return entities
@@ -506,7 +511,7 @@ class _Extractor:
         return []
 
     def _subject_pronoun(self, ref: _Ref) -> bool:
-        """"they/he/she", or "it" not right after a verb or preposition ("passing them")."""
+        """"they/he/she", or "it" not right after a verb or preposition ("leaving it")."""
         if ref.pronoun in ("them", "him", "her"):
             return False
         before = self.tokens[ref.start - 1].low if ref.start > 0 else "."

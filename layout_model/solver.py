@@ -114,7 +114,9 @@ def _constraints(scene: Scene, depth: list[float], rng: random.Random | None
     orders = (_Order(n), _Order(n))
     aligns: list[tuple[int, int, int, float]] = []
     deferred: list[tuple[int, str, int]] = []
-    for i, rel, j in scene.relations:
+    # Depth cues ("in front of", "behind") only tilt y: they yield to explicit above/below.
+    ranked = sorted(scene.relations, key=lambda r: _ORDERING.get(r[1], (0, 0, ""))[2] == "loose")
+    for i, rel, j in ranked:
         if rel not in _ORDERING:
             deferred.append((i, rel, j))
             continue

@@ -224,7 +224,7 @@ def train(args: argparse.Namespace) -> Path:
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()
             for key, value in {"loss": loss, **terms}.items():
-                totals[key] += float(value) / batches
+                totals[key] += float(value.detach()) / batches
             if (n + 1) % args.log_every == 0 or n + 1 == batches:
                 print(f"\repoch {epoch + 1}/{args.epochs} batch {n + 1}/{batches} loss {float(loss):.4f} "
                       f"({(n + 1) / (time.monotonic() - started):.1f} batches/s)", end="", file=sys.stderr, flush=True)
