@@ -1,0 +1,85 @@
+"""Preview image of a layout: boxes, labels and relation arrows on a dark canvas.
+
+Pillow is imported inside the function so that the package imports without it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .schema import MAX_SIDE_PX, Layout, LayoutError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+BACKGROUND = (24, 26, 32)
+ARROW = (200, 200, 210)
+PALETTE = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (67, 99, 216), (245, 130, 49),
+           (145, 30, 180), (66, 212, 244), (240, 50, 230), (191, 239, 69), (250, 190, 212),
+           (70, 153, 144), (220, 190, 255), (154, 99, 36), (255, 250, 200), (128, 0, 0),
+           (170, 255, 195))
+LABEL_CHARS = 40
+
+
+def render_preview(layout: Layout, width: int | None = None,
+                   height: int | None = None) -> "Image.Image":
+    """Draw the layout at `width` x `height` (default: the layout's own size), RGB."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    width = layout.width if width is None else width
+    height = layout.height if height is None else height
+    for name, value in (("width", width), ("height", height)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIDE_PX:
+            raise LayoutError(name, f"expected an integer in 1..{MAX_SIDE_PX}, got {value!r}")
+    image = Image.new("RGBA", (width, height), BACKGROUND + (255,))
+    fills = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw_fill = ImageDraw.Draw(fills)
+    try:
+        font = ImageFont.load_default(size=max(10, min(width, height) // 40))
+    except TypeError:  # Pillow < 10.1 has no sized default font
+        font = ImageFont.load_default()
+    line = max(2, min(width, height) // 256)
+    rects = [_pixels(obj.box, width, height) for obj in layout.objects]
+    for k, rect in enumerate(rects):
+        draw_fill.rectangle(rect, fill=PALETTE[k % len(PALETTE)] + (48,))
+    image = Image.alpha_composite(image, fills)
+    draw = ImageDraw.Draw(image)
+    for k, rect in enumerate(rects):
+        draw.rectangle(rect, outline=PALETTE[k % len(PALETTE)] + (255,), width=line)
+    for i, rel, j in layout.relations:
+        _arrow(draw, _centre(rects[i]), _centre(rects[j]), rel, font, line)
+    for k, (obj, rect) in enumerate(zip(layout.objects, rects)):
+        label = f"{k}: {obj.prompt or obj.phrase}"
+        if len(label) > LABEL_CHARS:
+            label = label[:LABEL_CHARS - 1] + "…"
+        x, y = rect[0] + line + 2, rect[1] + line + 2
+        box = draw.textbbox((x, y), label, font=font)
+        draw.rectangle(box, fill=(0, 0, 0, 200))
+        draw.text((x, y), label, fill=PALETTE[k % len(PALETTE)] + (255,), font=font)
+    return image.convert("RGB")
+
+
+def _pixels(box: list[float], width: int, height: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return (round(x0 * (width - 1)), round(y0 * (height - 1)),
+            round(x1 * (width - 1)), round(y1 * (height - 1)))
+
+
+def _centre(rect: tuple[int, int, int, int]) -> tuple[float, float]:
+    return (rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2
+
+
+def _arrow(draw, start: tuple[float, float], end: tuple[float, float], label: str, font,
+           line: int) -> None:
+    """A line from start to end with a head at end and the relation name at its middle."""
+    draw.line([start, end], fill=ARROW + (255,), width=max(1, line - 1))
+    angle = math.atan2(end[1] - start[1], end[0] - start[0])
+    size = 6 + 2 * line
+    for turn in (2.6, -2.6):
+        tip = (end[0] + size * math.cos(angle + turn), end[1] + size * math.sin(angle + turn))
+        draw.line([end, tip], fill=ARROW + (255,), width=max(1, line - 1))
+    middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+    box = draw.textbbox(middle, label, font=font)
+    draw.rectangle(box, fill=(0, 0, 0, 180))
+    draw.text(middle, label, fill=ARROW + (255,), font=font)
