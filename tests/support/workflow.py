@@ -1,0 +1,74 @@
+"""UI workflow (what the frontend saves) → API prompt (what /prompt and PromptExecutor take).
+
+The frontend's graphToPrompt maps `widgets_values` onto a node's widget inputs in schema order; an INT
+input with `control_after_generate` (or named seed / noise_seed, the frontend's default) stores one extra
+value (e.g. "fixed") right after its own. A linked input takes the link even though its widget value is
+still stored. This module does the same from an input-spec lookup, so the example workflows can run headless
+in-process (specs from INPUT_TYPES) or be checked against a running server (specs from /object_info).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+VIRTUAL_NODES = {"Note", "MarkdownNote"}  # frontend-only nodes that never reach the server
+MUTED, BYPASSED = 2, 4
+
+InputSpec = Callable[[str], dict]
+
+
+def _is_widget(kind, options: dict) -> bool:
+    return (isinstance(kind, list) or kind in WIDGET_TYPES) and not options.get("forceInput")
+
+
+def _has_control_value(kind, name: str, options: dict) -> bool:
+    """Whether the frontend adds a control_after_generate widget (and so an extra stored value)."""
+    if kind == "INT":
+        return bool(options.get("control_after_generate", name in ("seed", "noise_seed")))
+    return (isinstance(kind, list) or kind == "COMBO") and bool(options.get("control_after_generate"))
+
+
+def ui_to_api(workflow: dict, input_spec: InputSpec) -> dict:
+    """Converts a UI workflow; input_spec(class_type) returns {"required": {...}, "optional": {...}} in order."""
+    links = {link[0]: link for link in workflow.get("links", [])}  # [id, from, from_slot, to, to_slot, type]
+    prompt: dict[str, dict] = {}
+    for node in workflow["nodes"]:
+        if node["type"] in VIRTUAL_NODES:
+            continue
+        if node.get("mode", 0) in (MUTED, BYPASSED):
+            raise ValueError(f"node {node['id']} ({node['type']}) is muted or bypassed; not supported here")
+        spec = input_spec(node["type"])
+        linked = {i["name"]: i["link"] for i in node.get("inputs", []) if i.get("link") is not None}
+        values = list(node.get("widgets_values") or [])
+        position = 0
+        inputs: dict = {}
+        for section in ("required", "optional"):
+            for name, entry in (spec.get(section) or {}).items():
+                kind, options = entry[0], (entry[1] if len(entry) > 1 and isinstance(entry[1], dict) else {})
+                if _is_widget(kind, options):
+                    if position < len(values) and name not in linked:
+                        inputs[name] = values[position]
+                    position += 1 + _has_control_value(kind, name, options)
+                if name in linked:
+                    link = links[linked[name]]
+                    inputs[name] = [str(link[1]), link[2]]
+        prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
+    return prompt
+
+
+def specs_from_classes(node_classes: dict) -> InputSpec:
+    """Input specs of the in-process host (nodes.NODE_CLASS_MAPPINGS)."""
+    return lambda class_type: node_classes[class_type].INPUT_TYPES()
+
+
+def specs_from_object_info(object_info: dict) -> InputSpec:
+    """Input specs of a running server's GET /object_info, ordered by its input_order."""
+
+    def spec(class_type: str) -> dict:
+        info = object_info[class_type]
+        order = info.get("input_order", {})
+        return {section: {name: info["input"][section][name]
+                          for name in order.get(section, info["input"].get(section, {}))}
+                for section in ("required", "optional") if section in info["input"]}
+
+    return spec
