@@ -226,7 +226,7 @@ def train(args: argparse.Namespace) -> Path:
             for key, value in {"loss": loss, **terms}.items():
                 totals[key] += float(value.detach()) / batches
             if (n + 1) % args.log_every == 0 or n + 1 == batches:
-                print(f"\repoch {epoch + 1}/{args.epochs} batch {n + 1}/{batches} loss {float(loss):.4f} "
+                print(f"\repoch {epoch + 1}/{args.epochs} batch {n + 1}/{batches} loss {float(loss.detach()):.4f} "
                       f"({(n + 1) / (time.monotonic() - started):.1f} batches/s)", end="", file=sys.stderr, flush=True)
         state = {"epochs_done": epoch + 1, "history": state["history"] + [{k: round(v, 5) for k, v in totals.items()}],
                  "data": summary}
