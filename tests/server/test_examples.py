@@ -31,9 +31,8 @@ def test_example_is_served_and_only_lacks_checkpoints(comfy_server, name):
     assert served == json.loads((EXAMPLE_DIR / f"{name}.json").read_text())
     prompt = ui_to_api(served, specs_from_object_info(comfy_server.get_json("/object_info")))
     status, body = comfy_server.post_json("/prompt", {"prompt": prompt})
-    if status == 200:
-        return
-    assert status == 400, body
+    # 200 when some output (the layout preview) is still valid; node_errors lists the invalid nodes either way.
+    assert status in (200, 400), body
     for node_id, err in body.get("node_errors", {}).items():
         assert prompt[node_id]["class_type"] == "CheckpointLoaderSimple", (node_id, err)
         assert all(e.get("extra_info", {}).get("input_name") == "ckpt_name" for e in err["errors"]), err
