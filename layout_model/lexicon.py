@@ -128,7 +128,7 @@ NON_OBJECTS: frozenset[str] = frozenset({
     "moment", "world", "environment", "space", "room", "line", "row", "variety", "number",
     "group", "pair", "couple", "set", "one", "ones", "each", "all", "something", "anything",
     "nothing", "everything", "thing", "things", "item", "items", "object", "objects", "workspace",
-    "vibe", "angle", "level", "height", "length", "distance", "gap", "order",
+    "vibe", "angle", "level", "height", "length", "distance", "gap", "order", "horizon",
 })
 
 # A COCO noun followed by one of these is a modifier ("a clock tower", "a pizza box").

@@ -238,18 +238,22 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
 
 
 def _content_run(tokens: list[Token], k: int, covered: set[int]) -> list[int]:
-    """Indices of up to four chunk words from k; a trailing -ing/-ed word is a verb, not a head."""
+    """Indices of up to four chunk words from k; a trailing -ing/-ed word is a verb, not a head.
+
+    A listed verb right after the determiner is a noun ("a park"); later it ends the chunk.
+    """
     run: list[int] = []
     while k < len(tokens) and k not in covered and len(run) < 4:
         tok = tokens[k]
-        if not (is_content_word(tok) or (tok.is_word and is_verbish(tok.low)
-                                         and tok.low not in VERBS)):
+        noun_after_determiner = not run and tok.low in VERBS  # "a park", "the stand"
+        if not (is_content_word(tok) or noun_after_determiner
+                or (tok.is_word and is_verbish(tok.low) and tok.low not in VERBS)):
             break
         run.append(k)
         k += 1
         if tok.possessive:
             break
-    while run and is_verbish(tokens[run[-1]].low):
+    while run and tokens[run[-1]].low not in VERBS and is_verbish(tokens[run[-1]].low):
         run.pop()
     return run
 
