@@ -1,0 +1,123 @@
+"""Every example workflow, converted from its UI file, validates and runs in the real executor.
+
+The checkpoint loader is swapped for a test node that hands out the tiny random models of the right family
+(the graphs are otherwise unchanged), sizes and steps are made small, and SaveImage becomes PreviewImage so
+runs leave nothing in the output folder. One run goes through the real CheckpointLoaderSimple with the
+full-size random SD1.5 checkpoint.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from support.paths import REPO
+from support.workflow import specs_from_classes, ui_to_api
+
+EXAMPLE_DIR = REPO / "example_workflows"
+EXAMPLES = sorted(p.stem for p in EXAMPLE_DIR.glob("spacetime_*.json"))
+TINY_LOADER = "SpaceTimeTestTinyCheckpoint"
+
+
+def family(name: str) -> str:
+    return "sdxl" if "sdxl" in name else "sd15"
+
+
+@pytest.fixture(scope="module")
+def tiny_loader(comfy, tiny_sd15, tiny_sdxl):
+    """A test-only loader node with CheckpointLoaderSimple's outputs; ckpt_name picks the tiny family."""
+    models = {"sd15": tiny_sd15, "sdxl": tiny_sdxl}
+
+    class TinyCheckpoint:
+        RETURN_TYPES = ("MODEL", "CLIP", "VAE")
+        FUNCTION = "load"
+        CATEGORY = "testing"
+
+        @classmethod
+        def INPUT_TYPES(cls):
+            return {"required": {"ckpt_name": (sorted(models),)}}
+
+        def load(self, ckpt_name):
+            m = models[ckpt_name]
+            return (m.model, m.clip, m.vae)
+
+    comfy.nodes.NODE_CLASS_MAPPINGS[TINY_LOADER] = TinyCheckpoint
+    yield TINY_LOADER
+    del comfy.nodes.NODE_CLASS_MAPPINGS[TINY_LOADER]
+
+
+def api_prompt(comfy, name: str) -> dict:
+    workflow = json.loads((EXAMPLE_DIR / f"{name}.json").read_text())
+    return ui_to_api(workflow, specs_from_classes(comfy.nodes.NODE_CLASS_MAPPINGS))
+
+
+def make_small(prompt: dict, loader: str | None, ckpt_name: str) -> dict:
+    """64 px, 2 steps, previews instead of saves; the loader class swapped when `loader` is given."""
+    for node in prompt.values():
+        kind, inputs = node["class_type"], node["inputs"]
+        if kind == "CheckpointLoaderSimple":
+            node["class_type"] = loader or kind
+            inputs["ckpt_name"] = ckpt_name
+        elif kind in ("EmptyLatentImage", "SpaceTimePredictLayout"):
+            inputs["width"] = inputs["height"] = 64
+        elif kind in ("KSampler", "SpaceTimeOptimizeStepWeights"):
+            inputs["steps"] = 2
+            if "iterations" in inputs:
+                inputs["iterations"] = 1
+        elif kind == "SaveImage":
+            node["class_type"] = "PreviewImage"
+            inputs.pop("filename_prefix", None)
+    return prompt
+
+
+def preview_pixels(run, node_id: str) -> np.ndarray:
+    import folder_paths
+
+    image = run.outputs[node_id]["images"][0]
+    path = folder_paths.get_directory_by_type(image["type"])
+    return np.asarray(Image.open(f"{path}/{image['subfolder']}/{image['filename']}"))
+
+
+def ids_of(prompt: dict, kind: str) -> list[str]:
+    return [nid for nid, node in prompt.items() if node["class_type"] == kind]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_validates_and_runs_with_tiny_models(comfy, tiny_loader, name):
+    prompt = make_small(api_prompt(comfy, name), tiny_loader, family(name))
+    ok, err, _, node_errors = comfy.validate(prompt)
+    assert ok, (err, node_errors)
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    for node_id in ids_of(prompt, "PreviewImage"):
+        assert run.outputs[node_id]["images"], f"{name}: preview {node_id} has no image"
+    [layout_id] = ids_of(prompt, "SpaceTimePredictLayout")
+    [used] = run.outputs[layout_id]["spacetime_layout"]
+    assert used["schema"] == "spacetime-layout" and used["objects"], used
+
+
+def test_compare_example_patched_differs_from_vanilla_on_the_same_seed(comfy, tiny_loader):
+    name = "spacetime_compare"
+    prompt = make_small(api_prompt(comfy, name), tiny_loader, "sd15")
+    samplers = ids_of(prompt, "KSampler")
+    assert len({prompt[s]["inputs"]["seed"] for s in samplers}) == 1
+    patched = [s for s in samplers if prompt[prompt[s]["inputs"]["model"][0]]["class_type"] != tiny_loader]
+    assert len(samplers) == 2 and len(patched) == 1
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    # Each sampler feeds one VAEDecode feeding one preview.
+    previews = {}
+    for preview in ids_of(prompt, "PreviewImage"):
+        source = prompt[preview]["inputs"]["images"][0]
+        if prompt[source]["class_type"] == "VAEDecode":
+            previews[prompt[source]["inputs"]["samples"][0]] = preview_pixels(run, preview)
+    assert set(previews) == set(samplers)
+    assert not np.array_equal(previews[samplers[0]], previews[samplers[1]])
+
+
+def test_basic_example_runs_through_checkpoint_loader_simple(comfy, full_sd15_checkpoint):
+    prompt = make_small(api_prompt(comfy, "spacetime_basic"), None, full_sd15_checkpoint)
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
