@@ -59,21 +59,26 @@ async function build(page, name, spec) {
     const patch = g.add('SpaceTimeAttentionPatch', g.below(regions));
     g.link(ckpt, 'MODEL', patch, 'model');
     g.link(regions, 0, patch, 'regions');
-    if (spec.optimize) {
-      const optimize = g.add('SpaceTimeOptimizeStepWeights', g.below(patch));
-      for (const input of optimize.inputs) {
-        if (input.name === 'model') g.link(ckpt, 'MODEL', optimize, 'model');
-        if (input.name === 'regions') g.link(regions, 0, optimize, 'regions');
-        if (input.name === 'clip') g.link(ckpt, 'CLIP', optimize, 'clip');
-      }
-      g.link(optimize, 'step_weights', patch, 'step_weights');
-    }
     const positive = g.add('CLIPTextEncode', g.below(text), {}, 'Positive');
     g.link(text, 0, positive, 'text');
     g.link(ckpt, 'CLIP', positive, 'clip');
     const negative = g.add('CLIPTextEncode', g.below(positive), { text: NEGATIVE }, 'Negative');
     g.link(ckpt, 'CLIP', negative, 'clip');
     const latent = g.add('EmptyLatentImage', g.below(negative), { width: spec.size, height: spec.size, batch_size: 1 });
+    if (spec.optimize) {
+      // Searches per-region step weights on the same seed and settings as the KSampler, then patches with them.
+      const optimize = g.add('SpaceTimeOptimizeStepWeights', g.below(patch), { seed: 42,
+        control_after_generate: 'fixed', steps: spec.steps, cfg: spec.cfg });
+      g.link(ckpt, 'MODEL', optimize, 'model');
+      g.link(regions, 0, optimize, 'regions');
+      g.link(positive, 0, optimize, 'positive');
+      g.link(negative, 0, optimize, 'negative');
+      g.link(latent, 0, optimize, 'latent');
+      g.link(optimize, 'step_weights', patch, 'step_weights');
+      const plot = g.add('PreviewImage', [optimize.pos[0] + optimize.size[0] + 40, optimize.pos[1]], {},
+        'Step weights');
+      g.link(optimize, 'plot', plot, 'images');
+    }
     const sampler = (model, pos, title, prefix) => {
       const ks = g.add('KSampler', pos, { seed: 42, control_after_generate: 'fixed', steps: spec.steps,
         cfg: spec.cfg, sampler_name: 'euler', scheduler: 'normal', denoise: 1 }, title);
