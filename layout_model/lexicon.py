@@ -102,14 +102,14 @@ PARTITIVES: dict[str, int] = {
     "pair": 2, "couple": 2, "group": 3, "herd": 3, "flock": 3, "bunch": 3, "pack": 3,
     "crowd": 3, "team": 3, "family": 3, "set": 3, "stack": 3, "pile": 3, "row": 3, "line": 3,
     "lot": 4, "lots": 4, "number": 3, "collection": 3, "variety": 3, "slice": 1, "piece": 1,
-    "stalk": 1, "head": 1, "loaf": 1, "side": 1, "plate": 1, "bowl": 1, "box": 1, "cup": 1,
+    "stalk": 1, "head": 1, "loaf": 1, "roll": 1, "side": 1, "plate": 1, "bowl": 1, "box": 1, "cup": 1,
 }
 
 # "<word> of X": X is the object, the word only frames the picture ("a photo of a dog").
 FRAME_NOUNS: frozenset[str] = frozenset({
     "picture", "photo", "photograph", "image", "painting", "drawing", "illustration", "view",
     "scene", "shot", "close-up", "closeup", "rendering", "render", "sketch", "portrait", "still",
-    "snapshot", "depiction", "artwork", "poster", "kind", "type", "sort",
+    "snapshot", "depiction", "artwork", "poster", "kind", "type", "sort", "collage",
 })
 
 # Determiner-anchored chunks with these heads are never objects ("the right", "the image").
@@ -129,6 +129,8 @@ NON_OBJECTS: frozenset[str] = frozenset({
     "group", "pair", "couple", "set", "one", "ones", "each", "all", "something", "anything",
     "nothing", "everything", "thing", "things", "item", "items", "object", "objects", "workspace",
     "vibe", "angle", "level", "height", "length", "distance", "gap", "order", "horizon",
+    "close", "interior", "exterior", "inside", "outside", "scenery", "landscape", "bathroom",
+    "kitchen", "bedroom", "office", "foresight", "middle-ground",
 })
 
 # A COCO noun followed by one of these is a modifier ("a clock tower", "a pizza box").
@@ -141,6 +143,7 @@ COMPOUND_HEADS: frozenset[str] = frozenset({
     "cart", "ride", "race", "team", "game", "shirt", "cap", "hat", "uniform", "player", "players",
     "juice", "peel", "tree", "trees", "slice", "slices", "crust", "sauce", "stop", "driver",
     "bag", "room", "area", "pad", "paste", "frame", "cone", "bowl", "stall", "stadium", "depot",
+    "paper", "brush", "seat",
 })
 
 COLOURS: frozenset[str] = frozenset({
@@ -166,6 +169,11 @@ MATERIALS: frozenset[str] = frozenset({
     "sleek", "vibrant", "delicious", "fresh", "ripe", "sleeping", "happy",
 })
 
+# Materials that are also nouns ("a sheet of paper", "the glass").
+MATERIAL_NOUNS: frozenset[str] = frozenset({"wood", "metal", "plastic", "stone", "brick",
+                                            "leather", "steel", "iron", "paper", "cardboard",
+                                            "glass", "marble", "concrete", "wicker"})
+
 DETERMINERS: frozenset[str] = frozenset({
     "a", "an", "the", "this", "that", "these", "those", "another", "some", "several", "many",
     "few", "both", "each", "every", "any", "no", "one", "two", "three", "four", "five", "six",
@@ -182,6 +190,7 @@ CLOSED_CLASS: frozenset[str] = frozenset({
     "inside", "outside", "toward", "towards", "upon", "within", "off", "up", "down", "out",
     "about", "and", "or", "but", "nor", "while", "as", "so", "yet", "because", "although",
     "though", "if", "when", "where", "which", "who", "whom", "whose", "than", "then", "it",
+    "whether", "how", "what", "why",
     "they", "them", "he", "him", "she", "we", "us", "you", "i", "me", "is", "are", "was",
     "were", "be", "been", "being", "am", "has", "have", "had", "do", "does", "did", "can",
     "could", "will", "would", "shall", "should", "may", "might", "must", "not", "very", "also",

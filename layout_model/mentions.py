@@ -7,7 +7,8 @@ Each mention carries its attributes, count and negation; linking mentions to ent
 from __future__ import annotations
 
 from .lexicon import (
-    ADJECTIVE_NOUNS, COLOURS, COMPOUND_HEADS, DETERMINERS, FRAME_NOUNS, MATERIALS, MAX_NAME_TOKENS,
+    ADJECTIVE_NOUNS, COLOURS, COMPOUND_HEADS, DETERMINERS, FRAME_NOUNS, MATERIAL_NOUNS, MATERIALS,
+    MAX_NAME_TOKENS,
     NON_OBJECTS, NOUN_FORMS, NUMBER_WORDS, PAIR_NOUNS, PARTITIVES, PERSON_GROUPS, POSSESSIVES,
     SIZE_WORDS, VERBS, looks_plural, singular,
 )
@@ -24,6 +25,7 @@ _NEW_FORCING = frozenset({"another", "other", "second", "third"})
 _CHUNK_OPENERS = DETERMINERS - {"this", "that", "these", "those", "each", "every", "any"}
 _NEGATORS = frozenset({"no", "not", "without", "never", "nor", "neither"})
 _KNOWN_ATTRIBUTES = COLOURS | MATERIALS | frozenset(SIZE_WORDS)
+_ADJECTIVES = _KNOWN_ATTRIBUTES - MATERIAL_NOUNS  # never the head of a chunk ("the red one")
 _INTENSIFIERS = frozenset({"very", "really", "quite", "rather", "extremely", "fairly"})
 
 Name = tuple[str, str, bool]  # (category, noun, is_plural)
@@ -216,10 +218,9 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
         return None
     head = run[-1]
     partitive: int | None = None
-    if tokens[head].low in PARTITIVES or tokens[head].low in FRAME_NOUNS:
+    followed_by_of = head + 1 < len(tokens) and tokens[head + 1].low == "of"
+    if followed_by_of and (tokens[head].low in PARTITIVES or tokens[head].low in FRAME_NOUNS):
         nxt = head + 2  # the word after "of"
-        if head + 1 >= len(tokens) or tokens[head + 1].low != "of":
-            return None
         if nxt >= len(tokens) or nxt in covered or tokens[nxt].low in DETERMINERS:
             return None  # the complement is a mention of its own
         partitive = PARTITIVES.get(tokens[head].low)
@@ -228,9 +229,11 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
             return None
         head = run[-1]
     low = tokens[head].low
-    if (low in NON_OBJECTS or low in FRAME_NOUNS or low in _KNOWN_ATTRIBUTES
-            or low in PARTITIVES or len(low) < 2 or not low.replace("-", "").isalpha()):
+    if (low in NON_OBJECTS or low in FRAME_NOUNS or low in _ADJECTIVES
+            or len(low) < 2 or not low.replace("-", "").isalpha()):
         return None
+    if det in ("a", "an", "another") and partitive is None and looks_plural(low):
+        return None  # "another guides his dog": a verb, not a noun
     attributes = [tokens[i].low for i in run[:-1]]
     return _make_mention(tokens, d, head, singular(low), None, looks_plural(low), attributes,
                          det if det not in NUMBER_WORDS or det == "both" else None, count,
@@ -246,8 +249,11 @@ def _content_run(tokens: list[Token], k: int, covered: set[int]) -> list[int]:
     while k < len(tokens) and k not in covered and len(run) < 4:
         tok = tokens[k]
         noun_after_determiner = not run and tok.low in VERBS  # "a park", "the stand"
-        if not (is_content_word(tok) or noun_after_determiner
-                or (tok.is_word and is_verbish(tok.low) and tok.low not in VERBS)):
+        # a participle modifies a noun only before it ("a red rotating fan", not "a light
+        # indicating whether")
+        modifier = tok.is_word and is_verbish(tok.low) and tok.low not in VERBS and all(
+            tokens[i].low in _KNOWN_ATTRIBUTES or is_verbish(tokens[i].low) for i in run)
+        if not (is_content_word(tok) or noun_after_determiner or modifier):
             break
         run.append(k)
         k += 1

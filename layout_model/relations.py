@@ -567,7 +567,10 @@ class _Extractor:
         result = list(entities)
         current = ref
         while current.start >= 2 and self.tokens[current.start - 1].low in ("and", ","):
-            previous = next((r for r in self.refs if r.end == current.start - 1), None)
+            link = current.start - 1
+            if self.tokens[link].low == "and" and self.tokens[link - 1].low == ",":
+                link -= 1  # "X, Y, and Z"
+            previous = next((r for r in self.refs if r.end == link), None)
             if previous is None or previous.pronoun or self._is_pp_object(previous) \
                     or any(d.landmark_end == previous.end for d in self.done):
                 break
