@@ -124,7 +124,7 @@ NON_OBJECTS: frozenset[str] = frozenset({
     "direction", "surface", "air", "hand", "hands", "head", "feet", "foot", "arm", "arms", "leg",
     "legs", "face", "eyes", "eye", "shoulder", "shoulders", "lap", "mouth", "paw", "paws", "tail",
     "fur", "screen", "size", "shape", "color", "colour", "design", "glance", "combination", "snack",
-    "meal", "day", "game", "swing", "fun", "sun", "sunlight", "light", "shade", "shadow", "beauty",
+    "meal", "day", "game", "swing", "fun", "sunlight", "light", "shade", "shadow", "beauty",
     "moment", "world", "environment", "space", "room", "line", "row", "variety", "number",
     "group", "pair", "couple", "set", "one", "ones", "each", "all", "something", "anything",
     "nothing", "everything", "thing", "things", "item", "items", "object", "objects", "workspace",
@@ -135,12 +135,12 @@ NON_OBJECTS: frozenset[str] = frozenset({
 
 # A COCO noun followed by one of these is a modifier ("a clock tower", "a pizza box").
 COMPOUND_HEADS: frozenset[str] = frozenset({
-    "tower", "box", "case", "cover", "seat", "lid", "stand", "holder", "rack", "shop", "store",
-    "station", "slope", "slopes", "lift", "pole", "poles", "boot", "boots", "helmet", "jacket",
+    "tower", "box", "case", "seat", "lid", "holder", "rack", "shop", "store",
+    "station", "slope", "slopes", "pole", "poles", "boot", "boots", "helmet", "jacket",
     "suit", "shelf", "cabinet", "counter", "top", "leg", "legs", "tail", "wheel", "wheels",
     "tire", "tires", "screen", "house", "food", "collar", "leash", "cage", "pen", "park", "court",
     "field", "track", "lane", "lot", "crossing", "trunk", "toy", "toys", "keys", "key", "handle",
-    "cart", "ride", "race", "team", "game", "shirt", "cap", "hat", "uniform", "player", "players",
+    "cart", "team", "game", "shirt", "cap", "hat", "uniform", "player", "players",
     "juice", "peel", "tree", "trees", "slice", "slices", "crust", "sauce", "stop", "driver",
     "bag", "room", "area", "pad", "paste", "frame", "cone", "bowl", "stall", "stadium", "depot",
     "paper", "brush", "seat",

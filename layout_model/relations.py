@@ -317,7 +317,7 @@ class _Extractor:
         j = found.start - 1
         while j >= 0 and (is_adverb(self.tokens[j].low) or is_verbish(self.tokens[j].low)):
             j -= 1
-        return j >= 0 and (self.tokens[j].low in ("not", "never")
+        return j >= 0 and (self.tokens[j].low in ("not", "never", "neither", "nor")
                            or self.tokens[j].low.endswith("n't"))
 
     def _relation(self, found: _Found) -> None:
@@ -527,11 +527,11 @@ class _Extractor:
         if k < len(self.tokens) and self.tokens[k].low == ",":
             k += 1
         while k < len(self.tokens) and k - landmark_end <= 3 and self._ref_at(k) is None \
-                and (self.tokens[k].low in ("is", "are", "was", "were", "sits", "stands", "lies")
+                and (self.tokens[k].low in ("there", "is", "are", "was", "were")
                      or is_verbish(self.tokens[k].low) or is_adverb(self.tokens[k].low)):
             k += 1
         ref = self._ref_at(k)
-        if ref is None or k == landmark_end or ref.pronoun:
+        if ref is None or ref.pronoun:
             return []
         return [e for e in self._ref_entities(ref, exclude) if e not in exclude]
 

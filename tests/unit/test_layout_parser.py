@@ -236,9 +236,23 @@ def test_long_multi_clause_paragraph():
         assert holds(layout, a, rel, b), (a, rel, b)
 
 
-def test_negated_relation_is_dropped():
-    layout = predict("The cat is not next to the dog.")
+@pytest.mark.parametrize("text", ["The cat is not next to the dog.",
+                                  "The cat is neither next to the dog nor behind it."])
+def test_negated_relation_is_dropped(text):
+    layout = predict(text)
     assert nouns(layout) == ["cat", "dog"] and layout.relations == []
+
+
+def test_clause_initial_anchors_attach_forwards():
+    layout = predict("In the top right corner there is a sun, and at the bottom a river flows.")
+    (sx, sy), (rx, ry) = centre(layout, "sun"), centre(layout, "river")
+    assert sx > 0.65 and sy < 0.35 and ry > 0.65
+
+
+def test_verb_after_coordinated_people_is_not_a_compound():
+    layout = predict("A man and a woman stand under an umbrella next to a bus stop.")
+    assert nouns(layout) == ["person", "person", "umbrella", "stop"]
+    assert holds(layout, "umbrella", "above", "person")
 
 
 # -- anchors -----------------------------------------------------------------------------------
