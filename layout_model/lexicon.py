@@ -327,5 +327,3 @@ MAX_NAME_TOKENS: int = max(len(key) for key in NOUN_FORMS)
 # Lexicon nouns that are more often adjectives before another word ("an orange cat").
 ADJECTIVE_NOUNS: frozenset[str] = frozenset({"orange", "glass", "ski", "baseball", "football",
                                              "plant", "table", "ball", "phone"})
-PERSON_WORDS: frozenset[str] = frozenset(
-    word for word, cat in SYNONYMS.items() if cat == "person") | {"person", "people"}

@@ -14,7 +14,7 @@ def parse(text: str) -> Scene:
     tokens = tokenize(text)
     mentions = find_mentions(tokens)
     entities = link_entities(text, tokens, mentions)
-    extraction = extract(tokens, mentions, len(entities))
+    extraction = extract(tokens, mentions)
     for index, (tx, ty, scale) in extraction.anchors.items():
         entities[index].anchor = (tx, ty)
         entities[index].scale *= scale

@@ -1,4 +1,4 @@
-"""Spatial relations and absolute anchors: find the phrases, then who relates to whom.
+"""Spatial relations and absolute anchors: who each phrase of `phrases.py` relates to whom.
 
 A relation phrase ("to the right of", "beneath", "to its left") has a landmark after it (a
 mention or a pronoun) and a trajector before it (found by `_trajectors`). Anchors ("on the
@@ -7,93 +7,13 @@ left", "in the background") attach to a trajector only.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .lexicon import CLOSED_CLASS, FRAME_NOUNS, NON_OBJECTS
+from .phrases import ANCHORS, Phrase, find_phrases
 from .scene import Mention
 from .tokens import Token, is_adverb, is_content_word, is_verbish
 
-_FRAME = r"(?: of the (?:image|picture|scene|frame|photo|photograph|canvas|painting|view))?"
-_LR_TAIL = r"(?:-hand side| hand side| side| edge| half| part| corner)?"
-_BODY = "(?:its|his|her|their)"
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    kind: str  # "rel" (landmark follows), "poss" (landmark is the possessive), "anchor"
-    value: str  # relation name or anchor name
-    regex: str
-    implicit: bool = False  # without a landmark, relate to the sentence subject
-    relative: bool = False  # anchor that means "relative to the subject" for a non-subject
-    reverse: bool = False  # a verb whose object is located ("X holding Y": Y in front of X)
-
-
-def _lr(side: str) -> list[_Pattern]:
-    """Patterns for one side; for equal spans the earlier pattern wins (relative anchor)."""
-    rel = f"{side} of"
-    return [
-        _Pattern("rel", rel, rf"(?:(?:to|on|at|towards?|toward|in) )?the (?:far |immediate )?"
-                             rf"{side}(?:-hand| hand)?(?: side| edge)? of"),
-        _Pattern("rel", rel, rf"{side} of"),
-        _Pattern("poss", rel, rf"(?:to|on|at) {_BODY} (?:far |immediate )?{side}{_LR_TAIL}"),
-        _Pattern("anchor", side, rf"(?:to|from) the (?:far )?{side}{_LR_TAIL}", relative=True),
-        _Pattern("anchor", side, rf"(?:on|at|in|to|towards?) the (?:far )?{side}{_LR_TAIL}{_FRAME}"),
-    ]
-
-
-def _corner(vertical: str, horizontal: str) -> _Pattern:
-    words = {"top": "(?:top|upper)", "bottom": "(?:bottom|lower)"}[vertical]
-    return _Pattern("anchor", f"{vertical}-{horizontal}",
-                    rf"(?:(?:in|at|on) the )?{words}[- ]{horizontal}(?: corner| side| part| area"
-                    rf"| half)?{_FRAME}")
-
-
-PATTERNS: tuple[_Pattern, ...] = (
-    *_lr("left"), *_lr("right"),
-    _Pattern("rel", "above", r"above|over|atop|on top of|on the top of|higher than|up above",
-             implicit=True),
-    _Pattern("rel", "above", r"on top|higher", implicit=True),
-    _Pattern("rel", "below", r"below|beneath|lower than|at the (?:foot|bottom|base) of",
-             implicit=True),
-    _Pattern("rel", "below", r"lower", implicit=True),
-    _Pattern("rel", "under", r"under|underneath", implicit=True),
-    _Pattern("poss", "below", rf"at {_BODY} (?:feet|foot|base)"),
-    *(_Pattern("poss", f"{side} of", rf"(?:in|on|over|under|by|at) {_BODY} {side}"
-                                    r"(?: hand| shoulder| arm| paw| foot| leg)s?")
-      for side in ("left", "right")),
-    _Pattern("rel", "on", r"on|onto|upon|riding|rides|rode"),
-    _Pattern("poss", "in front of", rf"in {_BODY} (?:hands?|arms|grip|mouth|paws?|lap)"),
-    _Pattern("rel", "in front of", r"holding|holds|held|carrying|carries|carried"
-                                   , reverse=True),
-    _Pattern("rel", "next to", r"next to|beside|alongside|adjacent to|near(?: to)?|close to"
-                               r"|by the side of|across from|opposite(?: to)?"),
-    _Pattern("rel", "next to", r"nearby|close by", implicit=True),
-    _Pattern("rel", "in front of", r"in front of|ahead of"),
-    _Pattern("rel", "behind", r"behind|in back of|at the back of|to the rear of|beyond",
-             implicit=True),
-    _Pattern("rel", "between", r"(?:in )?between|flanked by|sandwiched between", implicit=True),
-    *(_corner(v, h) for v in ("top", "bottom") for h in ("left", "right")),
-    _Pattern("anchor", "top", rf"(?:at|on|in|near) the (?:very )?top{_LR_TAIL}{_FRAME}"),
-    _Pattern("anchor", "bottom", rf"(?:at|on|in|near) the (?:very )?bottom{_LR_TAIL}{_FRAME}"),
-    _Pattern("anchor", "center", rf"(?:in|at) the (?:very )?(?:center|centre|middle){_FRAME}"
-                                 r"|centered|centred"),
-    _Pattern("anchor", "background", r"in the (?:far )?(?:background|distance)|far away|far off"
-                                     r"|on the horizon|further away|from a distance"
-                                     r"|at a distance"),
-    _Pattern("anchor", "foreground", r"in the (?:foreground|front)|up front|up close"),
-)
-
-# Anchor name -> (target x or None, target y or None, size scale).
-ANCHORS: dict[str, tuple[float | None, float | None, float]] = {
-    "left": (0.17, None, 1.0), "right": (0.83, None, 1.0), "top": (None, 0.17, 1.0),
-    "bottom": (None, 0.83, 1.0), "center": (0.5, 0.5, 1.0), "top-left": (0.17, 0.17, 1.0),
-    "top-right": (0.83, 0.17, 1.0), "bottom-left": (0.17, 0.83, 1.0),
-    "bottom-right": (0.83, 0.83, 1.0), "background": (None, 0.35, 0.7),
-    "foreground": (None, 0.72, 1.25),
-}
-
-_COMPILED = tuple((p, re.compile(rf"(?<![^ ])(?:{p.regex})(?![^ ])")) for p in PATTERNS)
 _PRONOUNS = frozenset({"it", "they", "them", "he", "him", "she", "her"})
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their"})
 _PERSON_PRONOUNS = frozenset({"he", "him", "his", "she", "her"})
@@ -122,17 +42,10 @@ class _Ref:
 
 
 @dataclass
-class _Found:
-    pattern: _Pattern
-    start: int
-    end: int
-
-
-@dataclass
 class _Done:
     """A processed relation phrase, kept for chaining and coordination."""
 
-    found: _Found
+    found: Phrase
     trajectors: list[int]
     landmarks: list[int]
     landmark_end: int
@@ -147,53 +60,15 @@ class Extraction:
     anchors: dict[int, tuple[float | None, float | None, float]] = field(default_factory=dict)
 
 
-def extract(tokens: list[Token], mentions: list[Mention], entities_count: int) -> Extraction:
+def extract(tokens: list[Token], mentions: list[Mention]) -> Extraction:
     """Find relation and anchor phrases and attach them to entities."""
-    return _Extractor(tokens, mentions, entities_count).run()
-
-
-def find_phrases(tokens: list[Token]) -> list[_Found]:
-    """Non-overlapping relation/anchor phrases, longest first, in text order."""
-    joined, offsets = _join(tokens)
-    found: list[_Found] = []
-    for pattern, regex in _COMPILED:
-        for m in regex.finditer(joined):
-            start, end = offsets[m.start()], offsets[m.end() - 1] + 1
-            if tokens[start].sent != tokens[end - 1].sent:
-                continue
-            if pattern.kind == "anchor" and end < len(tokens) and tokens[end].low == "of":
-                continue
-            found.append(_Found(pattern, start, end))
-    found.sort(key=lambda f: (f.start - f.end, f.start))
-    taken: set[int] = set()
-    chosen: list[_Found] = []
-    for item in found:
-        span = set(range(item.start, item.end))
-        if not span & taken:
-            chosen.append(item)
-            taken |= span
-    chosen.sort(key=lambda f: f.start)
-    return chosen
-
-
-def _join(tokens: list[Token]) -> tuple[str, dict[int, int]]:
-    """Lower-cased tokens joined by spaces, and character offset -> token index."""
-    parts: list[str] = []
-    offsets: dict[int, int] = {}
-    pos = 0
-    for index, tok in enumerate(tokens):
-        for k in range(len(tok.low)):
-            offsets[pos + k] = index
-        parts.append(tok.low)
-        pos += len(tok.low) + 1
-    return " ".join(parts), offsets
+    return _Extractor(tokens, mentions).run()
 
 
 class _Extractor:
-    def __init__(self, tokens: list[Token], mentions: list[Mention], entities_count: int):
+    def __init__(self, tokens: list[Token], mentions: list[Mention]):
         self.tokens = tokens
         self.mentions = [m for m in mentions if not m.negated and m.entity >= 0]
-        self.entities_count = entities_count
         self.counts: dict[int, int] = {}
         for m in self.mentions:
             self.counts[m.entity] = max(self.counts.get(m.entity, 1), m.count)
@@ -313,14 +188,14 @@ class _Extractor:
                 self._relation(found)
         return self.out
 
-    def _negated(self, found: _Found) -> bool:
+    def _negated(self, found: Phrase) -> bool:
         j = found.start - 1
         while j >= 0 and (is_adverb(self.tokens[j].low) or is_verbish(self.tokens[j].low)):
             j -= 1
         return j >= 0 and (self.tokens[j].low in ("not", "never", "neither", "nor")
                            or self.tokens[j].low.endswith("n't"))
 
-    def _relation(self, found: _Found) -> None:
+    def _relation(self, found: Phrase) -> None:
         pattern = found.pattern
         landmark_ref, landmark_end = self._landmark_ref(found)
         exclude = {landmark_ref.entity} if landmark_ref and not landmark_ref.pronoun else set()
@@ -342,7 +217,7 @@ class _Extractor:
             value = "in front of"
         self._emit(found, trajectors, value, landmarks, landmark_end)
 
-    def _landmark_ref(self, found: _Found) -> tuple[_Ref | None, int]:
+    def _landmark_ref(self, found: Phrase) -> tuple[_Ref | None, int]:
         """The ref right after the phrase (or the possessive inside it) and where it ends."""
         if found.pattern.kind == "poss":
             for k in range(found.start, found.end):
@@ -375,7 +250,7 @@ class _Extractor:
             return ref
         return None
 
-    def _implicit_landmarks(self, found: _Found, trajectors: list[int]) -> list[int]:
+    def _implicit_landmarks(self, found: Phrase, trajectors: list[int]) -> list[int]:
         """"with a cat below" / "above and to the left of X": the subject or a shared landmark."""
         subject = self._subject(self.tokens[found.start].sent)
         if subject >= 0 and subject not in trajectors:
@@ -387,7 +262,7 @@ class _Extractor:
                 return self._ref_entities(ref, set(trajectors))
         return []
 
-    def _between(self, found: _Found) -> None:
+    def _between(self, found: Phrase) -> None:
         first, end = self._landmark_ref(found)
         if first is None:
             landmarks = self._previous_between(found)
@@ -418,7 +293,7 @@ class _Extractor:
                 return self._ref_at(k + 1)
         return None
 
-    def _previous_between(self, found: _Found) -> list[int]:
+    def _previous_between(self, found: Phrase) -> list[int]:
         for done in reversed(self.done):
             if done.found.pattern.value == "between" and \
                     self.tokens[done.found.start].sent == self.tokens[found.start].sent:
@@ -436,7 +311,7 @@ class _Extractor:
                 return [e]
         return list(reversed(seen[:2]))
 
-    def _anchor(self, found: _Found) -> None:
+    def _anchor(self, found: Phrase) -> None:
         trajectors = self._trajectors(found, set(), found.end)
         if not trajectors:
             return
@@ -451,7 +326,7 @@ class _Extractor:
             self.out.anchors[entity] = (tx if tx is not None else old[0],
                                         ty if ty is not None else old[1], scale * old[2])
 
-    def _emit(self, found: _Found, trajectors: list[int], value: str, landmarks: list[int],
+    def _emit(self, found: Phrase, trajectors: list[int], value: str, landmarks: list[int],
               landmark_end: int) -> None:
         trajectors = [t for t in trajectors if t not in landmarks]
         for t in trajectors:
@@ -464,7 +339,7 @@ class _Extractor:
 
     # -- trajectors -----------------------------------------------------------------------
 
-    def _trajectors(self, found: _Found, exclude: set[int], landmark_end: int) -> list[int]:
+    def _trajectors(self, found: Phrase, exclude: set[int], landmark_end: int) -> list[int]:
         """Who the phrase is about.
 
         1. Inverted order "Below the person was a plant": the ref after the landmark.
@@ -518,7 +393,7 @@ class _Extractor:
         return not (is_verbish(before) or before in _PP_PREPS or before in CLOSED_CLASS
                     and before not in _CLAUSE_OPENERS and before not in _SCOPE_BREAKERS)
 
-    def _inverted(self, found: _Found, landmark_end: int, exclude: set[int]) -> list[int]:
+    def _inverted(self, found: Phrase, landmark_end: int, exclude: set[int]) -> list[int]:
         """"Above it is a red tv" / "Below the person, a plant": the ref after the landmark."""
         if found.start > 0 and self.tokens[found.start - 1].low not in _CLAUSE_OPENERS \
                 and self.tokens[found.start - 1].sent == self.tokens[found.start].sent:
@@ -535,7 +410,7 @@ class _Extractor:
             return []
         return [e for e in self._ref_entities(ref, exclude) if e not in exclude]
 
-    def _chained(self, ref: _Ref, found: _Found) -> _Done | None:
+    def _chained(self, ref: _Ref, found: Phrase) -> _Done | None:
         """The relation whose landmark is `ref`, if this phrase follows it directly."""
         for done in reversed(self.done):
             if done.landmarks and done.chainable and done.landmark_end == ref.end:
@@ -545,7 +420,7 @@ class _Extractor:
                 return None
         return None
 
-    def _coordinated(self, found: _Found) -> list[int]:
+    def _coordinated(self, found: Phrase) -> list[int]:
         if not self.done:
             return []
         previous = self.done[-1]
