@@ -1,7 +1,35 @@
 """Text -> layout (objects with boxes and relations) for the SpaceTime Attention pack.
 
-Pure Python, no ComfyUI and no torch: `predict("a cat left of a dog")` returns a `Layout`
-whose JSON form (`to_dict`, schema "spacetime-layout" v1) the nodes and box editor share.
+Pure Python (Pillow only for `render.render_preview`), no ComfyUI and no torch at import time::
+
+    >>> from layout_model import predict
+    >>> layout = predict("The silver bed was situated to the right of the white couch.")
+    >>> [(o.phrase, o.box) for o in layout.objects]            # doctest: +SKIP
+    [('the silver bed', [0.4842, 0.3711, 1.0, 0.6289]), ('the white couch', [0.0, 0.3872, 0.5158, 0.6128])]
+    >>> layout.relations
+    [(0, 'right of', 1)]
+
+`Layout.to_dict()` gives the versioned JSON form shared with the nodes and the box editor::
+
+    {"schema": "spacetime-layout", "version": 1, "width": 512, "height": 512,
+     "text": "...", "predictor": "rules",
+     "objects": [{"phrase": "the silver bed", "noun": "bed", "category": "bed", "count": 1,
+                  "group": null, "attributes": ["silver"], "box": [x0, y0, x1, y1],
+                  "center": [x, y], "prompt": null}, ...],
+     "relations": [[0, "right of", 1]]}
+
+Choices worth knowing:
+
+* Boxes are normalised to [0, 1], y down; `center` is always derived from `box`.
+* "two dogs" becomes two objects, each with its own box, both with `count` 2 and the same
+  `group`; a relation on the group is listed for every instance. A bare plural counts 2,
+  "several"/"a few" 3, "many" 4; one mention gives at most 8 instances, a layout at most 64
+  objects (later entities are dropped).
+* "X between A and B" is stored as the two triples (X, "between", A) and (X, "between", B).
+* Empty text, or text that names nothing, gives a layout with no objects; text longer than
+  20,000 characters raises `LayoutError` with `field == "text"`.
+* Same text and seed -> same layout; `seed` != 0 only jitters the starting positions and the
+  side chosen for "next to", so relations still hold.
 """
 
 from .predictor import RuleLayoutPredictor, predict
