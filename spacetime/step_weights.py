@@ -69,6 +69,8 @@ class StepWeights:
     def resolve(self, n_regions: int, mode: str) -> "StepWeights":
         """Absolute weights with exactly `n_regions` rows (a single row is broadcast)."""
         values = self.values
+        if n_regions == 0:
+            return StepWeights(values[:1], self.grid, relative=False)
         if self.rows not in (1, n_regions):
             raise ValueError(f"has {self.rows} rows but there are {n_regions} regions: give one row for all "
                              f"regions or one per region")
