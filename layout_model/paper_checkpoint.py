@@ -19,6 +19,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import gmm
+from .bpe import BOS_ID, EOS_ID, ByteLevelBPE
+from .coref import link_entities
+from .mentions import find_mentions
+from .predictor import RuleLayoutPredictor
+from .schema import Layout, LayoutError
+from .tokens import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +237,6 @@ PAPER_SIDE = 0.4  # the paper's ±0.2 square around each centre (its CLIP crop; 
 
 def entity_heads(text: str) -> list[tuple[int, int]]:
     """Character span of the head noun of each entity's first mention, in the rule parser's entity order."""
-    from .coref import link_entities
-    from .mentions import find_mentions
-    from .tokens import tokenize
-
     tokens = tokenize(text)
     mentions = find_mentions(tokens)
     count = len(link_entities(text, tokens, mentions))
@@ -251,7 +253,8 @@ def _fit(lo: float, hi: float) -> tuple[float, float]:
     return max(0.0, lo + shift), min(1.0, hi + shift)
 
 
-def place_centres(layout, centres: list[list[float]], boxes: str, sizes: list[list[float]] | None = None):
+def place_centres(layout: Layout, centres: list[list[float]], boxes: str,
+                  sizes: list[list[float]] | None = None) -> Layout:
     """Move each entity's instances so that their common centre is the network's (clamped to [0, 1]).
 
     `boxes="paper"` gives every object the paper's 0.4 × 0.4 square, `"prior"` keeps the rule predictor's
@@ -300,8 +303,6 @@ class NetLayoutPredictor:
     def points(self, text: str, heads: list[tuple[int, int]], seed: int = 0
                ) -> tuple[list[list[float]], list[list[float]] | None]:
         """Raw network centre of each head-word span (not clamped), and its (w, h) if the net has a size head."""
-        from .schema import LayoutError
-
         ids, spans = self.encode(text)
         if len(ids) > self.net.config.max_positions:
             raise LayoutError("text", f"too long for the layout network ({len(ids)} tokens, "
@@ -322,10 +323,8 @@ class NetLayoutPredictor:
         sizes = size_raw[0, firsts, :2].exp().tolist() if size_raw is not None else None
         return xy.tolist(), sizes
 
-    def predict(self, text: str, width: int = 512, height: int = 512, seed: int = 0):
+    def predict(self, text: str, width: int = 512, height: int = 512, seed: int = 0) -> Layout:
         """A `Layout` with the rule parser's objects and relations, centres from the network."""
-        from .predictor import RuleLayoutPredictor
-
         layout = RuleLayoutPredictor().predict(text, width=width, height=height, seed=seed)
         entities = len({o.group if o.group is not None else ("single", k) for k, o in enumerate(layout.objects)})
         heads = entity_heads(text)[:entities]
@@ -341,13 +340,11 @@ class PaperLayoutPredictor(NetLayoutPredictor):
 
     name = "paper"
 
-    def __init__(self, net: LayoutNet, bpe, boxes: str = "paper", sample: bool = False):
+    def __init__(self, net: LayoutNet, bpe: ByteLevelBPE, boxes: str = "paper", sample: bool = False):
         super().__init__(net, boxes, sample)
         self.bpe = bpe
 
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        from .bpe import BOS_ID, EOS_ID
-
         pieces = self.bpe.pieces(text)
         return [BOS_ID, *(p.id for p in pieces), EOS_ID], [(0, 0), *((p.start, p.end) for p in pieces), (0, 0)]
 
@@ -356,8 +353,6 @@ def load_paper_predictor(path: str | Path, vocab_dir: str | Path | None = None, 
                          sample: bool = False) -> PaperLayoutPredictor:
     """The paper's predictor from its checkpoint; `vocab.json` + `merges.txt` (roberta-base) are looked up
     next to the checkpoint unless `vocab_dir` is given. Deterministic unless `sample` (seeded, paper-like)."""
-    from .bpe import ByteLevelBPE
-
     path = Path(path)
     bpe = ByteLevelBPE.from_folder(vocab_dir or path.parent)
     net = load_paper_net(path)

@@ -15,6 +15,7 @@ from .scene import Mention
 from .tokens import Token, is_adverb, is_content_word, is_verbish
 
 _PRONOUNS = frozenset({"it", "they", "them", "he", "him", "she", "her"})
+_PRONOUN_REACH = 3  # sentences a pronoun may look back (its own included)
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their"})
 _PERSON_PRONOUNS = frozenset({"he", "him", "his", "she", "her"})
 # A mention right after one of these is a prepositional object, not a trajector.
@@ -49,7 +50,6 @@ class _Done:
     trajectors: list[int]
     landmarks: list[int]
     landmark_end: int
-    chainable: bool = True  # "between A and B" never passes its trajector on to B's phrases
 
 
 @dataclass
@@ -74,11 +74,20 @@ class _Extractor:
             self.counts[m.entity] = max(self.counts.get(m.entity, 1), m.count)
         self.persons = {m.entity for m in self.mentions if m.category == "person"}
         self.refs = self._refs()
+        self.refs_in: dict[int, list[_Ref]] = {}  # sentence -> its refs in text order
+        for ref in self.refs:
+            self.refs_in.setdefault(tokens[ref.start].sent, []).append(ref)
+        self.mentions_in: dict[int, list[Mention]] = {}
+        for m in self.mentions:
+            self.mentions_in.setdefault(tokens[m.start].sent, []).append(m)
+        self.ref_starting = {ref.start: ref for ref in self.refs}
+        self.ref_ending = {ref.end: ref for ref in self.refs}
         in_mention = {k for m in self.mentions for k in range(m.start, m.end)}
         self.phrases = [f for f in find_phrases(tokens)
                         if not in_mention & set(range(f.start, f.end))]
         self.phrase_at = {f.start: f for f in self.phrases}
         self.done: list[_Done] = []
+        self.landmark_ends: dict[int, _Done] = {}  # chainable relations by landmark end
         self.subjects: dict[int, int] = {}
         self.out = Extraction()
 
@@ -102,9 +111,7 @@ class _Extractor:
             return self.subjects[sent]
         subject = -1
         phrase_ends = {f.end for f in self.phrases}
-        for ref in self.refs:
-            if self.tokens[ref.start].sent != sent:
-                continue
+        for ref in self.refs_in.get(sent, []):
             if ref.start in phrase_ends or self._is_pp_object(ref):
                 continue
             if ref.pronoun:
@@ -132,9 +139,10 @@ class _Extractor:
         they) or a group, "he/she" a person.
         """
         sent = self.tokens[index].sent
-        before = [m.entity for m in reversed(self.mentions)
-                  if m.end <= index and m.entity not in exclude
-                  and (not previous_only or self.tokens[m.start].sent < sent)]
+        last = sent - 1 if previous_only else sent
+        before = [m.entity for s in range(last, max(last - _PRONOUN_REACH, -1), -1)
+                  for m in reversed(self.mentions_in.get(s, []))
+                  if m.end <= index and m.entity not in exclude]
         if not before:
             return -1
         if pronoun in _PLURAL_PRONOUNS:
@@ -169,10 +177,7 @@ class _Extractor:
         return [entity] if entity >= 0 else []
 
     def _ref_at(self, index: int) -> _Ref | None:
-        for ref in self.refs:
-            if ref.start == index:
-                return ref
-        return None
+        return self.ref_starting.get(index)
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -334,8 +339,10 @@ class _Extractor:
                 triple = (lm, value, t) if found.pattern.reverse else (t, value, lm)
                 if triple not in self.out.relations:
                     self.out.relations.append(triple)
-        self.done.append(_Done(found, trajectors, landmarks, landmark_end,
-                               chainable=value != "between" and not found.pattern.reverse))
+        done = _Done(found, trajectors, landmarks, landmark_end)
+        self.done.append(done)
+        if landmarks and value != "between" and not found.pattern.reverse:
+            self.landmark_ends[landmark_end] = done  # "between A and B" and verbs never chain
 
     # -- trajectors -----------------------------------------------------------------------
 
@@ -357,8 +364,7 @@ class _Extractor:
         if coordinated:
             return coordinated
         subject = self._subject(sent)
-        left = [r for r in reversed(self.refs)
-                if r.end <= found.start and self.tokens[r.start].sent == sent]
+        left = [r for r in reversed(self.refs_in.get(sent, [])) if r.end <= found.start]
         fallback: list[int] = []
         for ref in left:
             chained = self._chained(ref, found)
@@ -378,8 +384,8 @@ class _Extractor:
             return self._with_conjuncts(ref, entities, exclude)
         if fallback:
             return fallback
-        for ref in self.refs:
-            if ref.start >= landmark_end and self.tokens[ref.start].sent == sent:
+        for ref in self.refs_in.get(sent, []):
+            if ref.start >= landmark_end:
                 entities = [e for e in self._ref_entities(ref, exclude) if e not in exclude]
                 if entities:
                     return entities
@@ -412,12 +418,9 @@ class _Extractor:
 
     def _chained(self, ref: _Ref, found: Phrase) -> _Done | None:
         """The relation whose landmark is `ref`, if this phrase follows it directly."""
-        for done in reversed(self.done):
-            if done.landmarks and done.chainable and done.landmark_end == ref.end:
-                gap = self.tokens[ref.end:found.start]
-                if all(is_adverb(t.low) for t in gap):
-                    return done
-                return None
+        done = self.landmark_ends.get(ref.end)
+        if done is not None and all(is_adverb(t.low) for t in self.tokens[ref.end:found.start]):
+            return done
         return None
 
     def _coordinated(self, found: Phrase) -> list[int]:
@@ -427,8 +430,9 @@ class _Extractor:
         if self.tokens[previous.found.start].sent != self.tokens[found.start].sent:
             return []
         gap = self.tokens[previous.landmark_end:found.start]
+        sent = self.tokens[found.start].sent
         if not gap or any(r.start >= previous.landmark_end and r.end <= found.start
-                          for r in self.refs):
+                          for r in self.refs_in.get(sent, [])):
             return []
         lows = [t.low for t in gap]
         if not any(low in _LINKS for low in lows):
@@ -445,7 +449,7 @@ class _Extractor:
             link = current.start - 1
             if self.tokens[link].low == "and" and self.tokens[link - 1].low == ",":
                 link -= 1  # "X, Y, and Z"
-            previous = next((r for r in self.refs if r.end == link), None)
+            previous = self.ref_ending.get(link)
             if previous is None or previous.pronoun or self._is_pp_object(previous) \
                     or any(d.landmark_end == previous.end for d in self.done):
                 break
