@@ -1,0 +1,152 @@
+"""Speed (and optionally peak memory) of the SpaceTime Attention Patch vs vanilla and ConditioningSetMask.
+
+usage: $SPACETIME_HOST_PYTHON benchmarks/bench_patch.py [--sizes 256 512] [--regions 1 2 4 8] [--steps 3]
+                                                        [--repeats 2] [--memory]
+
+Full-size random-weight SD1.5 (tests/support/models.py), CPU, in one process. Every method run is bracketed by
+vanilla runs (V M1 V M2 V ...) and its ratio is its time over the mean of the two neighbouring vanilla runs, so
+slow drifts of a shared machine cancel. A "run" is one KSampler call of `steps` euler steps at cfg 7 (cond and
+uncond batched); times are per step. --memory measures the peak RSS of a fresh child process per method
+(boot + load + one run), reported as the delta over the vanilla child.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+import torch  # noqa: E402
+
+BOXES = [[0.05, 0.08, 0.45, 0.48], [0.55, 0.08, 0.95, 0.48], [0.05, 0.55, 0.45, 0.95], [0.55, 0.55, 0.95, 0.95],
+         [0.3, 0.3, 0.7, 0.7], [0.0, 0.0, 0.3, 1.0], [0.7, 0.0, 1.0, 1.0], [0.2, 0.7, 0.8, 1.0]]
+NAMES = ["cat", "dog", "bird", "car", "tree", "lamp", "chair", "boat"]
+
+
+def setup():
+    from support.comfy_host import boot
+
+    host = boot()
+    import folder_paths
+    import nodes
+    from support import patch_support as ps
+    from support.models import ensure_full_sd15_checkpoint
+
+    name = ensure_full_sd15_checkpoint(folder_paths.get_folder_paths("checkpoints")[0]).name
+    with torch.inference_mode():
+        model, clip, _ = nodes.CheckpointLoaderSimple().load_checkpoint(name)[:3]
+    return host, ps, nodes, model, clip
+
+
+def make_methods(host, ps, nodes, model, clip, regions_counts, size):
+    pos = ps.encode(clip, "a cat, a dog, a bird, a car, a tree, a lamp, a chair and a boat")
+    neg = ps.encode(clip, "")
+    methods = {}
+    for r in regions_counts:
+        regs = ps.regions(host, clip, boxes=BOXES[:r], phrases=[f"a {n}" for n in NAMES[:r]])
+        methods[f"patch R={r}"] = (ps.patch(host, model, regs), pos)
+    for r in regions_counts:
+        if r != 4:
+            continue
+        lat = size // 8
+        cond = pos
+        with torch.inference_mode():
+            for box, n in zip(BOXES[:r], NAMES[:r]):
+                mask = torch.zeros(1, lat, lat)
+                x0, y0, x1, y1 = (int(round(v * lat)) for v in box)
+                mask[:, y0:y1, x0:x1] = 1.0
+                local = nodes.ConditioningSetMask().append(ps.encode(clip, f"a photo of a {n}"), mask, "default",
+                                                            1.0)[0]
+                cond = nodes.ConditioningCombine().combine(cond, local)[0]
+        methods[f"ConditioningSetMask R={r}"] = (model, cond)
+    return methods, pos, neg
+
+
+def timed(ps, model, pos, neg, size, steps):
+    t0 = time.perf_counter()
+    ps.sample(model, pos, neg, size, size, steps=steps)
+    return (time.perf_counter() - t0) / steps
+
+
+def bench_speed(args):
+    host, ps, nodes, model, clip = setup()
+    results = []
+    for size in args.sizes:
+        methods, pos, neg = make_methods(host, ps, nodes, model, clip, args.regions, size)
+        timed(ps, model, pos, neg, size, 1)                                   # warm-up
+        repeats = args.repeats if size <= 256 else max(1, args.repeats - 1)
+        per = {k: [] for k in methods}
+        for _ in range(repeats):
+            v_prev = timed(ps, model, pos, neg, size, args.steps)
+            for name, (m, p) in methods.items():
+                t = timed(ps, m, p, neg, size, args.steps)
+                v_next = timed(ps, model, pos, neg, size, args.steps)
+                per[name].append((t, (v_prev + v_next) / 2))
+                v_prev = v_next
+        for name, runs in per.items():
+            ratio = statistics.median(t / v for t, v in runs)
+            row = {"size": size, "method": name, "ratio": round(ratio, 3),
+                   "step_s": round(statistics.median(t for t, _ in runs), 3),
+                   "vanilla_step_s": round(statistics.median(v for _, v in runs), 3)}
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    return results
+
+
+def child_peak(method: str, size: int, r: int) -> int:
+    """Peak RSS (bytes) of a fresh process that boots, loads and samples once with `method`."""
+    code = f"""
+import resource, sys, torch
+sys.argv = [sys.argv[0]]
+sys.path.insert(0, {str(REPO / 'benchmarks')!r})
+import bench_patch as b
+host, ps, nodes, model, clip = b.setup()
+methods, pos, neg = b.make_methods(host, ps, nodes, model, clip, [{r}], {size})
+m, p = (model, pos) if {method!r} == "vanilla" else methods[{method!r}]
+ps.sample(m, p, neg, {size}, {size}, steps=1)
+print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    for line in out.stdout.splitlines():
+        if line.startswith("PEAK"):
+            return int(line.split()[1])
+    raise RuntimeError(out.stderr[-2000:])
+
+
+def bench_memory(args):
+    size, r = args.sizes[0], 4
+    rows = []
+    base = child_peak("vanilla", size, r)
+    for method in (f"patch R={r}", f"ConditioningSetMask R={r}"):
+        peak = child_peak(method, size, r)
+        row = {"size": size, "method": method, "peak_rss_ratio": round(peak / base, 3),
+               "peak_rss_mb": peak // 2**20, "vanilla_peak_rss_mb": base // 2**20}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    ap.add_argument("--regions", type=int, nargs="+", default=[1, 2, 4, 8])
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--memory", action="store_true", help="peak RSS per method in child processes instead")
+    args = ap.parse_args()
+    print(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
+                      "threads": torch.get_num_threads()}), flush=True)
+    bench_memory(args) if args.memory else bench_speed(args)
+
+
+if __name__ == "__main__":
+    main()

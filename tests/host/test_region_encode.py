@@ -1,0 +1,51 @@
+"""Region Prompt Encode: encoding with SD1.x / SDXL CLIP, templates and overrides, geometry validation."""
+import pytest
+import torch
+
+from support import patch_support as ps
+
+
+def test_encodes_each_object_and_the_empty_prompt(comfy, tiny_sd15):
+    regs = ps.regions(comfy, tiny_sd15.clip, overrides="\na dog in the rain")
+    assert len(regs) == 2 and regs.prompts == ["a photo of a red cat", "a dog in the rain"]
+    assert regs.embeddings[0].shape == (1, 77, 64) and regs.empty.shape == (1, 77, 64)
+    want = ps.encode(tiny_sd15.clip, "a photo of a red cat")[0][0]
+    assert torch.equal(regs.embeddings[0], want)
+    assert torch.equal(regs.empty, ps.encode(tiny_sd15.clip, "")[0][0])
+    torch.testing.assert_close(regs.boxes[1], torch.tensor([0.55, 0.2, 0.95, 0.75]))
+    torch.testing.assert_close(regs.centers[0], torch.tensor([0.275, 0.5]))
+
+
+def test_sdxl_dual_clip_keeps_pooled(comfy, tiny_sdxl):
+    regs = ps.regions(comfy, tiny_sdxl.clip)
+    assert regs.embeddings[0].shape[-1] == 128 and regs.pooled[0].shape == (1, 64)
+    assert regs.empty_pooled is not None
+
+
+def test_layout_prompt_and_template(comfy, tiny_sd15):
+    node = comfy.node_class("SpaceTimeRegionPromptEncode")
+    layout = ps.make_layout(ps.TWO_BOXES, ["the red cat", "a blue dog"], prompts=[None, "my own dog"])
+    with torch.inference_mode():
+        regs = node.execute(tiny_sd15.clip, layout, template="{noun} on a sofa").result[0]
+    assert regs.prompts == ["cat on a sofa", "my own dog"] and regs.names == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("box, message", [
+    ([0.5, 0.1, 0.4, 0.9], r"Region Prompt Encode: layout.objects\[1\].box is \[0.5, 0.1, 0.4, 0.9\] \(x0 >= x1"),
+    ([0.1, float("nan"), 0.4, 0.5], r"Region Prompt Encode: layout.objects\[1\].box .*NaN"),
+    ([0.1, 0.1, 1.7, 0.5], r"outside the image"),
+    ([0.2, 0.3, 0.2, 0.5], r"x0 >= x1"),
+])
+def test_bad_boxes_are_clear_errors(comfy, tiny_sd15, box, message):
+    with pytest.raises(ValueError, match=message):
+        ps.regions(comfy, tiny_sd15.clip, boxes=[[0.0, 0.0, 0.5, 0.5], box])
+
+
+def test_slightly_out_boxes_are_clipped(comfy, tiny_sd15):
+    regs = ps.regions(comfy, tiny_sd15.clip, boxes=[[-0.03, 0.0, 0.5, 1.04], [0.5, 0.0, 1.0, 0.5]])
+    torch.testing.assert_close(regs.boxes[0], torch.tensor([0.0, 0.0, 0.5, 1.0]))
+
+
+def test_too_many_override_lines(comfy, tiny_sd15):
+    with pytest.raises(ValueError, match="Region Prompt Encode: overrides has 3 lines but the layout has 2"):
+        ps.regions(comfy, tiny_sd15.clip, overrides="a\nb\nc")
