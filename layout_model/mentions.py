@@ -31,6 +31,13 @@ _INTENSIFIERS = frozenset({"very", "really", "quite", "rather", "extremely", "fa
 Name = tuple[str, str, bool]  # (category, noun, is_plural)
 
 
+def number(low: str) -> int | None:
+    """Value of a count word or ASCII numeral ("two" -> 2, "12" -> 12), else None."""
+    if low.isascii() and low.isdigit():
+        return int(low) if len(low) <= 3 else MAX_COUNT
+    return NUMBER_WORDS.get(low)
+
+
 def find_mentions(tokens: list[Token]) -> list[Mention]:
     """All mentions in text order; lexicon nouns win over open-vocabulary chunks."""
     mentions = _lexicon_mentions(tokens)
@@ -134,8 +141,8 @@ def _extend_left(tokens: list[Token], first: int, head: int, noun: str, category
             start = j - 1
             j -= 2
             continue
-        elif low.isdigit() or low in NUMBER_WORDS:
-            count = int(low) if low.isdigit() else NUMBER_WORDS[low]
+        elif number(low) is not None:
+            count = number(low)
             attributes[:0] = pending
             pending = []
             start = j
@@ -197,7 +204,7 @@ def _open_vocabulary_mentions(tokens: list[Token], covered: set[int]) -> list[Me
     """Determiner-anchored chunks with unknown heads ("a lighthouse", "the old castle")."""
     mentions: list[Mention] = []
     for d, tok in enumerate(tokens):
-        if d in covered or not (tok.low in _CHUNK_OPENERS or tok.low.isdigit()):
+        if d in covered or not (tok.low in _CHUNK_OPENERS or number(tok.low) is not None):
             continue
         mention = _chunk_after(tokens, d, covered)
         if mention is not None:
@@ -208,10 +215,10 @@ def _open_vocabulary_mentions(tokens: list[Token], covered: set[int]) -> list[Me
 
 def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | None:
     det = tokens[d].low
-    count = int(det) if det.isdigit() else NUMBER_WORDS.get(det)
+    count = number(det)
     k = d + 1
-    while k < len(tokens) and (tokens[k].low in NUMBER_WORDS or tokens[k].low.isdigit()):
-        count = int(tokens[k].low) if tokens[k].low.isdigit() else NUMBER_WORDS[tokens[k].low]
+    while k < len(tokens) and number(tokens[k].low) is not None:
+        count = number(tokens[k].low)
         k += 1
     run = _content_run(tokens, k, covered)
     if not run:

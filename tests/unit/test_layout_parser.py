@@ -245,7 +245,7 @@ def test_negated_relation_is_dropped(text):
 
 def test_clause_initial_anchors_attach_forwards():
     layout = predict("In the top right corner there is a sun, and at the bottom a river flows.")
-    (sx, sy), (rx, ry) = centre(layout, "sun"), centre(layout, "river")
+    (sx, sy), (_, ry) = centre(layout, "sun"), centre(layout, "river")
     assert sx > 0.65 and sy < 0.35 and ry > 0.65
 
 
@@ -359,3 +359,20 @@ def test_canvas_aspect_changes_box_shape_not_relations():
     assert holds(wide, "person", "left of", "giraffe")
     x0, y0, x1, y1 = wide.objects[0].box
     assert (y1 - y0) * 512 > (x1 - x0) * 1024  # a person stays taller than wide in pixels
+
+
+def test_random_text_gives_valid_layouts():
+    import random
+
+    vocab = ["a", "the", "two", "3", "⑦", "12345678901", "dog", "cats", "left", "of", "to",
+             "their", "right", "above", "it", "them", "between", "and", "no", "not", "with", ",",
+             ".", "'s", "🐱", "über", "\n", "on", "in", "top-left", "corner", "background",
+             "both", "pair", "picture", "lighthouse", "holding", "nearby", "which", "is"]
+    rng = random.Random(7)
+    for _ in range(200):
+        text = " ".join(rng.choice(vocab) for _ in range(rng.randint(0, 30)))
+        layout = predict(text, seed=rng.randint(0, 3))
+        assert Layout.from_json(layout.to_json()).to_dict() == layout.to_dict()
+        for obj in layout.objects:
+            x0, y0, x1, y1 = obj.box
+            assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
