@@ -99,10 +99,10 @@ class SpaceTimeOptimizeStepWeights(io.ComfyNode):
     def execute(cls, model, regions, positive, negative, latent, seed, steps, cfg, sampler_name, scheduler,
                 step_weights=None, objective="attention", iterations=2, learning_rate=0.0, mode="guidance",
                 mask_shape="box", vae=None, clip_model=ob.NO_CLIP, clip_prompt="") -> io.NodeOutput:
-        _validate(model, regions, objective, iterations, steps, vae, clip_model, learning_rate)
+        _validate(model, regions, latent, objective, iterations, steps, vae, clip_model, learning_rate)
         with torch.inference_mode(False), torch.enable_grad():
             try:
-                weights, latent_out, image = _optimise(
+                weights, latent_out, image, report = _optimise(
                     model, regions, positive, negative, latent, seed, steps, cfg, sampler_name, scheduler,
                     step_weights, objective, iterations, learning_rate or AUTO_LR[objective], mode, mask_shape,
                     vae, clip_model, clip_prompt or "")
@@ -117,10 +117,10 @@ class SpaceTimeOptimizeStepWeights(io.ComfyNode):
                 raise ValueError(f"{NAME}: latent: out of memory while optimising with objective '{objective}' "
                                  f"at {tuple(latent['samples'].shape)}; use a smaller latent, fewer steps or "
                                  "the attention objective") from None
-        return io.NodeOutput(weights, latent_out, image)
+        return io.NodeOutput(weights, latent_out, image, ui={"spacetime_optimize": [report]})
 
 
-def _validate(model, regions, objective, iterations, steps, vae, clip_model, learning_rate) -> None:
+def _validate(model, regions, latent, objective, iterations, steps, vae, clip_model, learning_rate) -> None:
     if regions is None or len(regions) == 0:
         raise ValueError(f"{NAME}: regions is empty: there is nothing to optimise (give the layout at least one "
                          "object)")
@@ -130,6 +130,8 @@ def _validate(model, regions, objective, iterations, steps, vae, clip_model, lea
         raise ValueError(f"{NAME}: steps must be at least 1, got {steps}")
     if not learning_rate >= 0:
         raise ValueError(f"{NAME}: learning_rate must be 0 (auto) or positive, got {learning_rate}")
+    if not bool(torch.isfinite(latent["samples"]).all()):
+        raise ValueError(f"{NAME}: latent contains NaN or infinity; connect a clean latent (e.g. Empty Latent Image)")
     if objective not in OBJECTIVES:
         raise ValueError(f"{NAME}: objective must be one of {OBJECTIVES}, got {objective!r}")
     if find_runtime(model) is not None:
@@ -183,7 +185,9 @@ def _optimise(model, regions, positive, negative, latent, seed, steps, cfg, samp
             lambda ctx: total_ticks(obj, ctx, iterations), decode)
     out = StepWeights(result.weights, relative=False)
     image = plot_optimisation(out, result.losses, result.final_loss, objective, names=list(regions.names))
-    return out, latent_out, torch.from_numpy(image).float().div(255.0).unsqueeze(0)
+    report = {"objective": objective, "iterations": iterations, "learning_rate": lr, "losses": result.losses,
+              "final_loss": result.final_loss}
+    return out, latent_out, torch.from_numpy(image).float().div(255.0).unsqueeze(0), report
 
 
 def _body(ctx, weights, obj, iterations, lr):

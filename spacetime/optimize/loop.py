@@ -64,7 +64,7 @@ def optimize(weights: torch.Tensor, objective: Objective, ctx: SamplingContext, 
             loss = objective.gradient_pass(ctx, weights)
             if not math.isfinite(loss):
                 raise ValueError(f"{where}: objective '{objective.name}' gave a {loss} loss at iteration {it + 1}; "
-                                 "lower learning_rate or steps, or check the inputs (NaN latent or conditioning)")
+                                 "lower learning_rate, or check the conditioning and regions for NaN values")
             grad = weights.grad
             if grad is None:
                 raise ValueError(f"{where}: objective '{objective.name}' gave the weights no gradient (no model call "
