@@ -1,50 +1,38 @@
-"""The scorer end to end on drawn images, with a real (colour-segmentation) detector and hand-computed numbers.
+"""The scorer end to end on drawn images, with a real detector for such images and hand-computed numbers.
 
-Each class is a colour; the detector finds connected regions of that colour and reports the colour's
-intensity as confidence, so a faint shape (0.45) counts for object accuracy (≥ 0.4) but not for
-relations (≥ 0.5).
+The detector is the lab's colour segmentation + connected components (`lab.detect`); each colour stands for
+a COCO class, and the confidence is the shape's brightness, so a faint shape (0.45) counts for object
+accuracy (≥ 0.4) but not for relations (≥ 0.5).
 """
 from __future__ import annotations
 
 import json
-from collections import deque
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from lab.detect import detect
+from lab.scenes import COLOURS
 from reproduce.__main__ import main
 from reproduce.prompts import load_prompt_set
 from reproduce.scoring import markdown_table, score_run, write_reports
 
-CHANNEL = {"cat": 0, "cup": 1, "dog": 2}  # red, green, blue
+CLASS_OF = {"red": "cat", "green": "cup", "blue": "dog"}
+COLOUR_OF = {v: k for k, v in CLASS_OF.items()}
 SIZE = 96
 
 
 def colour_detector(image: Image.Image) -> list[tuple[str, float, list[float]]]:
-    """Connected components (4-neighbour) of pixels dominated by one channel."""
-    pixels = np.asarray(image.convert("RGB"), dtype=np.int32)
+    """`lab.detect` shapes as (class, confidence = mean brightness of the shape's pixels, box)."""
+    pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
     found = []
-    for label, channel in CHANNEL.items():
-        others = [c for c in range(3) if c != channel]
-        mask = (pixels[..., channel] > 60) & (pixels[..., others].max(-1) < 30)
-        seen = np.zeros_like(mask)
-        for y, x in zip(*np.nonzero(mask)):
-            if seen[y, x]:
-                continue
-            queue, points = deque([(y, x)]), []
-            seen[y, x] = True
-            while queue:
-                cy, cx = queue.popleft()
-                points.append((cy, cx))
-                for ny, nx in ((cy + 1, cx), (cy - 1, cx), (cy, cx + 1), (cy, cx - 1)):
-                    if 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1] and mask[ny, nx] and not seen[ny, nx]:
-                        seen[ny, nx] = True
-                        queue.append((ny, nx))
-            ys, xs = zip(*points)
-            score = float(np.mean([pixels[p][channel] for p in points]) / 255)
-            found.append((label, round(score, 3), [min(xs), min(ys), max(xs) + 1, max(ys) + 1]))
-    return found
+    for shape in detect(pixels):
+        if shape.colour in CLASS_OF:
+            x0, y0, x1, y1 = shape.box
+            score = float(pixels[y0:y1, x0:x1].max(-1).mean() / 255)
+            found.append((CLASS_OF[shape.colour], round(score, 3), [float(v) for v in shape.box]))
+    return sorted(found, key=lambda d: d[2])
 
 
 PROMPTS = """Objects: red cat, blue dog
@@ -60,7 +48,7 @@ Relation: cat left of dog, cup below cat
 Sentence: A cat left of a dog, and a cup below the cat.
 """
 
-BRIGHT, FAINT = 230, 115  # confidences 0.902 and 0.451
+BRIGHT, FAINT = 1.0, 0.5  # colour scale: bright shapes score ≈ 0.9, faint ones ≈ 0.45-0.47
 
 # mode → prompt index → [(class, centre x, centre y, intensity)]
 SCENES = {
@@ -77,10 +65,9 @@ SCENES = {
 def draw(shapes) -> Image.Image:
     image = Image.new("RGB", (SIZE, SIZE), "white")
     pen = ImageDraw.Draw(image)
-    for label, x, y, value in shapes:
-        colour = [0, 0, 0]
-        colour[CHANNEL[label]] = value
-        pen.rectangle([x - 7, y - 7, x + 7, y + 7], fill=tuple(colour))
+    for label, x, y, scale in shapes:
+        colour = tuple(round(c * scale) for c in COLOURS[COLOUR_OF[label]])
+        pen.rectangle([x - 7, y - 7, x + 7, y + 7], fill=colour)
     return image
 
 
@@ -103,7 +90,7 @@ def run_dir(tmp_path):
 
 def test_detector_sees_the_drawn_shapes():
     found = colour_detector(draw([("cat", 20, 20, BRIGHT), ("dog", 70, 20, FAINT)]))
-    assert found == [("cat", 0.902, [13, 13, 28, 28]), ("dog", 0.451, [63, 13, 78, 28])]
+    assert found == [("cat", 0.902, [13, 13, 28, 28]), ("dog", 0.471, [63, 13, 78, 28])]
 
 
 def test_scores_match_hand_computed_values(run_dir):
