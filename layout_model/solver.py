@@ -22,6 +22,7 @@ MAX_SIDE, MIN_SIDE = 0.6, 0.06
 GROUP_MAX = 0.9  # a group of instances spans at most this much of either side
 ITERATIONS = 40
 ANCHOR_PULL = 0.35
+REPULSION = 0.5  # share of an unrelated pair's overlap removed per sweep
 ANCHORED_MOBILITY = 0.25
 JITTER = 0.08  # seed != 0: random offset of starting centres
 
@@ -268,7 +269,7 @@ def _project(entities: list[Entity], shapes: list[_Shape], c: list[list[float]],
         for i, j, ox, oy in _overlaps(free_pairs, c, sizes):
             axis = 0 if ox <= oy else 1
             a, b = (i, j) if c[i][axis] <= c[j][axis] else (j, i)
-            _move(c, mobility, axis, a, b, -0.25 * (ox if axis == 0 else oy))
+            _move(c, mobility, axis, a, b, -REPULSION * (ox if axis == 0 else oy))
         for i, entity in enumerate(entities):
             for axis in (0, 1):
                 target = entity.anchor[axis] if entity.anchor else None
