@@ -137,7 +137,7 @@ class AttentionObjective:
                     loss = 1.0 - score
                     if score.requires_grad:
                         loss.backward()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
                 return out.detach()
             finally:
                 self.recorder.end()

@@ -112,7 +112,7 @@ class ClipObjective:
             loss = self.scorer.loss(ctx.decode(x))
             if torch.isfinite(loss):
                 loss.backward()
-        return float(loss)
+        return float(loss.detach())
 
     def final_pass(self, ctx: SamplingContext) -> tuple[torch.Tensor, float | None]:
         def call(denoise, x, sigma):
