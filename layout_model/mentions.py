@@ -146,8 +146,6 @@ def _extend_left(tokens: list[Token], first: int, head: int, noun: str, category
             attributes[:0] = pending
             pending = []
             start = j
-            if low in ("both", "several", "many", "multiple", "numerous"):
-                det = low
         elif low in DETERMINERS or low in POSSESSIVES:
             det = low
             attributes[:0] = pending
@@ -214,6 +212,7 @@ def _open_vocabulary_mentions(tokens: list[Token], covered: set[int]) -> list[Me
 
 
 def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | None:
+    """The open-vocabulary mention opened by the determiner at d, if its head is a thing."""
     det = tokens[d].low
     count = number(det)
     k = d + 1
@@ -243,8 +242,7 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
         return None  # "another guides his dog": a verb, not a noun
     attributes = [tokens[i].low for i in run[:-1]]
     return _make_mention(tokens, d, head, singular(low), None, looks_plural(low), attributes,
-                         det if det not in NUMBER_WORDS or det == "both" else None, count,
-                         partitive)
+                         det, count, partitive)
 
 
 def _content_run(tokens: list[Token], k: int, covered: set[int]) -> list[int]:
