@@ -4,10 +4,11 @@ from __future__ import annotations
 from .layout_convert_nodes import NODES as LAYOUT_CONVERT_NODES
 from .layout_nodes import NODES as LAYOUT_NODES
 from .patch_nodes import NODES as PATCH_NODES
+from .predictor_nodes import NODES as PREDICTOR_NODES
 from .region_nodes import NODES as REGION_NODES
 from .schedule_nodes import NODES as SCHEDULE_NODES
 
-NODES: list = [*LAYOUT_NODES, *LAYOUT_CONVERT_NODES, *REGION_NODES, *PATCH_NODES, *SCHEDULE_NODES]
+NODES: list = [*LAYOUT_NODES, *LAYOUT_CONVERT_NODES, *PREDICTOR_NODES, *REGION_NODES, *PATCH_NODES, *SCHEDULE_NODES]
 
 _routes_registered = False
 

@@ -13,8 +13,11 @@ CATEGORY = "conditioning/spacetime"
 MAX_TEXT_CHARS = 20000
 
 
-def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int, layout_json: str) -> Layout:
-    """An edited layout (box editor / hand-written JSON) wins over prediction; errors name node and field."""
+def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int, layout_json: str,
+                       predictor=None) -> Layout:
+    """An edited layout (box editor / hand-written JSON) wins over prediction; errors name node and field.
+
+    `predictor` is a loaded neural predictor (Load Layout Predictor); None means the built-in rule predictor."""
     if not isinstance(text, str):
         raise ValueError(f"{node}: text must be a string, got {type(text).__name__}.")
     if len(text) > MAX_TEXT_CHARS:
@@ -24,6 +27,8 @@ def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int,
             layout = Layout.from_json(layout_json)
             layout.width, layout.height = width, height
             return layout
+        if predictor is not None:
+            return predictor.predict(text, width=width, height=height, seed=seed)
         return predict(text, width=width, height=height, seed=seed)
     except LayoutError as err:
         field = "layout_json" if layout_json and layout_json.strip() else "text"
@@ -62,6 +67,10 @@ class PredictLayout(io.ComfyNode):
                 io.String.Input("layout_json", default="", socketless=True,
                                 tooltip="Edited layout as JSON, written by the box editor. When set it takes "
                                         "priority over the prediction; 'Reset' in the editor clears it."),
+                types.LayoutPredictor.Input("predictor", optional=True,
+                                            tooltip="Optional neural predictor from Load Layout Predictor (the "
+                                                    "paper's checkpoint or a COCO-trained model). Unconnected: "
+                                                    "the built-in rule parser and solver (no model file)."),
             ],
             outputs=[
                 types.Layout.Output(display_name="layout", tooltip="One box per object, with relations."),
@@ -70,8 +79,9 @@ class PredictLayout(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, text: str, width: int, height: int, seed: int, layout_json: str = "") -> io.NodeOutput:
-        layout = layout_from_inputs("Predict Layout", text, width, height, seed, layout_json)
+    def execute(cls, text: str, width: int, height: int, seed: int, layout_json: str = "",
+                predictor=None) -> io.NodeOutput:
+        layout = layout_from_inputs("Predict Layout", text, width, height, seed, layout_json, predictor)
         preview = pil_to_image_tensor(render_preview(layout))
         return io.NodeOutput(layout, preview, ui={"spacetime_layout": [layout.to_dict()]})
 

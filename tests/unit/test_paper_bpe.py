@@ -3,32 +3,11 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
-from layout_model.bpe import ByteLevelBPE, TokenizerFilesError, _byte_to_unicode
-
-MERGES = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("Ġ", "b"), ("e", "d"), ("Ġb", "ed"), ("o", "u"),
-          ("c", "h"), ("ou", "ch"), ("Ġ", "c"), ("Ġc", "ouch"), ("i", "s"), ("Ġ", "is"), ("e", "r"),
-          ("Ġ", "s"), ("Ġs", "i"), ("l", "v"), ("Ġsi", "lv"), ("Ġsilv", "er"), ("T", "he")]
-SENTENCES = ["The silver bed is left of the couch.", "Hello world", "  two  spaces, café ünïcode 123!",
-             "the bed's couch", "a\nnew line"]
-
-
-def write_files(folder: Path) -> Path:
-    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
-    for ch in _byte_to_unicode().values():
-        vocab.setdefault(ch, len(vocab))
-    for a, b in MERGES:
-        vocab.setdefault(a + b, len(vocab))
-    vocab["<mask>"] = len(vocab)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(f"{a} {b}" for a, b in MERGES) + "\n",
-                                       encoding="utf-8")
-    return folder
-
+from layout_model.bpe import ByteLevelBPE, TokenizerFilesError
+from support.paper_fixtures import SENTENCES, write_files
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):

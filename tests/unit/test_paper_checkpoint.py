@@ -14,54 +14,9 @@ import torch
 
 from layout_model import gmm
 from layout_model.paper_checkpoint import CheckpointError, convert_paper_checkpoint, load_paper_net
+from support.paper_fixtures import DIM, ENC, FFN, LAYERS, VOCAB, synthetic_state, write_files
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors on a shared 2-core machine: one intra-op thread is ~20x faster than two."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-VOCAB, DIM, LAYERS, FFN, POSITIONS = 50265, 128, 2, 256, 514
-ENC = "encoder.model.encoder.sentence_encoder."
-
-
-def synthetic_state(seed: int = 0) -> dict[str, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-
-    def rand(*shape, scale=0.05):
-        return torch.randn(*shape, generator=gen) * scale
-
-    state = {
-        ENC + "embed_tokens.weight": rand(VOCAB, DIM, scale=0.5),
-        ENC + "embed_positions.weight": rand(POSITIONS, DIM, scale=0.5),
-        ENC + "layernorm_embedding.weight": 1 + rand(DIM), ENC + "layernorm_embedding.bias": rand(DIM),
-        ENC + "object_embedding": rand(1, DIM, scale=1.0),
-        ENC + "version": torch.tensor([3.0]),
-        "encoder.model.encoder.lm_head.dense.weight": rand(DIM, DIM),
-        "encoder._float_tensor": torch.zeros(1),
-        "bbox_head.Decoder.output_Layer.weight": rand(DIM, DIM, scale=0.2),
-        "bbox_head.Decoder.output_Layer.bias": rand(DIM),
-        "bbox_head.Decoder.box_predictor.xy_bivariate.weight": rand(30, DIM, scale=0.2),
-        "bbox_head.Decoder.box_predictor.xy_bivariate.bias": rand(30),
-        "bbox_head.Decoder.box_predictor.wh_bivariate.weight": rand(30, DIM + 64),
-        "bbox_head.Decoder.decoder.layers.0.weight": rand(4, 4),
-    }
-    for i in range(LAYERS):
-        p = f"{ENC}layers.{i}."
-        for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
-            state[p + f"self_attn.{name}.weight"] = rand(DIM, DIM, scale=0.15)
-            state[p + f"self_attn.{name}.bias"] = rand(DIM)
-        state[p + "fc1.weight"], state[p + "fc1.bias"] = rand(FFN, DIM, scale=0.1), rand(FFN)
-        state[p + "fc2.weight"], state[p + "fc2.bias"] = rand(DIM, FFN, scale=0.1), rand(DIM)
-        for ln in ("self_attn_layer_norm", "final_layer_norm"):
-            state[p + ln + ".weight"], state[p + ln + ".bias"] = 1 + rand(DIM), rand(DIM)
-    return state
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 def reference_forward(state: dict[str, torch.Tensor], tokens: list[int], object_positions: list[int]):
     """Unbatched fairseq RoBERTa (post-LN, learned positions from 2) + object marker + GMM head."""
@@ -185,11 +140,6 @@ def test_wrong_shapes_are_reported(checkpoint, tmp_path):
 @pytest.fixture(scope="module")
 def predictor_folder(checkpoint, tmp_path_factory):
     import shutil
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_paper_bpe import write_files
 
     folder = write_files(tmp_path_factory.mktemp("paper"))
     shutil.copy(checkpoint[0], folder / "checkpoint_90_0.0.pth")

@@ -3,55 +3,14 @@ reloads as the `trained` predictor, and malformed annotation files end in one cl
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
 from layout_model.train_coco import main
 from layout_model.trained import load_trained, load_trained_predictor
+from support.paper_fixtures import tiny_coco
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors on a shared 2-core machine: one intra-op thread is ~20x faster than two."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-CATEGORIES = {1: "cat", 2: "dog", 3: "cup", 4: "bench"}
-SIDES = {"left of": "to the left of", "right of": "to the right of", "above": "above", "below": "below"}
-
-
-def tiny_coco(folder, images: int = 16, seed: int = 0):
-    """Each image: two animals/things clearly apart, captions stating where they are."""
-    rng = random.Random(seed)
-    instances = {"images": [], "annotations": [], "categories": [{"id": k, "name": v} for k, v in CATEGORIES.items()]}
-    captions = {"images": [], "annotations": []}
-    for image_id in range(1, images + 1):
-        instances["images"].append({"id": image_id, "width": 640, "height": 480, "file_name": f"{image_id}.jpg"})
-        a, b = rng.sample(sorted(CATEGORIES), 2)
-        horizontal = rng.random() < 0.5
-        near, far = rng.uniform(0.15, 0.3), rng.uniform(0.7, 0.85)
-        other = rng.uniform(0.35, 0.65)
-        centre_a = (near, other) if horizontal else (other, near)
-        centre_b = (far, other) if horizontal else (other, far)
-        for category, (cx, cy) in ((a, centre_a), (b, centre_b)):
-            w, h = 0.2 * 640, 0.25 * 480
-            instances["annotations"].append({"id": len(instances["annotations"]) + 1, "image_id": image_id,
-                                             "category_id": category, "bbox": [cx * 640 - w / 2, cy * 480 - h / 2, w, h],
-                                             "area": w * h, "iscrowd": 0})
-        relation = "left of" if horizontal else "above"
-        for text in (f"A {CATEGORIES[a]} {SIDES[relation]} a {CATEGORIES[b]}.",
-                     f"A photo of a {CATEGORIES[a]} and a {CATEGORIES[b]}."):
-            captions["annotations"].append({"id": len(captions["annotations"]) + 1, "image_id": image_id,
-                                            "caption": text})
-    (folder / "instances.json").write_text(json.dumps(instances))
-    (folder / "captions.json").write_text(json.dumps(captions))
-    return folder / "instances.json", folder / "captions.json"
-
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 def train_args(instances, captions, out, epochs, *extra):
     return ["--instances", str(instances), "--captions", str(captions), "--out", str(out), "--epochs", str(epochs),
