@@ -18,7 +18,7 @@ def close(a, b, tol=1e-3):
 
 @pytest.mark.parametrize("mode", ["classic", "vue"])
 def test_box_editor_edit_reaches_prompt_and_survives_reload(comfy_server, mode):
-    result = run_scenario("box_editor", comfy_server.url, screenshot_path(f"box-editor-{mode}"), mode)
+    result = run_scenario("box_editor", comfy_server.url, screenshot_path(f"box-editor-{mode}")[:-len(".png")], mode)
     assert result["errors"] == []
     assert result["vueNodesMode"] is (mode == "vue")
 
