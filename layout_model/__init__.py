@@ -36,4 +36,17 @@ from .predictor import RuleLayoutPredictor, predict
 from .schema import RELATIONS, SCHEMA, VERSION, Layout, LayoutError, LayoutObject
 
 __all__ = ["Layout", "LayoutError", "LayoutObject", "RELATIONS", "RuleLayoutPredictor",
-           "SCHEMA", "VERSION", "predict"]
+           "SCHEMA", "VERSION", "predict", "load_paper_predictor", "load_trained_predictor",
+           "CheckpointError", "TokenizerFilesError"]
+
+# The neural predictors need torch: imported on first use so that `import layout_model` stays torch-free.
+_LAZY = {"load_paper_predictor": "paper_checkpoint", "CheckpointError": "paper_checkpoint",
+         "load_trained_predictor": "trained", "TokenizerFilesError": "bpe"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,10 @@
     python3 -m layout_model "The silver bed was situated to the right of the white couch."
     python3 -m layout_model "a cat left of a dog" --png preview.png --width 768 --height 512
     python3 -m layout_model eval gpt ../shared/seed-datasets/gpt.txt --failures 20
+    python -m layout_model --paper models/spacetime_layout/checkpoint_90_0.0.pth "a cat left of a dog"
+    python -m layout_model --trained models/spacetime_layout/coco "a cat left of a dog"
+    python -m layout_model convert-paper checkpoint_90_0.0.pth paper_layout.safetensors
+    python -m layout_model train-coco --instances ... --captions ... --out DIR
 
 Errors print one line to stderr and exit with status 2.
 """
@@ -40,6 +44,22 @@ def _predict_parser() -> _Parser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--png", metavar="PATH", help="also write a preview image")
     parser.add_argument("--indent", type=int, default=2, help="JSON indent (default 2)")
+    neural = parser.add_mutually_exclusive_group()
+    neural.add_argument("--paper", metavar="CHECKPOINT",
+                        help="use the paper's checkpoint (roberta-base vocab.json + merges.txt beside it)")
+    neural.add_argument("--trained", metavar="DIR", help="use a model trained by `train-coco`")
+    parser.add_argument("--vocab", metavar="DIR", help="folder with vocab.json + merges.txt for --paper")
+    parser.add_argument("--boxes", choices=["paper", "prior", "learned"],
+                        help="box size around neural centres (default: paper for --paper, learned for --trained)")
+    parser.add_argument("--sample", action="store_true", help="draw the mixture component (seeded), like the paper")
+    return parser
+
+
+def _convert_parser() -> _Parser:
+    parser = _Parser(prog=f"{PROG} convert-paper",
+                     description="Convert the paper's .pth checkpoint to a safetensors file of the used tensors.")
+    parser.add_argument("src")
+    parser.add_argument("dst")
     return parser
 
 
@@ -58,6 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["eval"]:
             return _run_eval(_eval_parser().parse_args(argv[1:]))
+        if argv[:1] == ["convert-paper"]:
+            from .paper_checkpoint import convert_paper_checkpoint
+
+            args = _convert_parser().parse_args(argv[1:])
+            print(convert_paper_checkpoint(args.src, args.dst))
+            return 0
+        if argv[:1] == ["train-coco"]:
+            from .train_coco import main as train_coco
+
+            return train_coco(argv[1:]) or 0
         return _run_predict(_predict_parser().parse_args(argv))
     except (_UsageError, LayoutError, OSError, ValueError, ImportError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -66,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_predict(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
-    layout = predict(text, width=args.width, height=args.height, seed=args.seed)
+    layout = _predictor(args)(text, width=args.width, height=args.height, seed=args.seed)
     if args.png:
         from .render import render_preview
         try:
@@ -75,6 +105,20 @@ def _run_predict(args: argparse.Namespace) -> int:
             raise ImportError("--png needs Pillow (pip install pillow)") from None
     print(layout.to_json(indent=args.indent if args.indent > 0 else None))
     return 0
+
+
+def _predictor(args: argparse.Namespace):
+    """The rule predictor, or a neural one when --paper / --trained names a model."""
+    if args.paper:
+        from .paper_checkpoint import load_paper_predictor
+
+        boxes = args.boxes if args.boxes in ("paper", "prior") else "paper"
+        return load_paper_predictor(args.paper, args.vocab, boxes=boxes, sample=args.sample).predict
+    if args.trained:
+        from .trained import load_trained_predictor
+
+        return load_trained_predictor(args.trained, boxes=args.boxes or "learned", sample=args.sample).predict
+    return predict
 
 
 def _run_eval(args: argparse.Namespace) -> int:
