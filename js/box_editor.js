@@ -106,12 +106,8 @@ function attachEditor(node) {
   setTimeout(() => view.reload(), 0);
 }
 
-const EXTENSION = "spacetime.boxEditor";
-
-// ComfyUI 0.3.75 serves the web directory twice when a pack declares it both in pyproject.toml
-// ([tool.comfy] web) and as WEB_DIRECTORY (under the project name and the module name): register once.
-if (!app.extensions.some((extension) => extension.name === EXTENSION)) app.registerExtension({
-  name: EXTENSION,
+app.registerExtension({
+  name: "spacetime.boxEditor",
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData?.name !== NODE_ID) return;

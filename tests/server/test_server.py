@@ -24,6 +24,8 @@ def test_extensions_serve_the_pack_javascript(comfy_server):
     extensions = comfy_server.get_json("/extensions")
     ours = [path for path in extensions if path.startswith(f"/extensions/{PACK_DIR_NAME}/")]
     assert ours, extensions
+    box_editor = [path for path in extensions if path.endswith("/box_editor.js")]
+    assert len(box_editor) == 1, f"the web directory is served twice: {box_editor}"
     import urllib.request
 
     with urllib.request.urlopen(comfy_server.url + ours[0]) as resp:
