@@ -1,14 +1,13 @@
 """The real main.py serves the pack: node definitions, its JS, and a clean start-up log."""
-import json
-
-from support.paths import PACK_DIR_NAME, REPO
-
-PUBLIC_IDS = json.loads((REPO / "node_list.json").read_text())
+from support import node_ids
+from support.paths import PACK_DIR_NAME
 
 
 def test_object_info_lists_the_pack_nodes(comfy_server):
     info = comfy_server.get_json("/object_info")
-    for node_id in PUBLIC_IDS:
+    ours = {name for name, spec in info.items() if spec["python_module"] == f"custom_nodes.{PACK_DIR_NAME}"}
+    assert ours == node_ids.expected_ids(node_ids.core_has_bounding_boxes(info))
+    for node_id in ours:
         assert node_id in info, node_id
         assert info[node_id]["python_module"] == f"custom_nodes.{PACK_DIR_NAME}"
         assert info[node_id]["category"].startswith("conditioning/spacetime")
