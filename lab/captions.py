@@ -23,12 +23,18 @@ CANONICAL: dict[str, str] = {"left": "to the left of", "right": "to the right of
 
 
 def canonical_caption(scene: Scene) -> str:
-    """The experiment's wording: '<subject> <relation> <anchor>' per relation, joined with 'and'."""
+    """The experiment's wording: '<subject> <relation> <anchor>' per relation, joined with 'and'; the anchor
+    is 'a ...' at its first mention and 'the ...' after (so a layout parser sees one object, not two)."""
     objs = scene.objects
     if not scene.relations:
         return objs[0].phrase
-    return " and ".join(f"{objs[r.subject].phrase} {CANONICAL[r.relation]} {objs[r.anchor].phrase}"
-                        for r in scene.relations)
+    clauses, named = [], set()
+    for r in scene.relations:
+        anchor = objs[r.anchor]
+        anchor_text = f"the {anchor.colour} {anchor.shape}" if r.anchor in named else anchor.phrase
+        named.update((r.anchor, r.subject))
+        clauses.append(f"{objs[r.subject].phrase} {CANONICAL[r.relation]} {anchor_text}")
+    return " and ".join(clauses)
 
 
 def random_caption(scene: Scene, rng: random.Random) -> str:

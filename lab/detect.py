@@ -34,11 +34,14 @@ class Detection:
         return ((self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2)
 
 
+def _as_float(image: np.ndarray) -> np.ndarray:
+    img = np.asarray(image, np.float32)
+    return img / 255.0 if img.max() > 1.5 else img
+
+
 def colour_labels(image: np.ndarray) -> np.ndarray:
     """Per-pixel palette index (H, W), -1 for background; `image` is (H, W, 3) in [0, 1] or uint8."""
-    img = np.asarray(image, np.float32)
-    if img.max() > 1.5:
-        img = img / 255.0
+    img = _as_float(image)
     brightness = img.max(axis=-1)
     chroma = img / np.maximum(brightness, 1e-6)[..., None]
     distance = np.linalg.norm(chroma[..., None, :] - _PALETTE, axis=-1)
@@ -64,9 +67,27 @@ def classify_shape(mask: np.ndarray) -> str:
     return max(SHAPES, key=lambda s: scores[s])
 
 
+def _fine_mask(brightness: np.ndarray, region: tuple[slice, slice], peak: float) -> np.ndarray:
+    """The component's shape at >= 48 px across: small crops (a 7-pixel circle on the 32-pixel canvas is
+    nearly square once thresholded) are upsampled from their anti-aliased coverage before thresholding."""
+    ys, xs = region
+    y0, x0 = max(ys.start - 1, 0), max(xs.start - 1, 0)
+    crop = brightness[y0:ys.stop + 1, x0:xs.stop + 1] / peak
+    factor = max(1, int(np.ceil(48 / max(min(crop.shape), 1))))
+    if factor > 1:
+        crop = ndimage.zoom(crop, factor, order=1)
+    mask = crop >= 0.5
+    components, count = ndimage.label(mask)
+    if count > 1:
+        mask = components == 1 + np.argmax(ndimage.sum(mask, components, range(1, count + 1)))
+    return mask
+
+
 def detect(image: np.ndarray) -> list[Detection]:
     """All shapes found, largest first."""
-    labels = colour_labels(image)
+    img = _as_float(image)
+    brightness = img.max(axis=-1)
+    labels = colour_labels(img)
     min_area = MIN_AREA_FRACTION * labels.size
     found = []
     for index, name in enumerate(_NAMES):
@@ -77,5 +98,6 @@ def detect(image: np.ndarray) -> list[Detection]:
             if area < min_area:
                 continue
             box = (region[1].start, region[0].start, region[1].stop, region[0].stop)
-            found.append(Detection(name, classify_shape(mask), box, area))
+            peak = float(np.percentile(brightness[region][mask], 90))
+            found.append(Detection(name, classify_shape(_fine_mask(brightness, region, peak)), box, area))
     return sorted(found, key=lambda d: -d.area)

@@ -97,7 +97,7 @@ def _kinds(rng: random.Random, n: int, held_out: bool | None) -> list[tuple[str,
             return kinds
 
 
-def _place(rng: random.Random, kinds: list[tuple[str, str]], rels: list[str], size: int) -> list[Obj] | None:
+def place(rng: random.Random, kinds: list[tuple[str, str]], rels: list[str], size: int) -> list[Obj] | None:
     """One attempt at placing the objects (anchor first), or None when some object found no room."""
     objects: list[Obj] = []
     for k, (colour, shape) in enumerate(kinds):
@@ -127,7 +127,7 @@ def random_scene(rng: random.Random, size: int = 32, n_objects: int | None = Non
     kinds = _kinds(rng, n, held_out if n > 1 else (False if held_out else None))
     for _ in range(400):
         rels = relations or [rng.choice(RELATIONS) for _ in range(n - 1)]
-        objects = _place(rng, kinds, rels, size)
+        objects = place(rng, kinds, rels, size)
         if objects is not None:
             return Scene(tuple(objects), tuple(Relation(k, rels[k - 1], 0) for k in range(1, n)), size)
     raise RuntimeError("could not place the scene")  # never observed with the sizes above

@@ -1,0 +1,70 @@
+"""Score a generated image against the scene its prompt describes, and summarise scores with margins.
+
+Per image: object presence (each prompt object's shape is found, whatever its colour), colour binding (found
+with the right colour and shape), relation accuracy (both objects found with the right colour and shape and
+their box centres in the stated order; unconditional, so a missing object counts as a wrong relation), and
+all-correct (every object bound and every relation right). Detections are used at most once per prompt object.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .detect import Detection
+from .scenes import Obj, Scene, relation_holds
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    presence: float
+    binding: float
+    relation: float
+    all_correct: float
+
+
+def _match(objects: tuple[Obj, ...], found: list[Detection], exact: bool) -> dict[int, Detection]:
+    """Greedy one-to-one assignment, largest detection first; exact=True needs colour and shape."""
+    free, matched = list(found), {}
+    for i, obj in enumerate(objects):
+        for d in free:
+            if d.shape == obj.shape and (not exact or d.colour == obj.colour):
+                matched[i] = d
+                free.remove(d)
+                break
+    return matched
+
+
+def score_image(scene: Scene, found: list[Detection]) -> ImageScore:
+    """`found` boxes may be at any resolution: relations only compare centres with each other."""
+    n = len(scene.objects)
+    shapes = _match(scene.objects, found, exact=False)
+    bound = _match(scene.objects, found, exact=True)
+    relations_ok = []
+    for r in scene.relations:
+        s, a = bound.get(r.subject), bound.get(r.anchor)
+        ok = s is not None and a is not None and relation_holds(
+            Obj("", "", s.box), r.relation, Obj("", "", a.box))
+        relations_ok.append(ok)
+    relation = sum(relations_ok) / len(relations_ok) if relations_ok else 1.0
+    return ImageScore(len(shapes) / n, len(bound) / n, relation, float(len(bound) == n and all(relations_ok)))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean over images and the half-width of a 95 % interval over prompts (samples of a prompt correlate)."""
+
+    mean: float
+    margin: float
+
+    def __str__(self) -> str:
+        return f"{100 * self.mean:.1f} ± {100 * self.margin:.1f}"
+
+
+def summarise(per_prompt: list[list[float]]) -> Summary:
+    """`per_prompt[i]` holds the scores of prompt i's samples; the interval treats prompts as the units."""
+    means = [sum(v) / len(v) for v in per_prompt if v]
+    m = sum(means) / len(means)
+    if len(means) < 2:
+        return Summary(m, float("nan"))
+    var = sum((x - m) ** 2 for x in means) / (len(means) - 1)
+    return Summary(m, 1.96 * math.sqrt(var / len(means)))
