@@ -10,6 +10,7 @@ on CUDA; ``malloc_trim`` between phases so freed heap does not inflate the next 
 plain sample (what the optimiser replaces) and the unpatched one.
 
 usage: eval "$(tools/provision.sh)"; $SPACETIME_HOST_PYTHON benchmarks/bench_optimize.py [--size 256] [--steps 4]
+       [--threads N] [--skip-clip] [--clip-folder PATH]
 """
 from __future__ import annotations
 
@@ -94,7 +95,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--clip-folder", default="", help="a real transformers CLIP folder (default: tiny random)")
     ap.add_argument("--skip-clip", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     from support.comfy_host import boot
     from support.models import ensure_full_sd15_checkpoint
