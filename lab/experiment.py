@@ -1,0 +1,140 @@
+"""The fidelity experiment: held-out prompts through ComfyUI's real nodes, vanilla vs the pack, scored.
+
+usage: python -m lab.experiment [--prompts 52] [--samples 3] [--table lab/runs/experiment.md]
+                                [--grid docs/lab_grid.jpg]
+
+Boots ComfyUI in this process with the pack (tests/support/comfy_host.py), makes the lab checkpoint visible to
+CheckpointLoaderSimple from lab/fixtures, and for each held-out caption runs one API prompt holding every
+variant (`VARIANTS`), with `--samples` images per variant (one latent batch from the caption's seed). Every
+image is decoded by the checkpoint's VAE, read back from ComfyUI's PreviewImage output and scored by the
+detector (`lab.metrics`).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .captions import canonical_caption
+from .detect import detect
+from .graphs import Variant, caption_prompt
+from .heldout import heldout_scenes
+from .metrics import ImageScore, score_image, summarise
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "lab" / "fixtures"
+VARIANTS = [
+    Variant("vanilla"),
+    Variant("guidance w=1, predicted boxes", "predicted", "guidance", 1.0),
+    Variant("guidance w=2.5, predicted boxes", "predicted", "guidance", 2.5),
+    Variant("mix 0.5, predicted boxes", "predicted", "mix", 0.5),
+    Variant("guidance w=1, gold boxes", "gold", "guidance", 1.0),
+    Variant("control: guidance w=1, swapped gold boxes", "swapped", "guidance", 1.0),
+]
+METRICS = ("presence", "binding", "relation", "all_correct")
+
+
+def boot_host():
+    """ComfyUI in-process with the pack, the lab model registered and lab/fixtures among the checkpoints."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from support.comfy_host import boot
+
+    host = boot()
+    pack = host.node_class("SpaceTimePredictLayout").__module__.split(".nodes")[0]
+    importlib.import_module(f"{pack}.nodes.lab_registration")
+    import folder_paths
+
+    folder_paths.add_model_folder_path("checkpoints", str(FIXTURES))
+    return host
+
+
+def run_caption(host, scene, variants: list[Variant], seed: int, batch: int) -> dict[str, list[np.ndarray]]:
+    """Images (H, W, 3 float) per variant for one held-out scene."""
+    import folder_paths
+
+    prompt, previews = caption_prompt(scene, canonical_caption(scene), variants, seed, batch)
+    result = host.run(prompt)
+    if not result.success or not set(previews.values()) <= set(result.outputs):
+        raise RuntimeError(f"prompt failed: {result.error_text()[:2000]}")
+    images = {}
+    for name, node in previews.items():
+        files = result.outputs[node]["images"]
+        images[name] = [np.asarray(Image.open(Path(folder_paths.get_temp_directory()) / f["subfolder"] / f["filename"])
+                                   .convert("RGB"), np.float32) / 255 for f in files]
+    return images
+
+
+def markdown_table(scores: dict[str, list[list[ImageScore]]], label: str) -> str:
+    header = f"| {label} | object presence | colour binding | relation accuracy | all correct | images |\n"
+    header += "|---|---|---|---|---|---|\n"
+    rows = []
+    for name, per_prompt in scores.items():
+        cells = [str(summarise([[getattr(s, m) for s in ss] for ss in per_prompt])) for m in METRICS]
+        rows.append(f"| {name} | " + " | ".join(cells) + f" | {sum(len(ss) for ss in per_prompt)} |")
+    return header + "\n".join(rows) + "\n"
+
+
+def save_grid(rows: list[tuple[str, dict[str, np.ndarray]]], names: list[str], path: Path, cell: int = 128) -> None:
+    """First sample of each variant (columns) for the first captions (rows), captions written above rows."""
+    label_h, head_h = 14, 28
+    grid = Image.new("RGB", (cell * len(names), head_h + len(rows) * (cell + label_h)), "white")
+    draw = ImageDraw.Draw(grid)
+    for c, name in enumerate(names):
+        draw.text((c * cell + 3, 2), name[:24], fill="black")
+        draw.text((c * cell + 3, 14), name[24:48], fill="black")
+    for r, (caption, images) in enumerate(rows):
+        y = head_h + r * (cell + label_h)
+        draw.text((3, y + 1), caption[:110], fill="black")
+        for c, name in enumerate(names):
+            tile = Image.fromarray((images[name] * 255).astype(np.uint8)).resize((cell, cell))
+            grid.paste(tile, (c * cell, y + label_h))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid.save(path, quality=92)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--prompts", type=int, default=52, help="first N of the 52 held-out captions")
+    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--table", type=Path, default=REPO / "lab" / "runs" / "experiment.md")
+    parser.add_argument("--grid", type=Path, default=REPO / "docs" / "lab_grid.jpg")
+    parser.add_argument("--grid-rows", type=int, default=6)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    host = boot_host()
+    variants = list(VARIANTS)
+    if "SpaceTimeOptimizeStepWeights" not in host.nodes.NODE_CLASS_MAPPINGS:
+        print("note: Optimize Step Weights is not registered; the optimised-weights variant is skipped")
+    scenes = heldout_scenes()
+    scenes = scenes[:min(args.prompts, 40)] + scenes[40:40 + max(0, args.prompts - 40)]
+    scores: dict[str, list[list[ImageScore]]] = {v.name: [] for v in variants}
+    by_count: dict[str, list[list[ImageScore]]] = {}
+    grid_rows = []
+    start = time.time()
+    for i, scene in enumerate(scenes):
+        images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples)
+        for name, batch in images.items():
+            image_scores = [score_image(scene, detect(img)) for img in batch]
+            scores[name].append(image_scores)
+            by_count.setdefault(f"{name} ({len(scene.objects)} objects)", []).append(image_scores)
+        if len(grid_rows) < args.grid_rows:
+            grid_rows.append((canonical_caption(scene), {n: b[0] for n, b in images.items()}))
+        rel = {n: np.mean([s.relation for s in scores[n][-1]]) for n in ("vanilla", variants[-2].name)}
+        print(f"[{i + 1}/{len(scenes)}] {time.time() - start:.0f}s  {canonical_caption(scene)}  relation "
+              f"vanilla {rel['vanilla']:.2f} gold {rel[variants[-2].name]:.2f}", flush=True)
+    table = markdown_table(scores, "variant") + "\n" + markdown_table(dict(sorted(by_count.items())), "variant (subset)")
+    args.table.parent.mkdir(parents=True, exist_ok=True)
+    args.table.write_text(table)
+    save_grid(grid_rows, [v.name for v in variants], args.grid)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""ComfyUI API prompts for the lab: the standard graph, with or without the pack's nodes, as plain dicts.
+
+CheckpointLoaderSimple -> CLIPTextEncode (prompt, and "" as negative) -> [Predict Layout -> Region Prompt Encode
+-> Step Weights Schedule -> Attention Patch] -> KSampler (DDIM, 20 steps, cfg 4) -> VAEDecode -> PreviewImage.
+One prompt holds every variant of one caption, so the checkpoint and text encodings are computed once.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .scenes import Scene
+
+CHECKPOINT = "spacetime_lab.safetensors"
+IMAGE_SIZE = 256
+SAMPLER = {"steps": 20, "cfg": 4.0, "sampler_name": "ddim", "scheduler": "ddim_uniform", "denoise": 1.0}
+LOCAL_TEMPLATE = "{phrase}"  # the lab model knows "a red circle", not the paper's "a photo of ..."
+_RELATION_NAMES = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of sampling a caption: `boxes` is None (vanilla), "predicted", "gold" or "swapped"."""
+
+    name: str
+    boxes: str | None = None
+    mode: str = "guidance"
+    weight: float = 1.0
+
+
+def gold_layout(scene: Scene, caption: str, swap: bool = False) -> dict[str, Any]:
+    """The scene's own boxes as a layout dict (the pack's JSON schema); swap=True exchanges the boxes of
+    object 0 (the anchor) and object 1, a control in which the boxes contradict the text."""
+    boxes = [[round(v / scene.size, 4) for v in o.box] for o in scene.objects]
+    if swap:
+        boxes[0], boxes[1] = boxes[1], boxes[0]
+    objects = [{"phrase": o.phrase, "noun": o.shape, "attributes": [o.colour], "box": box}
+               for o, box in zip(scene.objects, boxes)]
+    relations = [[r.subject, _RELATION_NAMES[r.relation], r.anchor] for r in scene.relations]
+    return {"schema": "spacetime-layout", "version": 1, "width": IMAGE_SIZE, "height": IMAGE_SIZE,
+            "text": caption, "predictor": "gold", "objects": objects, "relations": relations}
+
+
+def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: int, batch: int,
+                   checkpoint: str = CHECKPOINT) -> tuple[dict[str, Any], dict[str, str]]:
+    """The API prompt and, per variant name, the id of its PreviewImage node."""
+    p: dict[str, Any] = {
+        "ckpt": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}},
+        "pos": {"class_type": "CLIPTextEncode", "inputs": {"text": caption, "clip": ["ckpt", 1]}},
+        "neg": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["ckpt", 1]}},
+        "latent": {"class_type": "EmptyLatentImage",
+                   "inputs": {"width": IMAGE_SIZE, "height": IMAGE_SIZE, "batch_size": batch}},
+    }
+    outputs = {}
+    for k, v in enumerate(variants):
+        model: list[Any] = ["ckpt", 0]
+        if v.boxes is not None:
+            layout_json = "" if v.boxes == "predicted" else json.dumps(gold_layout(scene, caption, v.boxes == "swapped"))
+            p[f"layout{k}"] = {"class_type": "SpaceTimePredictLayout", "inputs": {
+                "text": caption, "width": IMAGE_SIZE, "height": IMAGE_SIZE, "seed": 0, "layout_json": layout_json}}
+            p[f"regions{k}"] = {"class_type": "SpaceTimeRegionPromptEncode", "inputs": {
+                "clip": ["ckpt", 1], "layout": [f"layout{k}", 0], "template": LOCAL_TEMPLATE}}
+            p[f"weights{k}"] = {"class_type": "SpaceTimeStepWeightsSchedule", "inputs": {
+                "shape": "constant", "unit": "absolute", "start": v.weight, "end": v.weight, "grid": 50}}
+            p[f"patch{k}"] = {"class_type": "SpaceTimeAttentionPatch", "inputs": {
+                "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "step_weights": [f"weights{k}", 0],
+                "mode": v.mode, "mask_shape": "box", "radius": 0.2, "feather": 0.0, "strength": 1.0,
+                "start_percent": 0.0, "end_percent": 1.0}}
+            model = [f"patch{k}", 0]
+        p[f"sample{k}"] = {"class_type": "KSampler", "inputs": {
+            **SAMPLER, "seed": seed, "model": model, "positive": ["pos", 0], "negative": ["neg", 0],
+            "latent_image": ["latent", 0]}}
+        p[f"decode{k}"] = {"class_type": "VAEDecode", "inputs": {"samples": [f"sample{k}", 0], "vae": ["ckpt", 2]}}
+        p[f"preview{k}"] = {"class_type": "PreviewImage", "inputs": {"images": [f"decode{k}", 0]}}
+        outputs[v.name] = f"preview{k}"
+    return p, outputs
