@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from layout_model.evaluate import relation_holds
+
 from . import ReproduceError
 from .detectors import Detection, Detector
 from .prompts import Prompt, PromptSet
@@ -28,8 +30,8 @@ def object_hits(gold: Prompt, detections: list[Detection]) -> int:
 
 
 def _holds(relation: str, a: list[float], b: list[float]) -> bool:
-    (ax, ay), (bx, by) = ((a[0] + a[2]) / 2, (a[1] + a[3]) / 2), ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
-    return {"left of": ax < bx, "right of": ax > bx, "above": ay < by, "below": ay > by}[relation]
+    """The paper's centre rule on two detected boxes [x0, y0, x1, y1]."""
+    return relation_holds(relation, ((a[0] + a[2]) / 2, (a[1] + a[3]) / 2), ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2))
 
 
 def relation_hits(gold: Prompt, detections: list[Detection]) -> tuple[int, int]:
