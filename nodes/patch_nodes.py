@@ -7,10 +7,7 @@ from comfy_api.latest import io
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from .bridge import PatchConfig, apply_patch
 
-try:
-    from .types import Regions as RegionsType, StepWeights as StepWeightsType
-except ImportError:  # pragma: no cover
-    RegionsType, StepWeightsType = io.Custom("SPACETIME_REGIONS"), io.Custom("SPACETIME_STEP_WEIGHTS")
+from .types import Regions as RegionsType, StepWeights as StepWeightsType
 
 NAME = "SpaceTime Attention Patch"
 

@@ -6,10 +6,7 @@ from comfy_api.latest import io
 
 from ..spacetime.regions import DEFAULT_TEMPLATE, Regions, local_description, validate_box, validate_center
 
-try:
-    from .types import Layout as LayoutType, Regions as RegionsType
-except ImportError:  # pragma: no cover - the shared types module not present
-    LayoutType, RegionsType = io.Custom("SPACETIME_LAYOUT"), io.Custom("SPACETIME_REGIONS")
+from .types import Layout as LayoutType, Regions as RegionsType
 
 NAME = "Region Prompt Encode"
 

@@ -7,10 +7,7 @@ from comfy_api.latest import io
 from ..spacetime.plot import plot_step_weights
 from ..spacetime.step_weights import DEFAULT_GRID, build_schedule
 
-try:
-    from .types import StepWeights as StepWeightsType
-except ImportError:  # pragma: no cover
-    StepWeightsType = io.Custom("SPACETIME_STEP_WEIGHTS")
+from .types import StepWeights as StepWeightsType
 
 NAME = "Step Weights Schedule"
 
