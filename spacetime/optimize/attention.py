@@ -19,7 +19,9 @@ itself runs unchanged and without grad. Cost: one partial backward per model cal
 Which layers: the cross-attention layers at 1/4 of the latent resolution (16×16 at 512 px, the resolution
 Attend-and-Excite and BoxDiff read: coarse enough to be semantic, fine enough to localise; both encoder and decoder
 layers there). Which steps: the calls whose progress is below `GRADIENT_UNTIL` (the layout is decided in the first
-part of denoising; later steps only refine it, and Attend-and-Excite/BoxDiff also stop their guidance early).
+part of denoising; later steps only refine it, and Attend-and-Excite/BoxDiff also stop their guidance early). The
+window is also what the cost scales with: default cost ≈ (1 + 2 · 0.25 · (1 + backward/forward)) plain samples,
+about 2x (docs/benchmarks-optimize.md).
 Grid columns beyond the window get no gradient and keep their initial values.
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ import torch
 from .context import Denoise, SamplingContext
 
 PROBE_DOWNSCALE = 4     # probe layers: attention grid = ceil(latent / 4)
-GRADIENT_UNTIL = 0.3    # gradient window: progress [0, 0.3)
+GRADIENT_UNTIL = 0.25   # gradient window: progress [0, 0.25)
 
 
 def phrase_positions(prompt_ids: Sequence[int], phrase_ids: Sequence[int], tokens: int) -> list[int]:
