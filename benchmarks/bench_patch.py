@@ -1,7 +1,7 @@
 """Speed (and optionally peak memory) of the SpaceTime Attention Patch vs vanilla and ConditioningSetMask.
 
 usage: $SPACETIME_HOST_PYTHON benchmarks/bench_patch.py [--sizes 256 512] [--regions 1 2 4 8] [--steps 3]
-                                                        [--repeats 2] [--memory]
+                                                        [--repeats 2] [--memory] [--threads N]
 
 Full-size random-weight SD1.5 (tests/support/models.py), CPU, in one process. Every method run is bracketed by
 vanilla runs (V M1 V M2 V ...) and its ratio is its time over the mean of the two neighbouring vanilla runs, so
@@ -142,7 +142,11 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--memory", action="store_true", help="peak RSS per method in child processes instead")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch intra-op threads (0 = torch's default); 1 keeps a shared machine's noise out")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
                       "threads": torch.get_num_threads()}), flush=True)
     bench_memory(args) if args.memory else bench_speed(args)
