@@ -4,13 +4,14 @@ from __future__ import annotations
 from .bbox_nodes import NODES as BBOX_NODES
 from .layout_convert_nodes import NODES as LAYOUT_CONVERT_NODES
 from .layout_nodes import NODES as LAYOUT_NODES
+from .optimize_nodes import NODES as OPTIMIZE_NODES
 from .patch_nodes import NODES as PATCH_NODES
 from .predictor_nodes import NODES as PREDICTOR_NODES
 from .region_nodes import NODES as REGION_NODES
 from .schedule_nodes import NODES as SCHEDULE_NODES
 
 NODES: list = [*LAYOUT_NODES, *LAYOUT_CONVERT_NODES, *PREDICTOR_NODES, *REGION_NODES, *PATCH_NODES, *SCHEDULE_NODES,
-                 *BBOX_NODES]
+                 *OPTIMIZE_NODES, *BBOX_NODES]
 
 _routes_registered = False
 

@@ -15,10 +15,7 @@ from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from . import optimize_bridge as ob
 from .bridge import PatchConfig, apply_patch, find_runtime
 
-try:
-    from .types import Regions as RegionsType, StepWeights as StepWeightsType
-except ImportError:  # pragma: no cover
-    RegionsType, StepWeightsType = io.Custom("SPACETIME_REGIONS"), io.Custom("SPACETIME_STEP_WEIGHTS")
+from .types import Regions as RegionsType, StepWeights as StepWeightsType
 
 NAME = "Optimize Step Weights"
 OBJECTIVES = ["attention", "clip"]

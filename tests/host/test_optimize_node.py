@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import importlib
 import json
 import shutil
 import weakref
@@ -15,16 +14,10 @@ NODE_ID = "SpaceTimeOptimizeStepWeights"
 STEPS = 4
 
 
-def _pack(comfy) -> str:
-    return comfy.node_class("SpaceTimePredictLayout").__module__.split(".nodes")[0]
-
-
 @pytest.fixture(scope="module")
 def mod(comfy):
-    """The node module as the host imported it (registered by the lead in nodes/__init__.py, or imported here)."""
-    module = importlib.import_module(_pack(comfy) + ".nodes.optimize_nodes")
-    comfy.nodes.NODE_CLASS_MAPPINGS.setdefault(NODE_ID, module.SpaceTimeOptimizeStepWeights)
-    return module
+    """The node module as the host imported it."""
+    return comfy.pack_module("nodes.optimize_nodes")
 
 
 @dataclass
