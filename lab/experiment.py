@@ -1,6 +1,6 @@
 """The fidelity experiment: held-out prompts through ComfyUI's real nodes, vanilla vs the pack, scored.
 
-usage: python -m lab.experiment [--prompts 52] [--samples 3] [--table lab/runs/experiment.md]
+usage: python -m lab.experiment [--two 40] [--three 12] [--samples 3] [--table lab/runs/experiment.md]
                                 [--grid docs/lab_grid.jpg]
 
 Boots ComfyUI in this process with the pack (tests/support/comfy_host.py), makes the lab checkpoint visible to
@@ -31,10 +31,10 @@ FIXTURES = REPO / "lab" / "fixtures"
 VARIANTS = [
     Variant("vanilla"),
     Variant("guidance w=1, predicted boxes", "predicted", "guidance", 1.0),
-    Variant("guidance w=2.5, predicted boxes", "predicted", "guidance", 2.5),
+    Variant("guidance w=3, predicted boxes", "predicted", "guidance", 3.0),
     Variant("mix 0.5, predicted boxes", "predicted", "mix", 0.5),
-    Variant("guidance w=1, gold boxes", "gold", "guidance", 1.0),
-    Variant("control: guidance w=1, swapped gold boxes", "swapped", "guidance", 1.0),
+    Variant("guidance w=3, gold boxes", "gold", "guidance", 3.0),
+    Variant("control: guidance w=3, swapped gold boxes", "swapped", "guidance", 3.0),
 ]
 METRICS = ("presence", "binding", "relation", "all_correct")
 
@@ -99,7 +99,8 @@ def save_grid(rows: list[tuple[str, dict[str, np.ndarray]]], names: list[str], p
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--prompts", type=int, default=52, help="first N of the 52 held-out captions")
+    parser.add_argument("--two", type=int, default=40, help="first N of the 40 held-out two-object captions")
+    parser.add_argument("--three", type=int, default=12, help="first N of the 12 held-out three-object captions")
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--table", type=Path, default=REPO / "lab" / "runs" / "experiment.md")
     parser.add_argument("--grid", type=Path, default=REPO / "docs" / "lab_grid.jpg")
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     if "SpaceTimeOptimizeStepWeights" not in host.nodes.NODE_CLASS_MAPPINGS:
         print("note: Optimize Step Weights is not registered; the optimised-weights variant is skipped")
     scenes = heldout_scenes()
-    scenes = scenes[:min(args.prompts, 40)] + scenes[40:40 + max(0, args.prompts - 40)]
+    scenes = scenes[:min(args.two, 40)] + scenes[40:40 + min(args.three, 12)]
     scores: dict[str, list[list[ImageScore]]] = {v.name: [] for v in variants}
     by_count: dict[str, list[list[ImageScore]]] = {}
     grid_rows = []

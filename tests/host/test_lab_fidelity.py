@@ -50,8 +50,8 @@ def test_weight_zero_reproduces_vanilla_exactly(lab_host):
 def test_gold_boxes_beat_vanilla_and_swapped_boxes_on_relations(lab_host):
     from lab.experiment import run_caption
 
-    variants = [Variant("vanilla"), Variant("gold", "gold", "guidance", 1.0),
-                Variant("swapped", "swapped", "guidance", 1.0)]
+    variants = [Variant("vanilla"), Variant("gold", "gold", "guidance", 3.0),
+                Variant("swapped", "swapped", "guidance", 3.0)]
     relation = {v.name: [] for v in variants}
     for i, scene in enumerate(heldout_scenes()[:8]):
         images = run_caption(lab_host, scene, variants, seed=1000 + i, batch=2)
@@ -61,3 +61,23 @@ def test_gold_boxes_beat_vanilla_and_swapped_boxes_on_relations(lab_host):
     print(f"relation accuracy on {len(relation['gold'])} images: {mean}  ({canonical_caption(scene)!r} last)")
     assert mean["gold"] >= mean["vanilla"] + 0.25, mean
     assert mean["gold"] >= mean["swapped"] + 0.35, mean
+
+
+def test_lab_shapes_example_runs_on_the_lab_checkpoint(lab_host):
+    import json
+
+    from support.paths import REPO
+    from support.workflow import specs_from_classes, ui_to_api
+
+    workflow = json.loads((REPO / "example_workflows" / "lab_shapes.json").read_text())
+    prompt = ui_to_api(workflow, specs_from_classes(lab_host.nodes.NODE_CLASS_MAPPINGS))
+    for node in prompt.values():
+        if node["class_type"] == "SaveImage":
+            node["class_type"] = "PreviewImage"
+            node["inputs"].pop("filename_prefix", None)
+        elif node["class_type"] == "EmptyLatentImage":
+            node["inputs"]["batch_size"] = 1
+    run = lab_host.run(prompt)
+    assert run.success, run.error_text()
+    previews = [nid for nid, n in prompt.items() if n["class_type"] == "PreviewImage"]
+    assert all(run.outputs[nid]["images"] for nid in previews)
