@@ -38,6 +38,7 @@ def test_registration_is_idempotent(comfy):
     assert [m.__name__ for m in comfy.supported_models.models].count("SpaceTimeLab") == 1
 
 
+@torch.no_grad()
 def test_fixed_taesd_encodes_and_decodes_the_rendered_scene(comfy):
     import comfy.sd
 
@@ -46,7 +47,6 @@ def test_fixed_taesd_encodes_and_decodes_the_rendered_scene(comfy):
     from lab.scenes import random_scene
 
     vae = comfy.sd.VAE(sd=fixed_taesd_state_dict())
-    torch.set_grad_enabled(False)
     scene = random_scene(random.Random(3), n_objects=3)
     big = torch.from_numpy(render(scene, 256))[None]
     small = torch.from_numpy(render(scene))[None].permute(0, 3, 1, 2)
@@ -57,4 +57,3 @@ def test_fixed_taesd_encodes_and_decodes_the_rendered_scene(comfy):
     assert tuple(decoded.shape) == (1, 256, 256, 3)
     assert float((decoded - big).abs().mean()) < 0.04
     assert np.isclose(float(decoded.min()), 0.0, atol=0.02)
-    torch.set_grad_enabled(True)
