@@ -133,6 +133,15 @@ NON_OBJECTS: frozenset[str] = frozenset({
     "kitchen", "bedroom", "office", "foresight", "middle-ground",
 })
 
+# Heads of settings: "in a sunny garden" says where the whole picture is, not where one object goes, so after
+# SETTING_PREPOSITIONS such a chunk gets no region ("a park with no dogs" keeps the park as an object).
+SETTINGS: frozenset[str] = frozenset({
+    "garden", "park", "field", "meadow", "forest", "woods", "jungle", "desert", "city", "town",
+    "countryside", "yard", "backyard", "studio", "classroom", "restaurant", "cafe", "library", "market",
+    "stadium", "beach", "village", "street", "alley", "farm", "wilderness", "savanna",
+})
+SETTING_PREPOSITIONS: frozenset[str] = frozenset({"in", "at", "inside", "across", "through", "around", "into"})
+
 # A COCO noun followed by one of these is a modifier ("a clock tower", "a pizza box").
 COMPOUND_HEADS: frozenset[str] = frozenset({
     "tower", "box", "case", "seat", "lid", "holder", "rack", "shop", "store",

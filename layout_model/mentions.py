@@ -10,6 +10,7 @@ from .lexicon import (
     ADJECTIVE_NOUNS, COLOURS, COMPOUND_HEADS, DETERMINERS, FRAME_NOUNS, MATERIAL_NOUNS, MATERIALS,
     MAX_NAME_TOKENS,
     NON_OBJECTS, NOUN_FORMS, NUMBER_WORDS, PAIR_NOUNS, PARTITIVES, PERSON_GROUPS, POSSESSIVES,
+    SETTING_PREPOSITIONS, SETTINGS,
     SIZE_WORDS, VERBS, looks_plural, singular,
 )
 from .scene import Mention
@@ -238,6 +239,8 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
     if (low in NON_OBJECTS or low in FRAME_NOUNS or low in _ADJECTIVES
             or len(low) < 2 or not low.replace("-", "").isalpha()):
         return None
+    if low in SETTINGS and d > 0 and tokens[d - 1].low in SETTING_PREPOSITIONS:
+        return None  # "in a sunny garden": the setting of the whole picture
     if det in ("a", "an", "another") and partitive is None and looks_plural(low):
         return None  # "another guides his dog": a verb, not a noun
     attributes = [tokens[i].low for i in run[:-1]]

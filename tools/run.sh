@@ -6,7 +6,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8188}
-if [ -n "${COMFYUI_DIR:-}" ]; then
+if [ -n "${COMFYUI_DIR:-}" ] && [ "$COMFYUI_DIR" != "${SPACETIME_HOST:-}/ComfyUI" ]; then
   [ -f "$COMFYUI_DIR/main.py" ] || { echo "COMFYUI_DIR=$COMFYUI_DIR has no main.py" >&2; exit 2; }
   PY=${COMFYUI_PYTHON:-python3}
   LINK="$COMFYUI_DIR/custom_nodes/spacetime_attention"

@@ -280,6 +280,18 @@ def test_background_is_upper_and_smaller_foreground_lower_and_larger():
     assert (front.box[2] - front.box[0]) > (back.box[2] - back.box[0])
 
 
+# -- settings ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("a red cat to the left of a blue dog, in a sunny garden", ["cat", "dog"]),
+    ("A cyclist rides a bike through the park.", ["person", "bicycle"]),
+    ("Two horses at the beach next to a boat.", ["horse", "horse", "boat"]),
+    ("A park with no dogs.", ["park"]),                 # the setting as the subject keeps its region
+])
+def test_settings_after_a_preposition_get_no_region(text, expected):
+    assert nouns(predict(text)) == expected
+
+
 # -- negation and look-alikes --------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, expected", [
