@@ -7,10 +7,10 @@ import json
 import pytest
 
 from support.browser import run_scenario
-from support.paths import PACK_DIR_NAME, REPO, artifacts_dir
-from support.workflow import specs_from_object_info, ui_to_api
+from support.paths import PACK_DIR_NAME, artifacts_dir
+from support.workflow import EXAMPLE_DIR, example_names, specs_from_object_info, ui_to_api
 
-EXAMPLES = sorted(p.stem for p in (REPO / "example_workflows").glob("spacetime_*.json"))
+EXAMPLES = example_names()
 
 
 @pytest.mark.parametrize("mode", ["classic", "vue"])
@@ -24,5 +24,5 @@ def test_examples_load_show_boxes_and_match_the_converter(comfy_server, mode):
         assert info["dialogs"] == [], name
         assert info["editor"]["objects"], f"{name}: the box editor shows no boxes ({info['editor']['status']})"
         queued = {nid: {"class_type": n["class_type"], "inputs": n["inputs"]} for nid, n in info["prompt"].items()}
-        workflow = json.loads((REPO / "example_workflows" / f"{name}.json").read_text())
+        workflow = json.loads((EXAMPLE_DIR / f"{name}.json").read_text())
         assert ui_to_api(workflow, specs) == queued, name

@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support.paths import REPO
-from support.workflow import specs_from_classes, ui_to_api
+from support.workflow import EXAMPLE_DIR, example_names, specs_from_classes, ui_to_api
 
-EXAMPLE_DIR = REPO / "example_workflows"
-EXAMPLES = sorted(p.stem for p in EXAMPLE_DIR.glob("spacetime_*.json"))
+EXAMPLES = example_names()
 TINY_LOADER = "SpaceTimeTestTinyCheckpoint"
 
 

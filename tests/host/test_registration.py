@@ -16,7 +16,7 @@ def test_pack_loads_without_import_failure(comfy):
 
 def test_registered_node_ids_are_exactly_node_list(comfy):
     ours = {nid for nid, cls in comfy.nodes.NODE_CLASS_MAPPINGS.items()
-            if getattr(cls, "RELATIVE_PYTHON_MODULE", "").endswith(PACK_DIR_NAME)}
+            if (getattr(cls, "RELATIVE_PYTHON_MODULE", None) or "").endswith(PACK_DIR_NAME)}
     assert ours == expected_ids()
 
 

@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from support.paths import PACK_DIR_NAME, REPO
-from support.workflow import specs_from_object_info, ui_to_api
+from support.paths import PACK_DIR_NAME
+from support.workflow import EXAMPLE_DIR, example_names, specs_from_object_info, ui_to_api
 
-EXAMPLE_DIR = REPO / "example_workflows"
-EXAMPLES = sorted(p.stem for p in EXAMPLE_DIR.glob("spacetime_*.json"))
+EXAMPLES = example_names()
 
 
 def test_examples_have_thumbnails():

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .paths import REPO
+
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 VIRTUAL_NODES = {"Note", "MarkdownNote"}  # frontend-only nodes that never reach the server
 MUTED, BYPASSED = 2, 4
@@ -72,3 +74,11 @@ def specs_from_object_info(object_info: dict) -> InputSpec:
                 for section in ("required", "optional") if section in info["input"]}
 
     return spec
+
+
+EXAMPLE_DIR = REPO / "example_workflows"
+
+
+def example_names() -> list[str]:
+    """Every example workflow the pack ships (ComfyUI lists each .json of example_workflows/ as a template)."""
+    return sorted(p.stem for p in EXAMPLE_DIR.glob("*.json"))
