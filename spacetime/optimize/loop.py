@@ -58,6 +58,8 @@ def optimize(weights: torch.Tensor, objective: Objective, ctx: SamplingContext, 
         raise ValueError(f"{where}: internal error, the weights must be a leaf tensor with requires_grad")
     optimizer = torch.optim.Adam([weights], lr=learning_rate)
     losses: list[float] = []
+    initial = weights.detach().clone()
+    touched = torch.zeros(weights.shape[-1], dtype=torch.bool, device=weights.device)
     try:
         for it in range(iterations):
             optimizer.zero_grad(set_to_none=True)
@@ -73,10 +75,36 @@ def optimize(weights: torch.Tensor, objective: Objective, ctx: SamplingContext, 
                 raise ValueError(f"{where}: objective '{objective.name}' gave a NaN/infinite gradient at iteration "
                                  f"{it + 1}; lower learning_rate or try the other objective")
             losses.append(float(loss))
+            touched |= (grad != 0).reshape(-1, grad.shape[-1]).any(0)
             optimizer.step()
         with torch.no_grad():
+            weights.copy_(fill_between_knots(weights.detach(), initial, touched))
             latent, final_loss = objective.final_pass(ctx)
         return OptimizeResult(weights.detach().clone(), latent.detach(), losses, final_loss)
     finally:
         weights.grad = None
         optimizer.state.clear()
+
+
+def fill_between_knots(values: torch.Tensor, initial: torch.Tensor, touched: torch.Tensor) -> torch.Tensor:
+    """Spread the update over the grid columns that lie between the sampler's steps.
+
+    A pass only gives gradients to the grid columns next to the steps it sampled, so the raw update is a comb of
+    spikes that would mean something else at another step count. Between the first and the last touched column,
+    the change of every untouched column is interpolated linearly from its touched neighbours; columns outside
+    that span keep their initial values. Values at the sampled steps are unchanged (they only read touched
+    columns), so the final pass samples exactly what was optimised.
+    """
+    knots = touched.nonzero().flatten()
+    if knots.numel() < 2:
+        return values
+    delta = values - initial
+    cols = torch.arange(values.shape[-1], device=values.device)
+    inside = (cols > knots[0]) & (cols < knots[-1]) & ~touched
+    gaps = cols[inside]
+    right = knots[torch.searchsorted(knots, gaps)]
+    left = knots[torch.searchsorted(knots, gaps) - 1]
+    t = ((gaps - left).to(values.dtype) / (right - left).to(values.dtype))
+    filled = delta.clone()
+    filled[..., gaps] = delta[..., left] * (1 - t) + delta[..., right] * t
+    return initial + filled

@@ -211,3 +211,20 @@ def test_plot_has_weights_and_loss_panels():
     image = plot_optimisation(StepWeights(torch.rand(2, 50)), [0.5, 0.4], 0.3, "attention", names=["cat", "dog"])
     assert image.dtype.name == "uint8" and image.shape == (256 + 160, 512, 3)
     assert (image[260:] < 200).any()            # something drawn in the loss panel
+
+
+def test_update_is_spread_between_the_sampled_columns_only():
+    from spacetime.optimize.loop import fill_between_knots
+
+    initial = torch.full((2, 10), 1.0)
+    values = initial.clone()
+    touched = torch.zeros(10, dtype=torch.bool)
+    touched[[2, 6]] = True
+    values[:, 2], values[:, 6] = 3.0, 5.0
+    filled = fill_between_knots(values, initial, touched)
+    assert torch.allclose(filled[0, 2:7], torch.tensor([3.0, 3.5, 4.0, 4.5, 5.0]))
+    assert torch.equal(filled[:, :2], initial[:, :2]) and torch.equal(filled[:, 7:], initial[:, 7:])
+    assert torch.equal(filled[:, [2, 6]], values[:, [2, 6]])
+    one = torch.zeros(10, dtype=torch.bool)
+    one[4] = True
+    assert torch.equal(fill_between_knots(values, initial, one), values)
