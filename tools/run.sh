@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The run command: start ComfyUI with this pack loaded on 127.0.0.1 and print its URL.
 # Reuses your ComfyUI when COMFYUI_DIR is set (links the pack into its custom_nodes/ and runs its main.py with
-# COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI 0.3.75 host first (~2 minutes once).
+# COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI 0.3.75 host first (~2 minutes once)
+# and puts the pack's lab model into its checkpoints, so the lab example workflow runs without a GPU.
 # usage: [COMFYUI_DIR=...] [PORT=8188] tools/run.sh [extra main.py args, e.g. --cpu]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +17,9 @@ else
   eval "$("$REPO/tools/provision.sh")"
   PY=$SPACETIME_HOST_PYTHON
   EXTRA=(--cpu)
+  # The CPU host has no real weights: offer the lab model so example_workflows/lab_shapes.json runs at once.
+  LAB="$REPO/lab/fixtures/spacetime_lab.safetensors"
+  [ -f "$LAB" ] && ln -sf "$LAB" "$COMFYUI_DIR/models/checkpoints/spacetime_lab.safetensors"
 fi
 cd "$COMFYUI_DIR"
 echo "SpaceTime Attention: ComfyUI starting at http://127.0.0.1:$PORT/  (example workflows: Workflow > Browse Templates > spacetime_attention)"
