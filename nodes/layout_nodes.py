@@ -8,30 +8,34 @@ from comfy_api.latest import io
 from ..layout_model import Layout, LayoutError, predict
 from ..layout_model.render import render_preview
 from . import types
+from .bbox_nodes import BOXES_TYPE, boxes_to_layout
 
 CATEGORY = "conditioning/spacetime"
 MAX_TEXT_CHARS = 20000
 
 
 def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int, layout_json: str,
-                       predictor=None) -> Layout:
-    """An edited layout (box editor / hand-written JSON) wins over prediction; errors name node and field.
+                       predictor=None, bboxes=None) -> Layout:
+    """An edited layout (box editor / hand-written JSON) wins over core BOUNDING_BOXES, which win over prediction;
+    errors name the node and the field.
 
     `predictor` is a loaded neural predictor (Load Layout Predictor); None means the built-in rule predictor."""
     if not isinstance(text, str):
         raise ValueError(f"{node}: text must be a string, got {type(text).__name__}.")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"{node}: text has {len(text)} characters; the limit is {MAX_TEXT_CHARS}.")
+    field = "layout_json" if layout_json and layout_json.strip() else "bboxes" if bboxes is not None else "text"
     try:
-        if layout_json and layout_json.strip():
+        if field == "layout_json":
             layout = Layout.from_json(layout_json)
             layout.width, layout.height = width, height
             return layout
+        if field == "bboxes":
+            return boxes_to_layout(bboxes, width, height, text)
         if predictor is not None:
             return predictor.predict(text, width=width, height=height, seed=seed)
         return predict(text, width=width, height=height, seed=seed)
     except LayoutError as err:
-        field = "layout_json" if layout_json and layout_json.strip() else "text"
         raise ValueError(f"{node}: {field}: {err}") from None
 
 
@@ -39,6 +43,16 @@ def pil_to_image_tensor(picture) -> torch.Tensor:
     """PIL RGB picture → ComfyUI IMAGE batch [1, H, W, 3] in [0, 1]."""
     array = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array).unsqueeze(0)
+
+
+def _bounding_boxes_input() -> list:
+    """On cores with ComfyUI's own BOUNDING_BOXES type, an optional input that seeds the layout with its boxes."""
+    if not BOXES_TYPE:
+        return []
+    return [io.Custom(BOXES_TYPE).Input(
+        "bboxes", optional=True,
+        tooltip="Optional boxes from ComfyUI's Create Bounding Boxes (or a detector): one object per box, named "
+                "by its text, used instead of the prediction. An edit in the box editor still wins.")]
 
 
 class PredictLayout(io.ComfyNode):
@@ -71,6 +85,7 @@ class PredictLayout(io.ComfyNode):
                                             tooltip="Optional neural predictor from Load Layout Predictor (the "
                                                     "paper's checkpoint or a COCO-trained model). Unconnected: "
                                                     "the built-in rule parser and solver (no model file)."),
+                *_bounding_boxes_input(),
             ],
             outputs=[
                 types.Layout.Output(display_name="layout", tooltip="One box per object, with relations."),
@@ -80,8 +95,8 @@ class PredictLayout(io.ComfyNode):
 
     @classmethod
     def execute(cls, text: str, width: int, height: int, seed: int, layout_json: str = "",
-                predictor=None) -> io.NodeOutput:
-        layout = layout_from_inputs("Predict Layout", text, width, height, seed, layout_json, predictor)
+                predictor=None, bboxes=None) -> io.NodeOutput:
+        layout = layout_from_inputs("Predict Layout", text, width, height, seed, layout_json, predictor, bboxes)
         preview = pil_to_image_tensor(render_preview(layout))
         return io.NodeOutput(layout, preview, ui={"spacetime_layout": [layout.to_dict()]})
 
