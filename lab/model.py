@@ -5,11 +5,11 @@
 * Text encoder: ComfyUI's SD1 CLIP class at width 48 with the real SD1 tokenizer, trained jointly.
 * "VAE": a TAESD whose weights are set by hand, not trained: the 4 latent channels at /8 hold the image itself
   (RGB box-averaged to 32x32, plus an intensity channel), so decoding is a smooth x8 upsampling and encoding a
-  box filter. Model space (after SD15's latent scale) is pixels in [-1, 1].
+  box filter. Model space (after SD15's latent scale) is 2 x pixels: the black canvas is 0, because with SD's
+  schedule (non-zero terminal SNR) a model cannot shift an image's mean far from 0 while sampling.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -18,6 +18,8 @@ CONTEXT_DIM = 48  # unique among ComfyUI's model configs: what identifies a lab 
 LATENT_SIZE = 32
 IMAGE_SIZE = LATENT_SIZE * 8
 SD15_LATENT_SCALE = 0.18215
+PIXEL_GAIN = 2.0  # model space = PIXEL_GAIN * pixels
+TAESD_INPUT_GAIN = 0.25  # the decoder sees model space / 4, where its tanh input clamp is nearly linear
 
 UNET_CONFIG: dict[str, Any] = {
     "use_checkpoint": False, "image_size": LATENT_SIZE, "out_channels": 4, "use_spatial_transformer": True,
@@ -33,9 +35,9 @@ TEXT_CONFIG: dict[str, Any] = {"hidden_size": CONTEXT_DIM, "intermediate_size": 
 
 
 def pixels_to_latent(pixels: torch.Tensor) -> torch.Tensor:
-    """(B, 3, 32, 32) pixels in [0, 1] -> model-space latents (B, 4, 32, 32): RGB in [-1, 1] and intensity."""
-    intensity = pixels.sum(dim=1, keepdim=True) / 1.5 - 1
-    return torch.cat([pixels * 2 - 1, intensity], dim=1)
+    """(B, 3, 32, 32) pixels in [0, 1] -> model-space latents (B, 4, 32, 32): RGB and intensity, black = 0."""
+    intensity = pixels.mean(dim=1, keepdim=True)
+    return PIXEL_GAIN * torch.cat([pixels, intensity], dim=1)
 
 
 @torch.no_grad()
@@ -43,7 +45,8 @@ def fixed_taesd_state_dict() -> dict[str, torch.Tensor]:
     """Hand-set TAESD weights (keys `taesd_encoder.*`, `taesd_decoder.*`, `vae_scale`, `vae_shift`).
 
     Residual blocks are zeroed (identity through their ReLU, as all activations are >= 0); the 3x3 convs after
-    each upsampling blur, the strided encoder convs average 2x2, so both directions are plain linear filters.
+    each upsampling blur, the strided encoder convs average 2x2, so both directions are plain linear filters
+    (up to the decoder's input clamp, tanh(x/3)*3, which is within 1 % of x on its inputs in [0, 0.5]).
     """
     from comfy.taesd.taesd import TAESD, Block
 
@@ -51,11 +54,10 @@ def fixed_taesd_state_dict() -> dict[str, torch.Tensor]:
     for p in taesd.parameters():
         p.zero_()
     blur = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
+    gain = PIXEL_GAIN * TAESD_INPUT_GAIN  # decoder input per unit of pixel value
     dec = taesd.taesd_decoder
-    clamp_gain = 3 * math.tanh(1 / 3)  # the decoder's input Clamp maps +-1 to +-clamp_gain
     for c in range(3):
-        dec[1].weight[c, c, 1, 1] = 0.5 / clamp_gain
-        dec[1].bias[c] = 0.5
+        dec[1].weight[c, c, 1, 1] = 1 / gain
         for i in (7, 12, 17):
             dec[i].weight[c, c] = blur
         dec[19].weight[c, c, 1, 1] = 1.0
@@ -64,12 +66,10 @@ def fixed_taesd_state_dict() -> dict[str, torch.Tensor]:
         enc[0].weight[c, c, 1, 1] = 1.0
         for i in (2, 6, 10):
             enc[i].weight[c, c, 1:, 1:] = 0.25
-        enc[14].weight[c, c, 1, 1] = 2.0
-        enc[14].weight[3, c, 1, 1] = 1 / 1.5
-    enc[14].bias[:3] = -1.0
-    enc[14].bias[3] = -1.0
+        enc[14].weight[c, c, 1, 1] = gain
+        enc[14].weight[3, c, 1, 1] = gain / 3
     assert all(isinstance(m, Block) for m in (dec[3], enc[1]))
-    taesd.vae_scale.fill_(SD15_LATENT_SCALE)
+    taesd.vae_scale.fill_(SD15_LATENT_SCALE * TAESD_INPUT_GAIN)
     return {k: v.clone() for k, v in taesd.state_dict().items()}
 
 
