@@ -7,7 +7,8 @@ Full-size random-weight SD1.5 (tests/support/models.py), CPU, in one process. Ev
 vanilla runs (V M1 V M2 V ...) and its ratio is its time over the mean of the two neighbouring vanilla runs, so
 slow drifts of a shared machine cancel. A "run" is one KSampler call of `steps` euler steps at cfg 7 (cond and
 uncond batched); times are per step. --memory measures the peak RSS of a fresh child process per method
-(boot + load + one run), reported as the delta over the vanilla child.
+(the peak is reset after the model is loaded, so it is the peak of sampling: weights + activations), as a ratio
+to the vanilla child.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -82,7 +82,9 @@ def bench_speed(args):
     results = []
     for size in args.sizes:
         methods, pos, neg = make_methods(host, ps, nodes, model, clip, args.regions, size)
-        timed(ps, model, pos, neg, size, 1)                                   # warm-up
+        timed(ps, model, pos, neg, size, 1)                                   # warm-up: vanilla and
+        for m, p in methods.values():                                         # each method's caches
+            timed(ps, m, p, neg, size, 1)
         repeats = args.repeats if size <= 256 else max(1, args.repeats - 1)
         per = {k: [] for k in methods}
         for _ in range(repeats):
@@ -103,17 +105,20 @@ def bench_speed(args):
 
 
 def child_peak(method: str, size: int, r: int) -> int:
-    """Peak RSS (bytes) of a fresh process that boots, loads and samples once with `method`."""
+    """Peak RSS (bytes) while sampling with `method`, in a fresh process (Linux: the peak is reset after loading)."""
     code = f"""
-import resource, sys, torch
+import sys, torch
 sys.argv = [sys.argv[0]]
 sys.path.insert(0, {str(REPO / 'benchmarks')!r})
 import bench_patch as b
 host, ps, nodes, model, clip = b.setup()
 methods, pos, neg = b.make_methods(host, ps, nodes, model, clip, [{r}], {size})
 m, p = (model, pos) if {method!r} == "vanilla" else methods[{method!r}]
-ps.sample(m, p, neg, {size}, {size}, steps=1)
-print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+ps.sample(m, p, neg, {size}, {size}, steps=1)                 # loads the model fully
+open("/proc/self/clear_refs", "w").write("5")                 # reset the peak: measure sampling, not loading
+ps.sample(m, p, neg, {size}, {size}, steps=2)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print("PEAK", int(hwm) * 1024)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
     for line in out.stdout.splitlines():

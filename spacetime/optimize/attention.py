@@ -21,7 +21,7 @@ Attend-and-Excite and BoxDiff read: coarse enough to be semantic, fine enough to
 layers there). Which steps: the calls whose progress is below `GRADIENT_UNTIL` (the layout is decided in the first
 part of denoising; later steps only refine it, and Attend-and-Excite/BoxDiff also stop their guidance early). The
 window is also what the cost scales with: default cost ≈ (1 + 2 · 0.25 · (1 + backward/forward)) plain samples,
-about 2x (docs/benchmarks-optimize.md).
+about 2x (docs/benchmarks.md).
 Grid columns beyond the window get no gradient and keep their initial values.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Targets from the issue: VSR relations 100 %, GPT relations >= 95 % and object recall >= 98 %,
 < 5 ms median per prompt. The GPT relation target is not reachable from the text: 56 of its
-950 labels contradict their own sentence (see docs/benchmarks-layout.md), so the floor asserted
+950 labels contradict their own sentence (see docs/benchmarks.md), so the floor asserted
 here is the measured level and the 95 % target is recorded as an expected failure.
 """
 from __future__ import annotations
@@ -47,7 +47,7 @@ def test_gpt_relations_measured_floor(gpt):
 
 
 @pytest.mark.xfail(strict=True, reason="56 gold labels contradict their sentence; see "
-                                       "docs/benchmarks-layout.md")
+                                       "docs/benchmarks.md")
 def test_gpt_relation_target(gpt):
     assert gpt.relation_accuracy >= 0.95
 
