@@ -68,3 +68,13 @@ def summarise(per_prompt: list[list[float]]) -> Summary:
         return Summary(m, float("nan"))
     var = sum((x - m) ** 2 for x in means) / (len(means) - 1)
     return Summary(m, 1.96 * math.sqrt(var / len(means)))
+
+
+def in_box_rate(scene: Scene, found: list[Detection], scale: float) -> float:
+    """Share of prompt objects with a detection of their colour centred inside their own (gold) box; `scale`
+    maps scene pixels to image pixels. Measures placement directly, whatever shape the model drew."""
+    hits = 0
+    for obj in scene.objects:
+        x0, y0, x1, y1 = (v * scale for v in obj.box)
+        hits += any(d.colour == obj.colour and x0 <= d.centre[0] <= x1 and y0 <= d.centre[1] <= y1 for d in found)
+    return hits / len(scene.objects)

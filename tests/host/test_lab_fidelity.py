@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lab.captions import canonical_caption
 from lab.detect import detect
 from lab.graphs import CHECKPOINT, Variant
 from lab.heldout import heldout_scenes
-from lab.metrics import score_image
+from lab.metrics import in_box_rate, score_image
 
 pytestmark = pytest.mark.skipif(not (__import__("lab.experiment").experiment.FIXTURES / CHECKPOINT).exists(),
                                 reason="lab/fixtures/spacetime_lab.safetensors is not there")
@@ -47,20 +46,27 @@ def test_weight_zero_reproduces_vanilla_exactly(lab_host):
     assert np.array_equal(images["vanilla"][0], images["w0"][0])
 
 
-def test_gold_boxes_beat_vanilla_and_swapped_boxes_on_relations(lab_host):
+def test_gold_boxes_beat_vanilla_and_swapped_boxes(lab_host):
+    """10 held-out captions x 2 samples: with the right boxes, relations are right more often than vanilla and
+    than with the boxes swapped, and objects land in their own boxes far more often than with swapped boxes."""
     from lab.experiment import run_caption
 
     variants = [Variant("vanilla"), Variant("gold", "gold", "guidance", 3.0),
                 Variant("swapped", "swapped", "guidance", 3.0)]
     relation = {v.name: [] for v in variants}
-    for i, scene in enumerate(heldout_scenes()[:8]):
+    in_box = {v.name: [] for v in variants}
+    for i, scene in enumerate(heldout_scenes()[:10]):
         images = run_caption(lab_host, scene, variants, seed=1000 + i, batch=2)
         for name, batch in images.items():
-            relation[name] += [score_image(scene, detect(img)).relation for img in batch]
-    mean = {k: float(np.mean(v)) for k, v in relation.items()}
-    print(f"relation accuracy on {len(relation['gold'])} images: {mean}  ({canonical_caption(scene)!r} last)")
-    assert mean["gold"] >= mean["vanilla"] + 0.25, mean
-    assert mean["gold"] >= mean["swapped"] + 0.35, mean
+            for img in batch:
+                found = detect(img)
+                relation[name].append(score_image(scene, found).relation)
+                in_box[name].append(in_box_rate(scene, found, img.shape[0] / scene.size))
+    rel = {k: float(np.mean(v)) for k, v in relation.items()}
+    box = {k: float(np.mean(v)) for k, v in in_box.items()}
+    print(f"relation accuracy {rel}; in own box {box}")
+    assert rel["gold"] >= rel["vanilla"] + 0.1 and rel["gold"] >= rel["swapped"] + 0.1, rel
+    assert box["gold"] >= box["swapped"] + 0.3, box
 
 
 def test_lab_shapes_example_runs_on_the_lab_checkpoint(lab_host):

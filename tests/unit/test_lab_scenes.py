@@ -72,3 +72,14 @@ def test_scores_of_a_perfect_a_swapped_and_an_empty_detection():
 def test_summary_margin_is_over_prompts():
     summary = summarise([[1.0, 1.0], [0.0, 0.0], [1.0, 0.0]])
     assert abs(summary.mean - 0.5) < 1e-9 and summary.margin > 0.4
+
+
+def test_in_box_rate_counts_colour_centred_in_own_box():
+    from lab.metrics import in_box_rate
+
+    scene = heldout_scenes()[0]
+    own = [Detection(o.colour, "square", tuple(int(v * 8) for v in o.box), 50) for o in scene.objects]
+    assert in_box_rate(scene, own, 8.0) == 1.0
+    a, b = own
+    swapped = [Detection(a.colour, a.shape, b.box, 50), Detection(b.colour, b.shape, a.box, 50)]
+    assert in_box_rate(scene, swapped, 8.0) == 0.0
