@@ -24,7 +24,7 @@ from .captions import canonical_caption
 from .detect import detect
 from .graphs import Variant, caption_prompt
 from .heldout import heldout_scenes
-from .metrics import ImageScore, score_image, summarise
+from .metrics import ImageScore, in_box_rate, score_image, summarise
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "lab" / "fixtures"
@@ -36,7 +36,7 @@ VARIANTS = [
     Variant("guidance w=3, gold boxes", "gold", "guidance", 3.0),
     Variant("control: guidance w=3, swapped gold boxes", "swapped", "guidance", 3.0),
 ]
-METRICS = ("presence", "binding", "relation", "all_correct")
+METRICS = ("presence", "binding", "relation", "all_correct", "in_gold_box")
 
 
 def boot_host():
@@ -69,12 +69,19 @@ def run_caption(host, scene, variants: list[Variant], seed: int, batch: int) -> 
     return images
 
 
-def markdown_table(scores: dict[str, list[list[ImageScore]]], label: str) -> str:
-    header = f"| {label} | object presence | colour binding | relation accuracy | all correct | images |\n"
-    header += "|---|---|---|---|---|---|\n"
+def _scores(scene, image: np.ndarray) -> dict[str, float]:
+    """The `lab.metrics` scores of one image, plus the share of objects (by colour) inside their gold box."""
+    found = detect(image)
+    score: ImageScore = score_image(scene, found)
+    return {**vars(score), "in_gold_box": in_box_rate(scene, found, image.shape[0] / scene.size)}
+
+
+def markdown_table(scores: dict[str, list[list[dict[str, float]]]], label: str) -> str:
+    header = (f"| {label} | object presence | colour binding | relation accuracy | all correct | in gold box "
+              "| images |\n|---|---|---|---|---|---|---|\n")
     rows = []
     for name, per_prompt in scores.items():
-        cells = [str(summarise([[getattr(s, m) for s in ss] for ss in per_prompt])) for m in METRICS]
+        cells = [str(summarise([[s[m] for s in ss] for ss in per_prompt])) for m in METRICS]
         rows.append(f"| {name} | " + " | ".join(cells) + f" | {sum(len(ss) for ss in per_prompt)} |")
     return header + "\n".join(rows) + "\n"
 
@@ -115,19 +122,19 @@ def main(argv: list[str] | None = None) -> None:
         print("note: Optimize Step Weights is not registered; the optimised-weights variant is skipped")
     scenes = heldout_scenes()
     scenes = scenes[:min(args.two, 40)] + scenes[40:40 + min(args.three, 12)]
-    scores: dict[str, list[list[ImageScore]]] = {v.name: [] for v in variants}
-    by_count: dict[str, list[list[ImageScore]]] = {}
+    scores: dict[str, list[list[dict[str, float]]]] = {v.name: [] for v in variants}
+    by_count: dict[str, list[list[dict[str, float]]]] = {}
     grid_rows = []
     start = time.time()
     for i, scene in enumerate(scenes):
         images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples)
         for name, batch in images.items():
-            image_scores = [score_image(scene, detect(img)) for img in batch]
+            image_scores = [_scores(scene, img) for img in batch]
             scores[name].append(image_scores)
             by_count.setdefault(f"{name} ({len(scene.objects)} objects)", []).append(image_scores)
         if len(grid_rows) < args.grid_rows:
             grid_rows.append((canonical_caption(scene), {n: b[0] for n, b in images.items()}))
-        rel = {n: np.mean([s.relation for s in scores[n][-1]]) for n in ("vanilla", variants[-2].name)}
+        rel = {n: np.mean([s["relation"] for s in scores[n][-1]]) for n in ("vanilla", variants[-2].name)}
         print(f"[{i + 1}/{len(scenes)}] {time.time() - start:.0f}s  {canonical_caption(scene)}  relation "
               f"vanilla {rel['vanilla']:.2f} gold {rel[variants[-2].name]:.2f}", flush=True)
     table = markdown_table(scores, "variant") + "\n" + markdown_table(dict(sorted(by_count.items())), "variant (subset)")

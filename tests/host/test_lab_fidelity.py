@@ -65,8 +65,8 @@ def test_gold_boxes_beat_vanilla_and_swapped_boxes(lab_host):
     rel = {k: float(np.mean(v)) for k, v in relation.items()}
     box = {k: float(np.mean(v)) for k, v in in_box.items()}
     print(f"relation accuracy {rel}; in own box {box}")
-    assert rel["gold"] >= rel["vanilla"] + 0.1 and rel["gold"] >= rel["swapped"] + 0.1, rel
-    assert box["gold"] >= box["swapped"] + 0.3, box
+    assert rel["gold"] >= rel["vanilla"] + 0.05 and rel["gold"] >= rel["swapped"] + 0.1, rel
+    assert box["gold"] >= box["swapped"] + 0.5 and box["gold"] >= box["vanilla"] + 0.3, box
 
 
 def test_lab_shapes_example_runs_on_the_lab_checkpoint(lab_host):
