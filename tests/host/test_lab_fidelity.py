@@ -2,6 +2,8 @@
 bit, and with the right boxes the pack puts objects where the text says (vs vanilla and swapped boxes)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from lab.graphs import CHECKPOINT, Variant
 from lab.heldout import heldout_scenes
 from lab.metrics import in_box_rate, score_image
 
-pytestmark = pytest.mark.skipif(not (__import__("lab.experiment").experiment.FIXTURES / CHECKPOINT).exists(),
+pytestmark = pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "lab" / "fixtures" / CHECKPOINT).exists(),
                                 reason="lab/fixtures/spacetime_lab.safetensors is not there")
 
 
