@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support.workflow import EXAMPLE_DIR, example_names, specs_from_classes, ui_to_api
+from support.workflow import EXAMPLE_DIR, example_names, make_small, specs_from_classes, ui_to_api
 
 EXAMPLES = example_names()
 TINY_LOADER = "SpaceTimeTestTinyCheckpoint"
@@ -49,25 +49,6 @@ def tiny_loader(comfy, tiny_sd15, tiny_sdxl):
 def api_prompt(comfy, name: str) -> dict:
     workflow = json.loads((EXAMPLE_DIR / f"{name}.json").read_text())
     return ui_to_api(workflow, specs_from_classes(comfy.nodes.NODE_CLASS_MAPPINGS))
-
-
-def make_small(prompt: dict, loader: str | None, ckpt_name: str) -> dict:
-    """64 px, 2 steps, previews instead of saves; the loader class swapped when `loader` is given."""
-    for node in prompt.values():
-        kind, inputs = node["class_type"], node["inputs"]
-        if kind == "CheckpointLoaderSimple":
-            node["class_type"] = loader or kind
-            inputs["ckpt_name"] = ckpt_name
-        elif kind in ("EmptyLatentImage", "SpaceTimePredictLayout"):
-            inputs["width"] = inputs["height"] = 64
-        elif kind in ("KSampler", "SpaceTimeOptimizeStepWeights"):
-            inputs["steps"] = 2
-            if "iterations" in inputs:
-                inputs["iterations"] = 1
-        elif kind == "SaveImage":
-            node["class_type"] = "PreviewImage"
-            inputs.pop("filename_prefix", None)
-    return prompt
 
 
 def preview_pixels(run, node_id: str) -> np.ndarray:

@@ -82,3 +82,22 @@ EXAMPLE_DIR = REPO / "example_workflows"
 def example_names() -> list[str]:
     """Every example workflow the pack ships (ComfyUI lists each .json of example_workflows/ as a template)."""
     return sorted(p.stem for p in EXAMPLE_DIR.glob("*.json"))
+
+
+def make_small(prompt: dict, loader: str | None, ckpt_name: str) -> dict:
+    """64 px, 2 steps, previews instead of saves; the loader class swapped when `loader` is given."""
+    for node in prompt.values():
+        kind, inputs = node["class_type"], node["inputs"]
+        if kind == "CheckpointLoaderSimple":
+            node["class_type"] = loader or kind
+            inputs["ckpt_name"] = ckpt_name
+        elif kind in ("EmptyLatentImage", "SpaceTimePredictLayout"):
+            inputs["width"] = inputs["height"] = 64
+        elif kind in ("KSampler", "SpaceTimeOptimizeStepWeights"):
+            inputs["steps"] = 2
+            if "iterations" in inputs:
+                inputs["iterations"] = 1
+        elif kind == "SaveImage":
+            node["class_type"] = "PreviewImage"
+            inputs.pop("filename_prefix", None)
+    return prompt

@@ -1,0 +1,26 @@
+"""The main example workflows run to an image on the real server (HTTP + websocket), with the full-size
+random-weight SD1.5 checkpoint in place of the user's, at 64 px and 2 steps."""
+import json
+
+import pytest
+
+from support.workflow import EXAMPLE_DIR, make_small, specs_from_object_info, ui_to_api
+
+pytestmark = pytest.mark.fullsize
+
+
+@pytest.mark.parametrize("name", ["spacetime_basic", "spacetime_optimized"])
+def test_example_runs_to_an_image(comfy_server, full_sd15_checkpoint, name):
+    workflow = json.loads((EXAMPLE_DIR / f"{name}.json").read_text())
+    prompt = make_small(ui_to_api(workflow, specs_from_object_info(comfy_server.get_json("/object_info"))),
+                        None, full_sd15_checkpoint)
+    history, messages = comfy_server.run_prompt(prompt, timeout=600)
+    assert history.get("status", {}).get("status_str") == "success", [m for m in messages if "error" in m["type"]]
+    outputs = history["outputs"]
+    layout_node = next(k for k, v in prompt.items() if v["class_type"] == "SpaceTimePredictLayout")
+    cached = [n for m in messages if m["type"] == "execution_cached" for n in m["data"]["nodes"]]
+    if layout_node not in cached:      # a node reused from the previous prompt's cache reports no UI output
+        assert [o["noun"] for o in outputs[layout_node]["spacetime_layout"][0]["objects"]] == ["cat", "dog"]
+    assert any(out.get("images") for node, out in outputs.items() if prompt[node]["class_type"] == "PreviewImage")
+    kinds = [m["type"] for m in messages]
+    assert "execution_start" in kinds and "progress" in kinds
