@@ -50,6 +50,10 @@ def boot_host():
     import folder_paths
 
     folder_paths.add_model_folder_path("checkpoints", str(FIXTURES))
+    # A private temp folder: another ComfyUI starting on this machine empties the shared one at start-up.
+    temp = REPO / "lab" / "runs" / "comfy_temp"
+    temp.mkdir(parents=True, exist_ok=True)
+    folder_paths.set_temp_directory(str(temp))
     return host
 
 
