@@ -38,11 +38,14 @@ def full_sd15_checkpoint(comfy):
 
 
 @pytest.fixture(scope="session")
-def comfy_server():
-    """The real ComfyUI server (main.py) with the pack, on a free loopback port, for the whole session."""
+def comfy_server(tmp_path_factory):
+    """The real ComfyUI server (main.py) with the pack, on a free loopback port, for the whole session; a tiny
+    random CLIP model folder is offered to it as models/spacetime_clip/tiny-clip."""
+    from support.clip_fixtures import extra_model_paths_yaml
     from support.server import start_server
 
-    server = start_server()
+    yaml = extra_model_paths_yaml(tmp_path_factory.mktemp("server-models"))
+    server = start_server(["--extra-model-paths-config", str(yaml)])
     yield server
     server.stop()
 

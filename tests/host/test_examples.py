@@ -77,6 +77,24 @@ def test_example_validates_and_runs_with_tiny_models(comfy, tiny_loader, name):
     assert used["schema"] == "spacetime-layout" and used["objects"], used
 
 
+def test_optimized_example_with_the_clip_objective_runs_in_the_executor(comfy, tiny_loader, tmp_path):
+    """The paper's objective through PromptExecutor: the example with objective clip and a tiny random CLIP."""
+    import folder_paths
+
+    from support.clip_fixtures import TINY_CLIP_NAME, write_tiny_clip
+
+    write_tiny_clip(tmp_path / TINY_CLIP_NAME)
+    folder_paths.add_model_folder_path("spacetime_clip", str(tmp_path))
+    prompt = make_small(api_prompt(comfy, "spacetime_optimized"), tiny_loader, "sd15")
+    [loader] = ids_of(prompt, tiny_loader)
+    [optimize] = ids_of(prompt, "SpaceTimeOptimizeStepWeights")
+    prompt[optimize]["inputs"].update(objective="clip", clip_model=TINY_CLIP_NAME, vae=[loader, 2])
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    losses = run.outputs[optimize]["spacetime_optimize"][0]["losses"]
+    assert len(losses) == prompt[optimize]["inputs"]["iterations"] and all(loss == loss for loss in losses)
+
+
 def test_compare_example_patched_differs_from_vanilla_on_the_same_seed(comfy, tiny_loader):
     name = "spacetime_compare"
     prompt = make_small(api_prompt(comfy, name), tiny_loader, "sd15")

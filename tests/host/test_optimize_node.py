@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gc
 import json
-import shutil
 import weakref
 from dataclasses import dataclass
 
@@ -168,27 +167,13 @@ def test_cancel_stops_cleanly_without_a_graph_or_a_patched_input(mod, setup, mon
 
 # ---------------------------------------------------------------------------------------------- clip objective
 
-def write_tiny_clip(folder, comfy_dir) -> None:
-    from transformers import CLIPConfig, CLIPModel
-
-    torch.manual_seed(0)
-    cfg = CLIPConfig(text_config=dict(hidden_size=32, intermediate_size=64, num_attention_heads=2,
-                                      num_hidden_layers=1, max_position_embeddings=77),
-                     vision_config=dict(hidden_size=32, intermediate_size=64, num_attention_heads=2,
-                                        num_hidden_layers=1, image_size=32, patch_size=8), projection_dim=16)
-    CLIPModel(cfg).save_pretrained(folder)
-    tok = comfy_dir / "comfy" / "sd1_tokenizer"
-    for name in ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"]:
-        shutil.copy(tok / name, folder / name)
-
-
 @pytest.fixture(scope="module")
 def clip_root(tmp_path_factory, mod):
     import folder_paths
-    from support.paths import comfy_dir
+    from support.clip_fixtures import write_tiny_clip
 
     root = tmp_path_factory.mktemp("spacetime_clip")
-    write_tiny_clip(root / "tiny-clip", comfy_dir())
+    write_tiny_clip(root / "tiny-clip")
     (root / "not-clip").mkdir()
     (root / "not-clip" / "config.json").write_text(json.dumps({"model_type": "bert"}))
     (root / "empty").mkdir()

@@ -24,3 +24,19 @@ def test_example_runs_to_an_image(comfy_server, full_sd15_checkpoint, name):
     assert any(out.get("images") for node, out in outputs.items() if prompt[node]["class_type"] == "PreviewImage")
     kinds = [m["type"] for m in messages]
     assert "execution_start" in kinds and "progress" in kinds
+
+
+def test_optimize_with_the_clip_objective_runs_on_the_server(comfy_server, full_sd15_checkpoint):
+    """The paper's objective end to end: back-propagation through sampling, the VAE and a (tiny) CLIP model."""
+    from support.clip_fixtures import TINY_CLIP_NAME
+
+    workflow = json.loads((EXAMPLE_DIR / "spacetime_optimized.json").read_text())
+    prompt = make_small(ui_to_api(workflow, specs_from_object_info(comfy_server.get_json("/object_info"))),
+                        None, full_sd15_checkpoint)
+    loader = next(k for k, v in prompt.items() if v["class_type"] == "CheckpointLoaderSimple")
+    optimize = next(k for k, v in prompt.items() if v["class_type"] == "SpaceTimeOptimizeStepWeights")
+    prompt[optimize]["inputs"].update(objective="clip", clip_model=TINY_CLIP_NAME, vae=[loader, 2], iterations=1)
+    history, messages = comfy_server.run_prompt(prompt, timeout=900)
+    assert history.get("status", {}).get("status_str") == "success", [m for m in messages if "error" in m["type"]]
+    report = history["outputs"][optimize]["spacetime_optimize"][0]
+    assert len(report["losses"]) == 1 and report["losses"][0] == report["losses"][0]
