@@ -27,16 +27,10 @@ from typing import Any
 
 import torch
 
-try:  # the pack's own package, imported relative to the pack (a plain `import spacetime` would be a second copy)
-    from ..spacetime import combine as st_combine
-    from ..spacetime import masks as st_masks
-    from ..spacetime.regions import Regions
-    from ..spacetime.step_weights import StepWeights, interpolate_rows
-except ImportError:  # pragma: no cover - running with the repo root on sys.path (benchmarks, ad-hoc scripts)
-    from spacetime import combine as st_combine
-    from spacetime import masks as st_masks
-    from spacetime.regions import Regions
-    from spacetime.step_weights import StepWeights, interpolate_rows
+from ..spacetime import combine as st_combine
+from ..spacetime import masks as st_masks
+from ..spacetime.regions import Regions
+from ..spacetime.step_weights import StepWeights, interpolate_rows
 
 log = logging.getLogger("spacetime_attention")
 

@@ -24,18 +24,11 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-try:
-    from ..spacetime import masks as st_masks
-    from ..spacetime.optimize.attention import AttentionRecorder, phrase_positions, region_attention_ratio
-    from ..spacetime.optimize.clip_score import OPENAI_MEAN, OPENAI_STD
-    from ..spacetime.optimize.context import CallWrapper, SamplingContext
-    from .bridge import SpaceTimeRuntime, sigma_to_progress, progress_table
-except ImportError:  # pragma: no cover - repo root on sys.path (benchmarks)
-    from spacetime import masks as st_masks
-    from spacetime.optimize.attention import AttentionRecorder, phrase_positions, region_attention_ratio
-    from spacetime.optimize.clip_score import OPENAI_MEAN, OPENAI_STD
-    from spacetime.optimize.context import CallWrapper, SamplingContext
-    from nodes.bridge import SpaceTimeRuntime, sigma_to_progress, progress_table
+from ..spacetime import masks as st_masks
+from ..spacetime.optimize.attention import AttentionRecorder, phrase_positions, region_attention_ratio
+from ..spacetime.optimize.clip_score import OPENAI_MEAN, OPENAI_STD
+from ..spacetime.optimize.context import CallWrapper, SamplingContext
+from .bridge import SpaceTimeRuntime, sigma_to_progress, progress_table
 
 CLIP_FOLDER = "spacetime_clip"
 NO_CLIP = "none"
