@@ -6,12 +6,13 @@ import torch
 from comfy_api.latest import io
 
 from ..layout_model import Layout, LayoutError, predict
+from ..layout_model.schema import MAX_TEXT_CHARS
 from ..layout_model.render import render_preview
 from . import types
 from .bbox_nodes import BOXES_TYPE, boxes_to_layout
 
 CATEGORY = "conditioning/spacetime"
-MAX_TEXT_CHARS = 20000
+MIN_SIDE, MAX_SIDE = 64, 8192        # canvas size in pixels, shared with the live-prediction route
 
 
 def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int, layout_json: str,
@@ -71,9 +72,9 @@ class PredictLayout(io.ComfyNode):
                 io.String.Input("text", multiline=True, default="a red cat to the left of a blue dog",
                                 tooltip="The prompt. Objects, counts, colours and relations such as 'left of', "
                                         "'above', 'on', 'next to', 'between' are read from it."),
-                io.Int.Input("width", default=512, min=64, max=8192, step=8,
+                io.Int.Input("width", default=512, min=MIN_SIDE, max=MAX_SIDE, step=8,
                              tooltip="Image width in pixels; sets the layout's aspect ratio."),
-                io.Int.Input("height", default=512, min=64, max=8192, step=8,
+                io.Int.Input("height", default=512, min=MIN_SIDE, max=MAX_SIDE, step=8,
                              tooltip="Image height in pixels; sets the layout's aspect ratio."),
                 io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
                              tooltip="Varies free placement choices (objects without a stated relation). "

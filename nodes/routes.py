@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 
 from ..layout_model import LayoutError, predict
+from ..layout_model.schema import MAX_TEXT_CHARS
+from .layout_nodes import MAX_SIDE, MIN_SIDE
 
 ROUTE = "/spacetime/layout/predict"
 MAX_BODY_BYTES = 64 * 1024
-MAX_TEXT_CHARS = 20000
 
 
 class RequestError(ValueError):
@@ -40,8 +41,8 @@ def parse_request(body: object) -> dict:
         raise RequestError("text", f"text is longer than {MAX_TEXT_CHARS} characters")
     return {
         "text": text,
-        "width": _int_field(body, "width", 512, 64, 8192),
-        "height": _int_field(body, "height", 512, 64, 8192),
+        "width": _int_field(body, "width", 512, MIN_SIDE, MAX_SIDE),
+        "height": _int_field(body, "height", 512, MIN_SIDE, MAX_SIDE),
         "seed": _int_field(body, "seed", 0, 0, 2**31 - 1),
     }
 
