@@ -7,7 +7,7 @@ import torch
 from comfy_api.latest import io
 
 from ..spacetime.masks import SHAPES, region_masks
-from ..spacetime.regions import DEFAULT_TEMPLATE, local_description
+from ..spacetime.regions import DEFAULT_TEMPLATE, object_description
 from . import types
 
 CATEGORY = "conditioning/spacetime/convert"
@@ -21,9 +21,7 @@ def _objects(node: str, layout) -> list:
 
 
 def _object_text(obj, template: str) -> str:
-    """The object's own local prompt from the editor, else the template filled with its phrase."""
-    own = (getattr(obj, "prompt", None) or "").strip()
-    return own or local_description(template or DEFAULT_TEMPLATE, obj.phrase, obj.noun or "", obj.category or "")
+    return object_description(template, obj.phrase, obj.noun or "", obj.category or "", obj.prompt)
 
 
 def _size(layout, width: int, height: int) -> tuple[int, int]:

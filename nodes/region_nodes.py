@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from ..spacetime.regions import DEFAULT_TEMPLATE, Regions, local_description, validate_box, validate_center
+from ..spacetime.regions import DEFAULT_TEMPLATE, Regions, object_description, validate_box, validate_center
 
 from .types import Layout as LayoutType, Regions as RegionsType
 
@@ -63,9 +63,7 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             category = str(getattr(obj, "category", "") or "")
             text = lines[i].strip() if i < len(lines) else ""
             if not text:
-                text = (getattr(obj, "prompt", None) or "").strip()
-            if not text:
-                text = local_description(template or DEFAULT_TEMPLATE, phrase, noun, category)
+                text = object_description(template, phrase, noun, category, getattr(obj, "prompt", None))
             cond, pool = _encode(clip, text)
             embeddings.append(cond)
             pooled.append(pool)

@@ -119,3 +119,10 @@ def local_description(template: str, phrase: str, noun: str = "", category: str 
     for key, value in (("phrase", phrase), ("noun", noun or phrase), ("category", category or noun or phrase)):
         text = text.replace("{" + key + "}", value)
     return text.strip()
+
+
+def object_description(template: str, phrase: str, noun: str = "", category: str = "",
+                       own_prompt: str | None = None) -> str:
+    """The local description of one object: its own prompt (set in the box editor) wins over the template."""
+    own = (own_prompt or "").strip()
+    return own or local_description(template or DEFAULT_TEMPLATE, phrase, noun, category)

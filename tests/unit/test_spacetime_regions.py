@@ -45,3 +45,11 @@ def test_regions_container_checks_shapes():
     assert len(r) == 2 and r.context_dim == 8 and r.describe()[1]["tokens"] == 154
     with pytest.raises(ValueError, match="width"):
         Regions([torch.zeros(1, 77, 4)], [None], torch.zeros(1, 4), torch.zeros(1, 2), ["a"], ["p"], e)
+
+
+def test_object_description_prefers_the_objects_own_prompt():
+    from spacetime.regions import object_description
+
+    assert object_description("a photo of {phrase}", "a red cat", "cat", "cat", "  a fluffy cat ") == "a fluffy cat"
+    assert object_description("a photo of {phrase}", "a red cat", "cat", "cat", "  ") == "a photo of a red cat"
+    assert object_description("", "a red cat", own_prompt=None) == "a photo of a red cat"   # empty → default
