@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
-import importlib
 import shutil
 import sys
 import tempfile
@@ -112,8 +111,7 @@ def main() -> None:
     import nodes
     import torch
 
-    pack = host.node_class("SpaceTimePredictLayout").__module__.split(".nodes")[0]
-    opt = importlib.import_module(pack + ".nodes.optimize_nodes")
+    opt = host.pack_module("nodes.optimize_nodes")
     regions_cls = host.pack_module("spacetime.regions").Regions
     patch_node = host.node_class("SpaceTimeAttentionPatch")
     cuda = mm.get_torch_device().type == "cuda"

@@ -12,7 +12,6 @@ detector (`lab.metrics`).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from pathlib import Path
@@ -45,8 +44,7 @@ def boot_host():
     from support.comfy_host import boot
 
     host = boot()
-    pack = host.node_class("SpaceTimePredictLayout").__module__.split(".nodes")[0]
-    importlib.import_module(f"{pack}.nodes.lab_registration")
+    host.pack_module("nodes.lab_registration")
     import folder_paths
 
     folder_paths.add_model_folder_path("checkpoints", str(FIXTURES))

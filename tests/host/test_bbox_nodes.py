@@ -13,8 +13,7 @@ import pytest
 
 @pytest.fixture
 def bbox_module(comfy):
-    pack = comfy.node_class("SpaceTimePredictLayout").__module__.split(".nodes")[0]
-    name = f"{pack}.nodes.bbox_nodes"
+    name = f"{comfy.pack_name}.nodes.bbox_nodes"
     sys.modules.pop(name, None)
     yield lambda: importlib.import_module(name)
     sys.modules.pop(name, None)

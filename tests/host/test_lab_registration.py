@@ -25,15 +25,12 @@ def test_registration_matches_only_the_lab_unet(comfy):
 
 
 def test_registration_is_idempotent(comfy):
-    import importlib
-
     import comfy.supported_models
 
     from lab.experiment import boot_host
 
     host = boot_host()
-    pack = host.node_class("SpaceTimePredictLayout").__module__.split(".nodes")[0]
-    module = importlib.import_module(f"{pack}.nodes.lab_registration")
+    module = host.pack_module("nodes.lab_registration")
     module.register_lab_model()
     assert [m.__name__ for m in comfy.supported_models.models].count("SpaceTimeLab") == 1
 

@@ -56,7 +56,7 @@ def test_input_model_is_not_mutated(comfy, tiny_sd15, conds, regs, vanilla):
                                                 ("dpmpp_2m", "exponential")])
 def test_samplers_and_schedulers(comfy, tiny_sd15, conds, regs, sampler, scheduler):
     m = ps.patch(comfy, tiny_sd15.model, regs)
-    rt = ps.pack_module(comfy, "nodes.bridge").find_runtime(m)
+    rt = comfy.pack_module("nodes.bridge").find_runtime(m)
     calls = rt.calls
     out = ps.sample(m, *conds, steps=2, sampler=sampler, scheduler=scheduler)
     assert torch.isfinite(out).all() and rt.calls > calls
@@ -77,9 +77,9 @@ def test_ksampler_advanced_split_reads_the_same_grid(comfy, tiny_sd15, conds, re
 
 
 def test_progress_follows_comfy_percent(comfy, tiny_sd15, regs):
-    m = ps.patch(comfy, tiny_sd15.model, regs, ps.pack_module(comfy, "spacetime.step_weights").StepWeights(
+    m = ps.patch(comfy, tiny_sd15.model, regs, comfy.pack_module("spacetime.step_weights").StepWeights(
         torch.tensor([[0.0, 4.0]])), start_percent=0.0, end_percent=1.0)
-    rt = ps.pack_module(comfy, "nodes.bridge").find_runtime(m)
+    rt = comfy.pack_module("nodes.bridge").find_runtime(m)
     ms = tiny_sd15.model.model.model_sampling
     for p in [0.0, 0.05, 0.3, 0.5, 0.77, 0.99]:
         sigma = float(ms.sigma_max) if p == 0.0 else ms.percent_to_sigma(p)
@@ -119,7 +119,7 @@ def _bridge():
 
 @pytest.mark.parametrize("other", ["replace", "output before", "output after"])
 def test_composes_with_other_attention_patches(comfy, tiny_sd15, conds, regs, other):
-    _BRIDGE["b"] = ps.pack_module(comfy, "nodes.bridge")
+    _BRIDGE["b"] = comfy.pack_module("nodes.bridge")
     zero = ps.constant_weights(comfy, (0.0, 0.0))
 
     def build(weights, with_other):
@@ -160,7 +160,7 @@ def test_regions_from_another_clip_are_a_clear_error(comfy, tiny_sd15, tiny_sdxl
 
 
 def test_step_weights_rows_must_match_regions(comfy, tiny_sd15, regs):
-    sw = ps.pack_module(comfy, "spacetime.step_weights").StepWeights(torch.ones(3, 4))
+    sw = comfy.pack_module("spacetime.step_weights").StepWeights(torch.ones(3, 4))
     with pytest.raises(ValueError, match="SpaceTime Attention Patch: step_weights has 3 rows but there are 2"):
         ps.patch(comfy, tiny_sd15.model, regs, sw)
 

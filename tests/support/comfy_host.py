@@ -6,6 +6,7 @@ Mirrors what main.py does: argument parsing, extra config before `import nodes`,
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -27,11 +28,15 @@ class ComfyHost:
     def node_class(self, node_id: str) -> type:
         return self.nodes.NODE_CLASS_MAPPINGS[node_id]
 
+    @property
+    def pack_name(self) -> str:
+        """The module name ComfyUI gave the pack (derived from its path; a plain `import` makes a second copy)."""
+        return self.node_class("SpaceTimePredictLayout").__module__.split(".nodes")[0]
+
     def pack_module(self, submodule: str):
-        """A submodule of the pack as ComfyUI imported it (a second `import` would make a second copy)."""
-        cls = self.node_class("SpaceTimePredictLayout")
-        pack = cls.__module__.split(".nodes")[0]
-        return sys.modules[f"{pack}.{submodule}"]
+        """A submodule of the pack as ComfyUI imported it, imported under that name if nothing loaded it yet."""
+        name = f"{self.pack_name}.{submodule}"
+        return sys.modules[name] if name in sys.modules else importlib.import_module(name)
 
     def validate(self, prompt: dict) -> tuple[bool, Any, list, dict]:
         pid = str(uuid.uuid4())

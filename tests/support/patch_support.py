@@ -1,20 +1,9 @@
 """Helpers for the attention-patch host tests: layouts, node calls, sampling, and layer capture + reference."""
 from __future__ import annotations
 
-import importlib
-import sys
 from types import SimpleNamespace
-from typing import Any
 
 import torch
-
-
-def pack_module(comfy, submodule: str):
-    """A pack submodule as ComfyUI imported it (found through this family's own node class)."""
-    cls = comfy.node_class("SpaceTimeAttentionPatch")
-    pack = cls.__module__.split(".nodes")[0]
-    name = f"{pack}.{submodule}"
-    return sys.modules[name] if name in sys.modules else importlib.import_module(name)
 
 
 def make_layout(boxes, phrases=None, prompts=None, width=512, height=512):
@@ -45,7 +34,7 @@ def regions(comfy, clip, boxes=TWO_BOXES, phrases=("a red cat", "a blue dog"), o
 
 
 def constant_weights(comfy, values):
-    sw = pack_module(comfy, "spacetime.step_weights")
+    sw = comfy.pack_module("spacetime.step_weights")
     return sw.StepWeights(torch.tensor([[float(v)] * 2 for v in values]), relative=False)
 
 
@@ -98,8 +87,8 @@ class LayerCapture:
 def reference_check(comfy, model, records, regs, weights, mode="guidance", mask_shape="box", radius=0.2,
                     atol=1e-5) -> int:
     """Compare every captured layer with spacetime.reference (the paper's equations). Returns layers checked."""
-    ref = pack_module(comfy, "spacetime.reference")
-    bridge = pack_module(comfy, "nodes.bridge")
+    ref = comfy.pack_module("spacetime.reference")
+    bridge = comfy.pack_module("nodes.bridge")
     layers = bridge.cross_attention_layers(model)
     checked = 0
     for rec in records:
