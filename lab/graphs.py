@@ -1,7 +1,8 @@
 """ComfyUI API prompts for the lab: the standard graph, with or without the pack's nodes, as plain dicts.
 
 CheckpointLoaderSimple -> CLIPTextEncode (prompt, and "" as negative) -> [Predict Layout -> Region Prompt Encode
--> Step Weights Schedule -> Attention Patch] -> KSampler (DDIM, 20 steps, cfg 4) -> VAEDecode -> PreviewImage.
+-> Step Weights Schedule -> Attention Patch] -> KSampler (DDIM, 20 steps, cfg 4) -> VAEDecode -> PreviewImage;
+optimised variants replace Patch + KSampler by Optimize Step Weights (its latent output is the final sample).
 One prompt holds every variant of one caption, so the checkpoint and text encodings are computed once.
 """
 from __future__ import annotations
@@ -21,12 +22,14 @@ _RELATION_NAMES = {"left": "left of", "right": "right of", "above": "above", "be
 
 @dataclass(frozen=True)
 class Variant:
-    """One way of sampling a caption: `boxes` is None (vanilla), "predicted", "gold" or "swapped"."""
+    """One way of sampling a caption: `boxes` is None (vanilla), "predicted", "gold" or "swapped"; `optimise`
+    samples through Optimize Step Weights (attention objective) starting from the constant `weight`."""
 
     name: str
     boxes: str | None = None
     mode: str = "guidance"
     weight: float = 1.0
+    optimise: bool = False
 
 
 def gold_layout(scene: Scene, caption: str, swap: bool = False) -> dict[str, Any]:
@@ -63,15 +66,25 @@ def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: in
                 "clip": ["ckpt", 1], "layout": [f"layout{k}", 0], "template": LOCAL_TEMPLATE}}
             p[f"weights{k}"] = {"class_type": "SpaceTimeStepWeightsSchedule", "inputs": {
                 "shape": "constant", "unit": "absolute", "start": v.weight, "end": v.weight, "grid": 50}}
+        if v.boxes is not None and not v.optimise:
             p[f"patch{k}"] = {"class_type": "SpaceTimeAttentionPatch", "inputs": {
                 "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "step_weights": [f"weights{k}", 0],
                 "mode": v.mode, "mask_shape": "box", "radius": 0.2, "feather": 0.0, "strength": 1.0,
                 "start_percent": 0.0, "end_percent": 1.0}}
             model = [f"patch{k}", 0]
-        p[f"sample{k}"] = {"class_type": "KSampler", "inputs": {
-            **SAMPLER, "seed": seed, "model": model, "positive": ["pos", 0], "negative": ["neg", 0],
-            "latent_image": ["latent", 0]}}
-        p[f"decode{k}"] = {"class_type": "VAEDecode", "inputs": {"samples": [f"sample{k}", 0], "vae": ["ckpt", 2]}}
+        if v.optimise:
+            p[f"sample{k}"] = {"class_type": "SpaceTimeOptimizeStepWeights", "inputs": {
+                **{key: SAMPLER[key] for key in ("steps", "cfg", "sampler_name", "scheduler")}, "seed": seed,
+                "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "positive": ["pos", 0], "negative": ["neg", 0],
+                "latent": ["latent", 0], "step_weights": [f"weights{k}", 0], "objective": "attention",
+                "iterations": 2, "learning_rate": 0.0, "mode": v.mode, "mask_shape": "box", "clip_model": "none"}}
+            samples = [f"sample{k}", 1]
+        else:
+            p[f"sample{k}"] = {"class_type": "KSampler", "inputs": {
+                **SAMPLER, "seed": seed, "model": model, "positive": ["pos", 0], "negative": ["neg", 0],
+                "latent_image": ["latent", 0]}}
+            samples = [f"sample{k}", 0]
+        p[f"decode{k}"] = {"class_type": "VAEDecode", "inputs": {"samples": samples, "vae": ["ckpt", 2]}}
         p[f"preview{k}"] = {"class_type": "PreviewImage", "inputs": {"images": [f"decode{k}", 0]}}
         outputs[v.name] = f"preview{k}"
     return p, outputs

@@ -50,8 +50,9 @@ class ComfyHost:
         executor = self.execution.PromptExecutor(
             self.server, cache_type=self.execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0})
         executor.execute(prompt, str(uuid.uuid4()), {"client_id": None}, outputs)
+        # Outputs whose branch failed validation are dropped while the rest runs: keep their errors visible.
         return PromptRun(executor.success, executor.history_result.get("outputs", {}),
-                         executor.status_messages, {})
+                         executor.status_messages, {"node_errors": node_errors} if node_errors else {})
 
 
 @dataclass
