@@ -1,7 +1,7 @@
 """The fidelity experiment: held-out prompts through ComfyUI's real nodes, vanilla vs the pack, scored.
 
 usage: python -m lab.experiment [--two 40] [--three 12] [--samples 3] [--table lab/runs/experiment.md]
-                                [--grid docs/lab_grid.jpg]
+                                [--grid docs/lab_grid.jpg] [--checkpoint lab/fixtures/spacetime_lab.safetensors]
 
 Boots ComfyUI in this process with the pack (tests/support/comfy_host.py), makes the lab checkpoint visible to
 CheckpointLoaderSimple from lab/fixtures, and for each held-out caption runs one API prompt holding every
@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from .captions import canonical_caption
 from .detect import detect
-from .graphs import Variant, caption_prompt
+from .graphs import CHECKPOINT, Variant, caption_prompt
 from .heldout import heldout_scenes
 from .metrics import ImageScore, in_box_rate, score_image, summarise
 
@@ -39,8 +39,8 @@ VARIANTS = [
 METRICS = ("presence", "binding", "relation", "all_correct", "in_gold_box")
 
 
-def boot_host():
-    """ComfyUI in-process with the pack, the lab model registered and lab/fixtures among the checkpoints."""
+def boot_host(checkpoint_dir: Path = FIXTURES):
+    """ComfyUI in-process with the pack, the lab model registered and `checkpoint_dir` among the checkpoints."""
     sys.path.insert(0, str(REPO / "tests"))
     from support.comfy_host import boot
 
@@ -48,7 +48,7 @@ def boot_host():
     host.pack_module("nodes.lab_registration")
     import folder_paths
 
-    folder_paths.add_model_folder_path("checkpoints", str(FIXTURES))
+    folder_paths.add_model_folder_path("checkpoints", str(checkpoint_dir))
     # A private temp folder: another ComfyUI starting on this machine empties the shared one at start-up.
     temp = REPO / "lab" / "runs" / "comfy_temp"
     temp.mkdir(parents=True, exist_ok=True)
@@ -56,11 +56,12 @@ def boot_host():
     return host
 
 
-def run_caption(host, scene, variants: list[Variant], seed: int, batch: int) -> dict[str, list[np.ndarray]]:
+def run_caption(host, scene, variants: list[Variant], seed: int, batch: int,
+                checkpoint: str = CHECKPOINT) -> dict[str, list[np.ndarray]]:
     """Images (H, W, 3 float) per variant for one held-out scene."""
     import folder_paths
 
-    prompt, previews = caption_prompt(scene, canonical_caption(scene), variants, seed, batch)
+    prompt, previews = caption_prompt(scene, canonical_caption(scene), variants, seed, batch, checkpoint)
     result = host.run(prompt)
     if not result.success or not set(previews.values()) <= set(result.outputs):
         raise RuntimeError(f"prompt failed: {result.error_text()[:2000]}")
@@ -115,11 +116,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", type=Path, default=REPO / "lab" / "runs" / "experiment.md")
     parser.add_argument("--grid", type=Path, default=REPO / "docs" / "lab_grid.jpg")
     parser.add_argument("--grid-rows", type=int, default=6)
+    parser.add_argument("--checkpoint", type=Path, default=FIXTURES / CHECKPOINT,
+                        help="the lab checkpoint to measure (default: the committed fixture)")
     args = parser.parse_args(argv)
+    if not args.checkpoint.is_file():
+        parser.error(f"--checkpoint: no file at {args.checkpoint}")
     import torch
 
     torch.set_num_threads(1)
-    host = boot_host()
+    host = boot_host(args.checkpoint.resolve().parent)
     variants = list(VARIANTS)
     scenes = heldout_scenes()
     scenes = scenes[:min(args.two, 40)] + scenes[40:40 + min(args.three, 12)]
@@ -128,7 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     grid_rows = []
     start = time.time()
     for i, scene in enumerate(scenes):
-        images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples)
+        images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples,
+                             checkpoint=args.checkpoint.name)
         for name, batch in images.items():
             image_scores = [_scores(scene, img) for img in batch]
             scores[name].append(image_scores)

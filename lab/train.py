@@ -164,7 +164,7 @@ def train(run: Path, steps: int, batch_size: int, seed: int, lr: float, ema_deca
     trainer = Trainer(seed, lr, ema_decay)
     ckpt = run / "last.pt"
     if ckpt.exists():
-        trainer.load(torch.load(ckpt, weights_only=False))
+        trainer.load(torch.load(ckpt, weights_only=True))
         print(f"resumed at step {trainer.step_index}", flush=True)
     run.mkdir(parents=True, exist_ok=True)
     start, losses = time.time(), []
@@ -184,7 +184,7 @@ def export(run: Path, out: Path) -> None:
     """Write the EMA weights as a ComfyUI checkpoint (fp16 safetensors) with the hand-set TAESD."""
     from .model import save_lab_checkpoint
 
-    state = torch.load(run / "last.pt", weights_only=False)
+    state = torch.load(run / "last.pt", weights_only=True)
     save_lab_checkpoint(out, state["ema_unet"], state["ema_text"], metadata={"lab_train_step": str(state["step"])})
     print(f"wrote {out} from step {state['step']}", flush=True)
 
