@@ -92,7 +92,7 @@ function attachEditor(node) {
   node.addDOMWidget(EDITOR_WIDGET, "spacetime-box-editor", view.element, {
     serialize: false,
     hideOnZoom: false,
-    getMinHeight: () => 380,
+    getMinHeight: () => 460,
   });
   const watched = new WeakSet();
   watchSources(node, view, watched);

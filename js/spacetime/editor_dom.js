@@ -51,7 +51,7 @@ export function buildEditorDom() {
   };
   toolbar.append(buttons.add, buttons.remove, buttons.undo, buttons.reset);
 
-  const stage = el("div", "flex:1 1 auto;min-height:220px;position:relative;display:flex;align-items:center;"
+  const stage = el("div", "flex:1 1 auto;min-height:300px;position:relative;display:flex;align-items:center;"
     + "justify-content:center;overflow:hidden;");
   const canvas = el("canvas", "display:block;touch-action:none;outline:none;", { "data-role": "canvas" });
   // A text input is the keyboard target while the canvas is active: ComfyUI's change tracker treats keys
