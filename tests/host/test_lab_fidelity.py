@@ -16,6 +16,9 @@ pytestmark = pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "lab"
                                 reason="lab/fixtures/spacetime_lab.safetensors is not there")
 
 
+PREDICTED_RELATION_GAIN = 0.1
+
+
 @pytest.fixture(scope="module")
 def lab_host(comfy):
     import torch
@@ -48,13 +51,14 @@ def test_weight_zero_reproduces_vanilla_exactly(lab_host):
     assert np.array_equal(images["vanilla"][0], images["w0"][0])
 
 
-def test_gold_boxes_beat_vanilla_and_swapped_boxes(lab_host):
-    """10 held-out captions x 2 samples: with the right boxes, relations are right more often than vanilla and
-    than with the boxes swapped, and objects land in their own boxes far more often than with swapped boxes."""
+def test_patch_beats_vanilla_and_swapped_boxes(lab_host):
+    """10 held-out captions x 2 samples. With the pack's predicted layout (w=2, the experiment's best fixed
+    weight) relations are right more often than vanilla; with the right boxes (w=3) objects land in their own
+    box far more often than vanilla, and swapping the boxes makes relations wrong: the patch follows the boxes."""
     from lab.experiment import run_caption
 
-    variants = [Variant("vanilla"), Variant("gold", "gold", "guidance", 3.0),
-                Variant("swapped", "swapped", "guidance", 3.0)]
+    variants = [Variant("vanilla"), Variant("predicted", "predicted", "guidance", 2.0),
+                Variant("gold", "gold", "guidance", 3.0), Variant("swapped", "swapped", "guidance", 3.0)]
     relation = {v.name: [] for v in variants}
     in_box = {v.name: [] for v in variants}
     for i, scene in enumerate(heldout_scenes()[:10]):
@@ -67,8 +71,9 @@ def test_gold_boxes_beat_vanilla_and_swapped_boxes(lab_host):
     rel = {k: float(np.mean(v)) for k, v in relation.items()}
     box = {k: float(np.mean(v)) for k, v in in_box.items()}
     print(f"relation accuracy {rel}; in own box {box}")
-    assert rel["gold"] >= rel["vanilla"] + 0.05 and rel["gold"] >= rel["swapped"] + 0.1, rel
-    assert box["gold"] >= box["swapped"] + 0.5 and box["gold"] >= box["vanilla"] + 0.3, box
+    assert rel["predicted"] >= rel["vanilla"] + PREDICTED_RELATION_GAIN, rel
+    assert rel["gold"] >= rel["swapped"] + 0.2 and rel["gold"] >= rel["vanilla"], rel
+    assert box["gold"] >= box["vanilla"] + 0.3 and box["gold"] >= box["swapped"] + 0.5, box
 
 
 def test_lab_shapes_example_runs_on_the_lab_checkpoint(lab_host):
