@@ -124,12 +124,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", nargs="+", metavar="NAME",
                         help="run only the variants whose names contain one of these strings (vanilla always runs)")
     args = parser.parse_args(argv)
+    # Booting ComfyUI changes the working directory: fix relative paths to the caller's first.
+    args.table, args.grid, args.checkpoint = args.table.resolve(), args.grid.resolve(), args.checkpoint.resolve()
     if not args.checkpoint.is_file():
         parser.error(f"--checkpoint: no file at {args.checkpoint}")
     import torch
 
     torch.set_num_threads(1)
-    host = boot_host(args.checkpoint.resolve().parent)
+    host = boot_host(args.checkpoint.parent)
     variants = [v for v in VARIANTS if v.name == "vanilla" or not args.variants
                 or any(part in v.name for part in args.variants)]
     scenes = heldout_scenes()
