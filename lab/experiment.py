@@ -76,7 +76,7 @@ def run_caption(host, scene, variants: list[Variant], seed: int, batch: int,
     return images
 
 
-def _scores(scene, image: np.ndarray) -> dict[str, float]:
+def image_scores(scene, image: np.ndarray) -> dict[str, float]:
     """The `lab.metrics` scores of one image, plus the share of objects (by colour) inside their gold box."""
     found = detect(image)
     score: ImageScore = score_image(scene, found)
@@ -134,8 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     host = boot_host(args.checkpoint.parent)
     variants = [v for v in VARIANTS if v.name == "vanilla" or not args.variants
                 or any(part in v.name for part in args.variants)]
-    scenes = heldout_scenes()
-    scenes = scenes[:min(args.two, 40)] + scenes[40:40 + min(args.three, 12)]
+    scenes = heldout_scenes(min(args.two, 40), min(args.three, 12))
     scores: dict[str, list[list[dict[str, float]]]] = {v.name: [] for v in variants}
     by_count: dict[str, list[list[dict[str, float]]]] = {}
     grid_rows = []
@@ -144,9 +143,9 @@ def main(argv: list[str] | None = None) -> None:
         images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples,
                              checkpoint=args.checkpoint.name)
         for name, batch in images.items():
-            image_scores = [_scores(scene, img) for img in batch]
-            scores[name].append(image_scores)
-            by_count.setdefault(f"{name} ({len(scene.objects)} objects)", []).append(image_scores)
+            per_image = [image_scores(scene, img) for img in batch]
+            scores[name].append(per_image)
+            by_count.setdefault(f"{name} ({len(scene.objects)} objects)", []).append(per_image)
         if len(grid_rows) < args.grid_rows:
             grid_rows.append((canonical_caption(scene), {n: b[0] for n, b in images.items()}))
         rel = " ".join(f"{np.mean([s['relation'] for s in scores[v.name][-1]]):.2f}" for v in variants)
