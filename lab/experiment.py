@@ -1,6 +1,7 @@
 """The fidelity experiment: held-out prompts through ComfyUI's real nodes, vanilla vs the pack, scored.
 
-usage: python -m lab.experiment [--two 40] [--three 12] [--samples 3] [--table lab/runs/experiment.md]
+usage: python -m lab.experiment [--two 40] [--three 12] [--samples 3] [--split heldout|validation]
+                                [--variants NAME ...] [--table lab/runs/experiment.md]
                                 [--grid docs/lab_grid.jpg] [--checkpoint lab/fixtures/spacetime_lab.safetensors]
 
 Boots ComfyUI in this process with the pack (tests/support/comfy_host.py), makes the lab checkpoint visible to
@@ -22,22 +23,24 @@ from PIL import Image, ImageDraw
 from .captions import canonical_caption
 from .detect import detect
 from .graphs import CHECKPOINT, Variant, caption_prompt
-from .heldout import heldout_scenes
+from .heldout import heldout_scenes, validation_scenes
 from .metrics import ImageScore, in_box_rate, score_image, summarise
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "lab" / "fixtures"
 VARIANTS = [
     Variant("vanilla"),
-    Variant("guidance w=0.5, predicted boxes", "predicted", "guidance", 0.5),
     Variant("guidance w=1, predicted boxes", "predicted", "guidance", 1.0),
     Variant("guidance w=2, predicted boxes", "predicted", "guidance", 2.0),
     Variant("guidance w=3, predicted boxes", "predicted", "guidance", 3.0),
+    Variant("guidance w=4→0, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0),
+    Variant("guidance w=6→0, predicted boxes", "predicted", "guidance", 6.0, weight_end=0.0),
     Variant("mix 0.5, predicted boxes", "predicted", "mix", 0.5),
-    Variant("optimised from w=1, predicted boxes", "predicted", "guidance", 1.0, optimise=True),
+    Variant("mix 1→0, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0),
     Variant("optimised from w=2, predicted boxes", "predicted", "guidance", 2.0, optimise=True),
-    Variant("guidance w=1, gold boxes", "gold", "guidance", 1.0),
-    Variant("control: guidance w=1, swapped gold boxes", "swapped", "guidance", 1.0),
+    Variant("optimised from w=4→0, predicted boxes", "predicted", "guidance", 4.0, optimise=True, weight_end=0.0),
+    Variant("guidance w=4→0, gold boxes", "gold", "guidance", 4.0, weight_end=0.0),
+    Variant("control: guidance w=4→0, swapped gold boxes", "swapped", "guidance", 4.0, weight_end=0.0),
 ]
 METRICS = ("presence", "binding", "relation", "all_correct", "in_gold_box")
 
@@ -116,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--two", type=int, default=40, help="first N of the 40 held-out two-object captions")
     parser.add_argument("--three", type=int, default=12, help="first N of the 12 held-out three-object captions")
     parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--split", choices=["heldout", "validation"], default="heldout",
+                        help="validation: --two captions of combinations seen in training, to choose settings on")
     parser.add_argument("--table", type=Path, default=REPO / "lab" / "runs" / "experiment.md")
     parser.add_argument("--grid", type=Path, default=REPO / "docs" / "lab_grid.jpg")
     parser.add_argument("--grid-rows", type=int, default=6)
@@ -134,7 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     host = boot_host(args.checkpoint.parent)
     variants = [v for v in VARIANTS if v.name == "vanilla" or not args.variants
                 or any(part in v.name for part in args.variants)]
-    scenes = heldout_scenes(min(args.two, 40), min(args.three, 12))
+    scenes = (heldout_scenes(min(args.two, 40), min(args.three, 12)) if args.split == "heldout"
+              else validation_scenes(args.two))
     scores: dict[str, list[list[dict[str, float]]]] = {v.name: [] for v in variants}
     by_count: dict[str, list[list[dict[str, float]]]] = {}
     grid_rows = []

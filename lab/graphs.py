@@ -23,13 +23,15 @@ _RELATION_NAMES = {"left": "left of", "right": "right of", "above": "above", "be
 @dataclass(frozen=True)
 class Variant:
     """One way of sampling a caption: `boxes` is None (vanilla), "predicted", "gold" or "swapped"; `optimise`
-    samples through Optimize Step Weights (attention objective) starting from the constant `weight`."""
+    samples through Optimize Step Weights (attention objective) starting from the schedule; `weight_end` makes the
+    schedule a linear ramp from `weight` (first step) to `weight_end` (last step), the paper's temporal control."""
 
     name: str
     boxes: str | None = None
     mode: str = "guidance"
     weight: float = 1.0
     optimise: bool = False
+    weight_end: float | None = None
 
 
 def gold_layout(scene: Scene, caption: str, swap: bool = False) -> dict[str, Any]:
@@ -65,7 +67,8 @@ def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: in
             p[f"regions{k}"] = {"class_type": "SpaceTimeRegionPromptEncode", "inputs": {
                 "clip": ["ckpt", 1], "layout": [f"layout{k}", 0], "template": LOCAL_TEMPLATE}}
             p[f"weights{k}"] = {"class_type": "SpaceTimeStepWeightsSchedule", "inputs": {
-                "shape": "constant", "unit": "absolute", "start": v.weight, "end": v.weight, "grid": 50}}
+                "shape": "constant" if v.weight_end is None else "linear", "unit": "absolute", "start": v.weight,
+                "end": v.weight if v.weight_end is None else v.weight_end, "grid": 50}}
         if v.boxes is not None and not v.optimise:
             p[f"patch{k}"] = {"class_type": "SpaceTimeAttentionPatch", "inputs": {
                 "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "step_weights": [f"weights{k}", 0],

@@ -1,4 +1,5 @@
-"""The experiment's fixed held-out prompt set: object combinations that never co-occur in training.
+"""The experiment's fixed held-out prompt set (object combinations that never co-occur in training), and a
+validation set of seen combinations on which settings such as the weight schedule are chosen.
 
 Two-object prompts: every held-out pair in each of the four relations (subject order alternating); three-object
 prompts: a held-out pair plus a third object related to the same anchor. Gold boxes come from placing the scene
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from .scenes import HELD_OUT_PAIRS, KINDS, RELATIONS, Relation, Scene, place
+from .scenes import HELD_OUT_PAIRS, KINDS, RELATIONS, Relation, Scene, is_held_out, place
 
 
 def _scene(rng: random.Random, kinds: list[tuple[str, str]], rels: list[str], size: int = 32) -> Scene:
@@ -35,3 +36,18 @@ def heldout_scenes(n_two: int = 40, n_three: int = 12, seed: int = 1234) -> list
         third = rng.choice([k for k in KINDS if k not in (a, b)])
         three.append(_scene(rng, [b, a, third], [RELATIONS[i % 4], RELATIONS[(i + 1 + i // 4) % 4]]))
     return two[:n_two] + three
+
+
+def validation_scenes(n: int = 24, seed: int = 4321) -> list[Scene]:
+    """`n` two-object scenes of pairs that do appear in training (none is held out), each pair in the four
+    relations: choosing a setting here keeps the held-out numbers an unbiased test."""
+    rng = random.Random(seed)
+    pairs = [(a, b) for i, a in enumerate(KINDS) for b in KINDS[i + 1:]
+             if a[0] != b[0] and a[1] != b[1] and not is_held_out([a, b])]  # like the held-out pairs
+    rng.shuffle(pairs)
+    scenes = []
+    for k in range(n):
+        a, b = pairs[k // len(RELATIONS)]
+        subject, anchor = (a, b) if (k // len(RELATIONS)) % 2 == 0 else (b, a)
+        scenes.append(_scene(rng, [anchor, subject], [RELATIONS[k % len(RELATIONS)]]))
+    return scenes

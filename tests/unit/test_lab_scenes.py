@@ -5,7 +5,7 @@ import itertools
 import random
 
 from lab.captions import canonical_caption, random_caption
-from lab.heldout import heldout_scenes
+from lab.heldout import heldout_scenes, validation_scenes
 from lab.metrics import score_image, summarise
 from lab.detect import Detection
 from lab.scenes import HELD_OUT_PAIRS, is_held_out, random_scene, relation_holds
@@ -45,6 +45,18 @@ def test_heldout_set_is_fixed_unseen_and_consistent():
         for r in scene.relations:
             assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor])
     assert len(HELD_OUT_PAIRS) == 10
+
+
+def test_validation_set_is_fixed_seen_in_training_and_apart_from_the_heldout_set():
+    scenes = validation_scenes()
+    assert scenes == validation_scenes() and len(scenes) == 24
+    heldout_captions = {canonical_caption(s) for s in heldout_scenes()}
+    for scene in scenes:
+        assert len(scene.objects) == 2 and not is_held_out([o.kind for o in scene.objects])
+        assert canonical_caption(scene) not in heldout_captions
+        r = scene.relations[0]
+        assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor])
+    assert {s.relations[0].relation for s in scenes} == {"left", "right", "above", "below"}
 
 
 def test_canonical_caption_names_a_repeated_anchor_with_the():
