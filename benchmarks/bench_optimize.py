@@ -10,13 +10,17 @@ on CUDA; ``malloc_trim`` between phases so freed heap does not inflate the next 
 plain sample (what the optimiser replaces) and the unpatched one.
 
 usage: eval "$(tools/provision.sh)"; $SPACETIME_HOST_PYTHON benchmarks/bench_optimize.py [--size 256] [--steps 4]
-       [--threads N] [--skip-clip] [--clip-folder PATH]
+       [--threads N] [--skip-clip] [--clip-folder PATH] [--device cpu|cuda]
+
+--device cuda boots the host without --cpu (SPACETIME_HOST_DEVICE=cuda); every phase is bracketed by
+torch.cuda.synchronize() (in PeakMemory).
 """
 from __future__ import annotations
 
 import argparse
 import ctypes
 import gc
+import os
 import shutil
 import sys
 import tempfile
@@ -95,7 +99,9 @@ def main() -> None:
     ap.add_argument("--clip-folder", default="", help="a real transformers CLIP folder (default: tiny random)")
     ap.add_argument("--skip-clip", action="store_true")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = ap.parse_args()
+    os.environ["SPACETIME_HOST_DEVICE"] = args.device
     if args.threads:
         import torch
 
@@ -150,6 +156,8 @@ def main() -> None:
             with PeakMemory(cuda) as mem:
                 t0 = time.perf_counter()
                 out = fn()
+                if cuda:
+                    torch.cuda.synchronize()
                 dt = time.perf_counter() - t0
             rows.append((name, dt, mem.peak))
             print(f"{name:40s} {dt:8.1f} s {mem.peak:7.2f} GiB", flush=True)

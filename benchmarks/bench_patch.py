@@ -2,17 +2,30 @@
 
 usage: $SPACETIME_HOST_PYTHON benchmarks/bench_patch.py [--sizes 256 512] [--regions 1 2 4 8] [--steps 3]
                                                         [--repeats 2] [--memory] [--threads N]
+                                                        [--device cpu|cuda] [--dtype fp16|bf16|fp32]
 
-Full-size random-weight SD1.5 (tests/support/models.py), CPU, in one process. Every method run is bracketed by
-vanilla runs (V M1 V M2 V ...) and its ratio is its time over the mean of the two neighbouring vanilla runs, so
-slow drifts of a shared machine cancel. A "run" is one KSampler call of `steps` euler steps at cfg 7 (cond and
-uncond batched); times are per step. --memory measures the peak RSS of a fresh child process per method
+Full-size random-weight SD1.5 (tests/support/models.py), CPU (default) or CUDA, in one process. Every method run
+is bracketed by vanilla runs (V M1 V M2 V ...) and its ratio is its time over the mean of the two neighbouring
+vanilla runs, so slow drifts of a shared machine cancel. A "run" is one KSampler call of `steps` euler steps at
+cfg 7 (cond and uncond batched); times are per step. --memory measures the peak RSS of a fresh child process per method
 (the peak is reset after the model is loaded, so it is the peak of sampling: weights + activations), as a ratio
 to the vanilla child.
+
+--device cuda boots the host without --cpu (SPACETIME_HOST_DEVICE=cuda; --dtype bf16/fp32 adds --bf16-unet /
+--fp32-unet, fp16 is ComfyUI's own choice on CUDA). Every timed run is bracketed by torch.cuda.synchronize().
+After the timings of each size, in the same process, every method is run once more for memory: peak
+torch.cuda.max_memory_allocated over the run (absolute, and above the allocation before the run, i.e. the
+activations), the allocation left after the run minus before (0 = nothing of the pack's kept across runs), and
+whether the sampled latent is finite; at the first size the vanilla and patch R=max latents are also decoded by
+the checkpoint's VAE and checked finite. first_run_left_bytes: the same difference over each method's first
+(warm-up) run at that size, where the patch builds its mask cache for the new resolution. host_syncs_per_step:
+synchronising CUDA calls per step of one more run (torch.cuda.set_sync_debug_mode("warn")). --memory (child
+processes, RSS) is CPU only.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -43,7 +56,8 @@ def setup():
 
     name = ensure_full_sd15_checkpoint(folder_paths.get_folder_paths("checkpoints")[0]).name
     with torch.inference_mode():
-        model, clip, _ = nodes.CheckpointLoaderSimple().load_checkpoint(name)[:3]
+        model, clip, vae = nodes.CheckpointLoaderSimple().load_checkpoint(name)[:3]
+    setup.vae = vae
     return host, ps, nodes, model, clip
 
 
@@ -71,20 +85,96 @@ def make_methods(host, ps, nodes, model, clip, regions_counts, size):
     return methods, pos, neg
 
 
+def cuda() -> bool:
+    return os.environ.get("SPACETIME_HOST_DEVICE", "cpu") == "cuda"
+
+
+def sync() -> None:
+    if cuda():
+        torch.cuda.synchronize()
+
+
 def timed(ps, model, pos, neg, size, steps):
+    sync()
     t0 = time.perf_counter()
     ps.sample(model, pos, neg, size, size, steps=steps)
+    sync()
     return (time.perf_counter() - t0) / steps
+
+
+def allocated() -> int:
+    """CUDA bytes allocated once garbage is collected (0 on CPU)."""
+    if not cuda():
+        return 0
+    gc.collect()
+    torch.cuda.synchronize()
+    return torch.cuda.memory_allocated()
+
+
+def host_syncs(ps, model, pos, neg, size, steps) -> int:
+    """Synchronising CUDA calls during one run, as torch.cuda.set_sync_debug_mode("warn") reports them."""
+    import warnings
+
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ps.sample(model, pos, neg, size, size, steps=steps)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
+def cuda_memory(ps, nodes, methods, model, pos, neg, size, steps, decode_names, first_left):
+    """One more run of every method: peak allocation, what stays allocated afterwards, finiteness (CUDA)."""
+    rows, base_peak, base_act = [], None, None
+    for name, (m, p) in [("vanilla", (model, pos))] + list(methods.items()):
+        before = allocated()
+        torch.cuda.reset_peak_memory_stats()
+        latent = ps.sample(m, p, neg, size, size, steps=steps)
+        sync()
+        peak = torch.cuda.max_memory_allocated()
+        finite = bool(torch.isfinite(latent).all())
+        image_finite = None
+        if name in decode_names:
+            with torch.inference_mode():
+                image = nodes.VAEDecode().decode(setup.vae, {"samples": latent})[0]
+            image_finite = bool(torch.isfinite(image).all())
+            del image
+        del latent
+        after = allocated()
+        act = peak - before
+        if name == "vanilla":
+            base_peak, base_act = peak, act
+        row = {"size": size, "method": name, "peak_mib": peak // 2**20, "peak_ratio": round(peak / base_peak, 3),
+               "activation_peak_mib": act // 2**20, "activation_ratio": round(act / max(base_act, 1), 3),
+               "left_allocated_bytes": after - before, "latent_finite": finite}
+        if name in first_left:
+            row["first_run_left_bytes"] = first_left[name]
+        row["host_syncs_per_step"] = round(host_syncs(ps, m, p, neg, size, steps) / steps, 1)
+        if image_finite is not None:
+            row["image_finite"] = image_finite
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
 
 
 def bench_speed(args):
     host, ps, nodes, model, clip = setup()
+    if cuda():
+        import comfy.model_management as mm
+
+        print(json.dumps({"torch_device": str(mm.get_torch_device()), "unet_dtype": str(model.model.get_dtype()),
+                          "manual_cast": str(model.model.manual_cast_dtype)}), flush=True)
     results = []
     for size in args.sizes:
         methods, pos, neg = make_methods(host, ps, nodes, model, clip, args.regions, size)
         timed(ps, model, pos, neg, size, 1)                                   # warm-up: vanilla and
-        for m, p in methods.values():                                         # each method's caches
+        first_left = {}                                                       # each method's caches
+        for name, (m, p) in methods.items():
+            before = allocated()
             timed(ps, m, p, neg, size, 1)
+            first_left[name] = allocated() - before
         repeats = args.repeats if size <= 256 else max(1, args.repeats - 1)
         per = {k: [] for k in methods}
         for _ in range(repeats):
@@ -94,13 +184,17 @@ def bench_speed(args):
                 v_next = timed(ps, model, pos, neg, size, args.steps)
                 per[name].append((t, (v_prev + v_next) / 2))
                 v_prev = v_next
+        digits = 4 if cuda() else 3
         for name, runs in per.items():
             ratio = statistics.median(t / v for t, v in runs)
             row = {"size": size, "method": name, "ratio": round(ratio, 3),
-                   "step_s": round(statistics.median(t for t, _ in runs), 3),
-                   "vanilla_step_s": round(statistics.median(v for _, v in runs), 3)}
+                   "step_s": round(statistics.median(t for t, _ in runs), digits),
+                   "vanilla_step_s": round(statistics.median(v for _, v in runs), digits)}
             results.append(row)
             print(json.dumps(row), flush=True)
+        if cuda():
+            decode = {"vanilla", f"patch R={max(args.regions)}"} if size == args.sizes[0] else set()
+            results += cuda_memory(ps, nodes, methods, model, pos, neg, size, args.steps, decode, first_left)
     return results
 
 
@@ -149,11 +243,23 @@ def main():
     ap.add_argument("--memory", action="store_true", help="peak RSS per method in child processes instead")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch intra-op threads (0 = torch's default); 1 keeps a shared machine's noise out")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--dtype", choices=["fp16", "bf16", "fp32"], default="fp16",
+                    help="CUDA UNet dtype: fp16 = ComfyUI's default there, bf16/fp32 force it")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-                      "threads": torch.get_num_threads()}), flush=True)
+    os.environ["SPACETIME_HOST_DEVICE"] = args.device
+    if args.device == "cuda":
+        if args.memory:
+            ap.error("--memory measures CPU RSS; on CUDA the speed run reports GPU memory itself")
+        flag = {"fp16": "", "bf16": "--bf16-unet", "fp32": "--fp32-unet"}[args.dtype]
+        os.environ["SPACETIME_HOST_ARGS"] = " ".join(filter(None, [os.environ.get("SPACETIME_HOST_ARGS", ""), flag]))
+    info = {"machine": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "device": args.device}
+    if args.device == "cuda":
+        info.update(gpu=torch.cuda.get_device_name(0), cuda=torch.version.cuda, dtype_flag=args.dtype)
+    print(json.dumps(info), flush=True)
     bench_memory(args) if args.memory else bench_speed(args)
 
 

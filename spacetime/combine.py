@@ -85,14 +85,18 @@ def _attend(ops: LayerOps, q: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor
 
 
 def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | None, index: RegionIndex,
-                 weights: torch.Tensor, mode: str, ops: LayerOps) -> torch.Tensor:
+                 weights: torch.Tensor, mode: str, ops: LayerOps,
+                 weights_device: torch.Tensor | None = None) -> torch.Tensor:
     """Apply the formula to one cond chunk.
 
     out:     ``[b, N, C]`` the layer's output for the cond rows, ``A(h_c, D)`` (after to_out).
     hidden:  ``[b, N, C_in]`` the normalised hidden state h_c that went into to_q.
     base:    ``[b, N, C]`` guidance baseline (the paired uncond rows' output) or None → ``A(h_c, ∅)``.
     index:   gather plan of the regions at this resolution (device/dtype of `out`).
-    weights: ``[b, R]`` weight of each region for each row at this step (strength already applied).
+    weights: ``[b, R]`` weight of each region for each row at this step (strength already applied). Which regions
+             act is read from it, so keep it on the host: reading a GPU tensor waits for all queued GPU work.
+    weights_device: the same values already on `out`'s device (optional; callers cache it so that a host
+             `weights` is not copied to the GPU once per layer).
     Returns a new tensor; `out` is not modified. Cells outside every region keep their exact values.
     """
     if mode not in MODES:
@@ -107,7 +111,7 @@ def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | N
     inner = q.shape[-1]
     acc = torch.zeros(b, union.numel(), inner, dtype=q.dtype, device=q.device)
     total = torch.zeros(b, union.numel(), 1, dtype=q.dtype, device=q.device)
-    w = weights.to(device=q.device, dtype=q.dtype)
+    w = (weights if weights_device is None else weights_device).to(device=q.device, dtype=q.dtype)
     for i in active:
         pos = index.pos[i]
         o = _attend(ops, q.index_select(1, pos), ops.local_kv[i])   # [b, n_i, inner]

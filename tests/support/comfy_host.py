@@ -70,6 +70,16 @@ class PromptRun:
 _HOST: ComfyHost | None = None
 
 
+def host_args(env: dict | None = None) -> list[str]:
+    """ComfyUI's device arguments: ``--cpu`` unless ``SPACETIME_HOST_DEVICE=cuda`` (GPU benchmarks and checks; CI
+    never sets it), plus the whitespace-separated ``SPACETIME_HOST_ARGS`` (e.g. ``--bf16-unet``)."""
+    env = os.environ if env is None else env
+    device = env.get("SPACETIME_HOST_DEVICE", "cpu").strip().lower() or "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"SPACETIME_HOST_DEVICE must be 'cpu' or 'cuda', got {device!r}")
+    return (["--cpu"] if device == "cpu" else []) + env.get("SPACETIME_HOST_ARGS", "").split()
+
+
 def boot() -> ComfyHost:
     global _HOST
     if _HOST is not None:
@@ -78,7 +88,7 @@ def boot() -> ComfyHost:
     os.chdir(root)
     if root not in sys.path:
         sys.path.insert(0, root)
-    sys.argv = [sys.argv[0], "--cpu", "--disable-api-nodes"]
+    sys.argv = [sys.argv[0], *host_args(), "--disable-api-nodes"]
     import comfy.options
 
     comfy.options.enable_args_parsing()
