@@ -182,20 +182,23 @@ class SpaceTimeRuntime:
 
         `layer` (the caller's layer key) enables the per-model-call fast path: ComfyUI hands every layer of one
         model call the same ``sigmas`` tensor, so until a layer repeats (the next call) the weights are reused
-        without reading the sigmas' values, which on a GPU is a host sync that waits for all queued work."""
+        without reading the sigmas' values, which on a GPU is a host sync that waits for all queued work. This
+        holds for weights that require grad too (Optimize Step Weights): within one model call they cannot change,
+        and every layer of the call then shares one graph node; a new call computes them afresh."""
         values = self.weights.values
         if sigmas is None:
             self._warn_once("sigmas", "no sigmas in transformer_options; using the weights at progress 0")
             sigmas = torch.full((1,), float("inf"))
         sigmas = torch.as_tensor(sigmas)
         fast = self._run.get("weights_fast")
+        grad = torch.is_grad_enabled()
         if (layer is not None and fast is not None and fast[0] is sigmas and fast[1] == rows and fast[2] is values
-                and layer not in fast[3] and not values.requires_grad):
+                and layer not in fast[3] and fast[5] == grad):
             fast[3].add(layer)
             return fast[4]
         w = self._weights_by_value(sigmas, rows, values)
         if layer is not None:
-            self._run["weights_fast"] = (sigmas, rows, values, {layer}, w)
+            self._run["weights_fast"] = (sigmas, rows, values, {layer}, w, grad)
         return w
 
     def _weights_by_value(self, sigmas: torch.Tensor, rows: int, values: torch.Tensor) -> torch.Tensor | None:
@@ -238,6 +241,24 @@ class SpaceTimeRuntime:
             idx = self._mask_cache[key] = cpu.to(device, dtype)
         return idx
 
+    def fused_plan(self, index: st_masks.RegionIndex, b: int, groups) -> st_combine.FusedPlan:
+        """Gather/scatter plan of one resolution for `b` rows, cached with the masks (it does not change)."""
+        key = ("plan", index.height, index.width, str(index.union.device), index.values[0].dtype, b, groups)
+        plan = self._mask_cache.get(key)
+        if plan is None:
+            plan = self._mask_cache[key] = st_combine.fused_plan(index, b, groups)
+        return plan
+
+    def coefficients(self, plan: st_combine.FusedPlan, weights_dev: torch.Tensor) -> st_combine.Coefficients:
+        """The weights spread over `plan`, once per weights tensor (one per model call) and plan."""
+        cached = self._run.get("coefs")
+        if cached is None or cached[0] is not weights_dev:
+            cached = self._run["coefs"] = (weights_dev, {})
+        coefs = cached[1].get(id(plan))
+        if coefs is None:
+            coefs = cached[1][id(plan)] = st_combine.coefficients(plan, weights_dev, weights_dev.dtype)
+        return coefs
+
     def layer_ops(self, attn2: torch.nn.Module, heads: int, attn_precision: Any, device, dtype) -> st_combine.LayerOps:
         """Projected local keys/values and the output bias of one layer, computed once per run."""
         wk = getattr(attn2.to_k, "weight", None)
@@ -254,7 +275,15 @@ class SpaceTimeRuntime:
             ctx = ctx.to(device=device, dtype=dtype)
             return attn2.to_k(ctx), attn2.to_v(ctx)
 
-        local_kv = [project(e) for e in self.regions.embeddings]
+        # the host embeddings are copied to the device once per run, not once per layer (each copy from pageable
+        # host memory is a host sync on a GPU: 16 × R per run before)
+        emb_key = ("embeddings", str(device), dtype)
+        embeddings = self._run.get(emb_key)
+        if embeddings is None:
+            embeddings = [e.to(device=device, dtype=dtype) for e in self.regions.embeddings]
+            if self._run_depth > 0:
+                self._run[emb_key] = embeddings
+        local_kv = [project(e) for e in embeddings]
         inner = local_kv[0][1].shape[-1]
         bias = attn2.to_out(torch.zeros(1, 1, inner, device=device, dtype=dtype)).reshape(-1)
         empty_cache: list = []
@@ -310,7 +339,9 @@ class SpaceTimeRuntime:
                              out.device, out.dtype)
         uncond_pos = [j for j, c in enumerate(chunks) if c == 1]
         weights_dev = self.weights_on(weights, out.device, out.dtype)
-        pieces = list(out.split(b))
+        plan = self.fused_plan(index, b, ops.groups)
+        coefs = self.coefficients(plan, weights_dev)
+        result = out
         baseline = "none"
         for k, j in enumerate(cond_pos):
             base = None
@@ -320,12 +351,14 @@ class SpaceTimeRuntime:
                 baseline = "uncond_rows"
             elif cfg.mode == "guidance":
                 baseline = "empty_prompt"
-            pieces[j] = st_combine.combine_rows(pieces[j], hidden[j * b:(j + 1) * b], base, index, weights,
-                                                cfg.mode, ops, weights_device=weights_dev)
+            delta = st_combine.fused_delta(hidden[j * b:(j + 1) * b], base, out[j * b:(j + 1) * b], plan, coefs,
+                                           cfg.mode, ops)
+            # the first chunk makes a new tensor (the input is never modified), later chunks add into it
+            result = st_combine.scatter_delta(result, plan, delta, row0=j * b, inplace=result is not out)
         self.calls += 1
         extra_options["spacetime_applied"] = {"mode": cfg.mode, "baseline": baseline, "cond_chunks": cond_pos,
                                               "weights": weights.detach(), "grid": (height, width)}
-        return torch.cat(pieces, dim=0)
+        return result
 
     @staticmethod
     def _grid(tokens: int, extra_options: dict) -> tuple[int | None, int | None]:

@@ -18,12 +18,17 @@ mix (first commit / README: convex mixture), cond rows only::
 Uncond rows are never changed and cells outside every region are returned untouched (bit-exact).
 
 Cost: queries are computed only for cells inside some region, local attention only for each region's own cells
-(batch rows folded into the query axis, so one attention call per region), and all local terms are accumulated
-*before* the output projection, which is affine (``to_out(x) = W x + b``)::
+(batch rows folded into the query axis; the regions' queries padded to the largest region and stacked on the batch
+axis against their own stacked keys, so one attention call serves all regions whose local prompts have the same
+length), and all local terms are accumulated *before* the output projection, which is affine
+(``to_out(x) = W x + b``)::
 
     Σ_i c_i A(h, L_i) = W (Σ_i c_i o_i) + (Σ_i c_i) b,      o_i = softmax(q k_iᵀ/√d) v_i,  c_i = M_i w_i
 
-so `to_out` runs once over the union of the regions whatever R is.
+so `to_out` runs once over the union of the regions whatever R is. Everything that does not change between steps
+(gather/scatter indices, padded mask values, stacked keys/values) is built once per run (`fused_plan`,
+`LayerOps.stacked_kv`), the weights are spread over the plan once per model call (`coefficients`), and a layer
+issues a fixed number of ops whatever R is (`fused_delta` + `scatter_delta`).
 """
 from __future__ import annotations
 
@@ -69,19 +74,146 @@ class LayerOps:
     empty_kv: tuple[torch.Tensor, torch.Tensor] | Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None
     attention: Attention = sdpa_attention
 
+    def __post_init__(self) -> None:
+        self._stacked: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        self._groups = token_groups([k.shape[1] for k, _ in self.local_kv])
+
     def get_empty_kv(self) -> tuple[torch.Tensor, torch.Tensor]:
         kv = self.empty_kv() if callable(self.empty_kv) else self.empty_kv
         if kv is None:
             raise ValueError("the cond-only baseline needs the empty-prompt keys/values")
         return kv
 
+    @property
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        """Regions whose local prompts have the same token count, in region order (usually one group: all)."""
+        return self._groups
 
-def _attend(ops: LayerOps, q: torch.Tensor, kv: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """Attention of ``q [b, n, inner]`` against one shared context: rows folded into the query axis."""
-    b, n, inner = q.shape
-    k, v = kv
-    out = ops.attention(q.reshape(1, b * n, inner), k, v, ops.heads)
-    return out.reshape(b, n, inner)
+    def stacked_kv(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per group, the keys/values of its regions stacked on the batch axis: ``[G, T, H·d]`` (built once)."""
+        if self._stacked is None:
+            self._stacked = [(torch.cat([self.local_kv[i][0] for i in g]), torch.cat([self.local_kv[i][1] for i in g]))
+                             for g in self.groups]
+        return self._stacked
+
+
+def token_groups(tokens: list[int]) -> tuple[tuple[int, ...], ...]:
+    """Indices grouped by equal token count, groups ordered by their first index."""
+    groups: dict[int, list[int]] = {}
+    for i, t in enumerate(tokens):
+        groups.setdefault(int(t), []).append(i)
+    return tuple(tuple(g) for g in groups.values())
+
+
+@dataclass
+class GroupPlan:
+    """One attention call: the queries of `regions`, padded to the largest region, stacked on the batch axis.
+
+    gather: ``[G · b · n_max]`` flat indices into the ``[b · U]`` union queries, region-major, then row, then cell;
+            padding entries point at index 0 (their coefficient is 0, so they add nothing).
+    values: ``[G, 1, n_max]`` the regions' mask values at those cells, 0 at the padding.
+    """
+
+    regions: tuple[int, ...]
+    n_max: int
+    gather: torch.Tensor
+    values: torch.Tensor
+
+
+@dataclass
+class FusedPlan:
+    """Everything about one resolution and row count that does not change between steps (built once per run).
+
+    union: ``[U]`` cells inside some region; scatter: ``[b · U]`` flat indices of those cells in ``[b · N]``.
+    """
+
+    b: int
+    cells: int
+    union: torch.Tensor
+    scatter: torch.Tensor
+    groups: list[GroupPlan]
+
+
+def fused_plan(index: RegionIndex, b: int, groups: tuple[tuple[int, ...], ...]) -> FusedPlan:
+    """The gather/scatter plan of `index` for `b` rows (on the index's device; values in its dtype)."""
+    device, union = index.union.device, index.union
+    u = union.numel()
+    row_off = torch.arange(b, device=device) * u
+    plans = []
+    for g in groups:
+        n_max = max(1, *(int(index.pos[i].numel()) for i in g))
+        gather = torch.zeros(len(g), b, n_max, dtype=torch.long, device=device)
+        values = torch.zeros(len(g), 1, n_max, dtype=index.values[g[0]].dtype if index.values else torch.float32,
+                             device=device)
+        for j, i in enumerate(g):
+            n = index.pos[i].numel()
+            gather[j, :, :n] = row_off.view(b, 1) + index.pos[i].view(1, n)
+            values[j, 0, :n] = index.values[i]
+        plans.append(GroupPlan(tuple(g), n_max, gather.reshape(-1), values))
+    cells = index.height * index.width
+    scatter = (torch.arange(b, device=device).view(b, 1) * cells + union.view(1, u)).reshape(-1)
+    return FusedPlan(b, cells, union, scatter, plans)
+
+
+@dataclass
+class Coefficients:
+    """The step's weights spread over a plan: per group ``c [G, b · n_max, 1]`` = w_i(row) · M_i(cell) (0 at the
+    padding), and per union cell ``total`` S = Σ_i c_i and ``total − 1``, both ``[b, U, 1]``. Computed once per
+    model call and resolution, shared by all its layers."""
+
+    coef: list[torch.Tensor]
+    total: torch.Tensor
+    total_m1: torch.Tensor
+
+
+def coefficients(plan: FusedPlan, weights: torch.Tensor, dtype: torch.dtype) -> Coefficients:
+    """`weights` ``[b, R]`` (on the plan's device) spread over `plan` in `dtype`."""
+    w = weights.to(dtype=dtype)
+    b, u = plan.b, plan.union.numel()
+    coef, total = [], None
+    for g in plan.groups:
+        wg = w.t() if len(g.regions) == w.shape[1] else w.t()[list(g.regions)]          # [G, b]
+        c = (wg.unsqueeze(-1) * g.values.to(dtype)).reshape(-1)                           # [G·b·n_max]
+        part = torch.zeros(b * u, dtype=dtype, device=w.device).index_add(0, g.gather, c)
+        total = part if total is None else total + part
+        coef.append(c.view(len(g.regions), b * g.n_max, 1))
+    total = total.view(b, u, 1)
+    return Coefficients(coef, total, total - 1)
+
+
+def fused_delta(hidden: torch.Tensor, base: torch.Tensor | None, out: torch.Tensor, plan: FusedPlan,
+                coefs: Coefficients, mode: str, ops: LayerOps) -> torch.Tensor:
+    """The change of the union cells of one cond chunk, ``[b · U, C]`` in `out`'s dtype (see `combine_rows`).
+
+    One attention call per token-count group (one in total when every local prompt has the same length)."""
+    b, u = plan.b, plan.union.numel()
+    q = ops.to_q(hidden.index_select(1, plan.union))                 # [b, U, inner]
+    inner = q.shape[-1]
+    q_flat = q.reshape(b * u, inner)
+    acc = None
+    for g, (k, v), c in zip(plan.groups, ops.stacked_kv(), coefs.coef):
+        qg = q_flat.index_select(0, g.gather).view(len(g.regions), b * g.n_max, inner)
+        o = ops.attention(qg, k, v, ops.heads)                        # [G, b·n_max, inner]
+        contrib = (o * c).reshape(-1, inner)
+        acc = (torch.zeros(b * u, inner, dtype=q.dtype, device=q.device).index_add_(0, g.gather, contrib)
+               if acc is None else acc.index_add_(0, g.gather, contrib))
+    acc = acc.view(b, u, inner)
+    bias = ops.bias
+    total = coefs.total
+    if mode == "guidance":
+        if base is not None:
+            # Σ c_i (W o_i + b) − S·B  =  to_out(acc) + (S − 1) b − S·B
+            delta = torch.addcmul(torch.addcmul(ops.to_out(acc), coefs.total_m1, bias), total,
+                                  base.index_select(1, plan.union), value=-1)
+        else:
+            # Σ c_i (W o_i + b) − S (W o_∅ + b)  =  W (acc − S o_∅)  =  to_out(acc − S o_∅) − b
+            k, v = ops.get_empty_kv()
+            o_empty = ops.attention(q_flat.unsqueeze(0), k, v, ops.heads).view(b, u, inner)
+            delta = ops.to_out(torch.addcmul(acc, total, o_empty, value=-1)) - bias
+    else:
+        # Σ c_i (A_i − A_D)  =  W acc + S b − S A_D  =  to_out(acc) − b + S (b − A_D)
+        delta = torch.addcmul(ops.to_out(acc) - bias, total, bias - out.index_select(1, plan.union))
+    return delta.reshape(b * u, -1).to(out.dtype)
 
 
 def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | None, index: RegionIndex,
@@ -93,41 +225,30 @@ def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | N
     hidden:  ``[b, N, C_in]`` the normalised hidden state h_c that went into to_q.
     base:    ``[b, N, C]`` guidance baseline (the paired uncond rows' output) or None → ``A(h_c, ∅)``.
     index:   gather plan of the regions at this resolution (device/dtype of `out`).
-    weights: ``[b, R]`` weight of each region for each row at this step (strength already applied). Which regions
-             act is read from it, so keep it on the host: reading a GPU tensor waits for all queued GPU work.
-    weights_device: the same values already on `out`'s device (optional; callers cache it so that a host
-             `weights` is not copied to the GPU once per layer).
+    weights: ``[b, R]`` weight of each region for each row at this step (strength already applied). Only read
+             to skip the call when every weight is 0; keep it on the host (reading a GPU tensor waits for the GPU).
+    weights_device: the same values already on `out`'s device (optional).
     Returns a new tensor; `out` is not modified. Cells outside every region keep their exact values.
+
+    This one-call form builds the plan and the coefficients each time; the bridge caches both (per run and per
+    model call) and calls `fused_delta` directly.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    b = out.shape[0]
-    active = [i for i in range(len(index.pos))
-              if index.pos[i].numel() > 0 and bool((weights[:, i] != 0).any())]
-    if not active or index.union.numel() == 0:
+    if not len(index.pos) or index.union.numel() == 0 or not bool((weights != 0).any()):
         return out
-    union = index.union
-    q = ops.to_q(hidden.index_select(1, union))                      # [b, U, inner]
-    inner = q.shape[-1]
-    acc = torch.zeros(b, union.numel(), inner, dtype=q.dtype, device=q.device)
-    total = torch.zeros(b, union.numel(), 1, dtype=q.dtype, device=q.device)
-    w = (weights if weights_device is None else weights_device).to(device=q.device, dtype=q.dtype)
-    for i in active:
-        pos = index.pos[i]
-        o = _attend(ops, q.index_select(1, pos), ops.local_kv[i])   # [b, n_i, inner]
-        c = w[:, i].view(b, 1, 1) * index.values[i].to(q.dtype).view(1, -1, 1)
-        acc = acc.index_add(1, pos, c * o)
-        total = total.index_add(1, pos, c.expand(b, pos.numel(), 1))
-    bias = ops.bias.to(device=out.device, dtype=out.dtype)
-    if mode == "guidance":
-        if base is not None:
-            # Σ c_i (W o_i + b) − S·B  =  to_out(acc) + (S − 1) b − S·B
-            delta = ops.to_out(acc) + (total - 1) * bias - total * base.index_select(1, union)
-        else:
-            # Σ c_i (W o_i + b) − S (W o_∅ + b)  =  W (acc − S o_∅)  =  to_out(acc − S o_∅) − b
-            o_empty = _attend(ops, q, ops.get_empty_kv())
-            delta = ops.to_out(acc - total * o_empty) - bias
-    else:
-        # Σ c_i (A_i − A_D)  =  W acc + S b − S A_D  =  to_out(acc) − b + S (b − A_D)
-        delta = ops.to_out(acc) - bias + total * (bias - out.index_select(1, union))
-    return out.index_add(1, union, delta.to(out.dtype))
+    b = out.shape[0]
+    plan = fused_plan(index, b, ops.groups)
+    w = (weights if weights_device is None else weights_device).to(device=out.device)
+    coefs = coefficients(plan, w, out.dtype)
+    return scatter_delta(out, plan, fused_delta(hidden, base, out, plan, coefs, mode, ops))
+
+
+def scatter_delta(out: torch.Tensor, plan: FusedPlan, delta: torch.Tensor, row0: int = 0,
+                  inplace: bool = False) -> torch.Tensor:
+    """`out` ``[rows, N, C]`` with `delta` ``[b · U, C]`` added at the union cells of rows ``row0 .. row0 + b``
+    (a new tensor unless `inplace`); every other element keeps its exact value."""
+    flat = out.view(-1, out.shape[-1]) if inplace else out.reshape(-1, out.shape[-1])
+    idx = plan.scatter if row0 == 0 else plan.scatter + row0 * plan.cells
+    res = flat.index_add_(0, idx, delta) if inplace else flat.index_add(0, idx, delta)
+    return res.view(out.shape)
