@@ -185,6 +185,7 @@ def export(run: Path, out: Path) -> None:
     from .model import save_lab_checkpoint
 
     state = torch.load(run / "last.pt", weights_only=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     save_lab_checkpoint(out, state["ema_unet"], state["ema_text"], metadata={"lab_train_step": str(state["step"])})
     print(f"wrote {out} from step {state['step']}", flush=True)
 
