@@ -1,0 +1,50 @@
+"""The thumbnail of `example_workflows/lab_shapes`: the workflow's own two outputs, vanilla above SpaceTime.
+
+usage: python -m lab.thumbnail   (writes example_workflows/lab_shapes.jpg; runs the workflow in ComfyUI in-process)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from .experiment import REPO, boot_host
+
+WORKFLOW = REPO / "example_workflows" / "lab_shapes.json"
+CELL = 128
+
+
+def main() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    host = boot_host()
+    import folder_paths
+    from support.workflow import specs_from_classes, ui_to_api
+
+    workflow = json.loads(WORKFLOW.read_text())
+    prompt = ui_to_api(workflow, specs_from_classes(host.nodes.NODE_CLASS_MAPPINGS))
+    rows: dict[str, str] = {}
+    for node_id, node in prompt.items():
+        if node["class_type"] == "SaveImage":  # preview instead of writing into the user's output folder
+            rows["vanilla" if "vanilla" in node["inputs"].pop("filename_prefix") else "spacetime"] = node_id
+            node["class_type"] = "PreviewImage"
+    run = host.run(prompt)
+    if not run.success:
+        raise SystemExit(f"lab_shapes failed: {run.error_text()[:2000]}")
+    temp = Path(folder_paths.get_temp_directory())
+    caption = next(n for n in workflow["nodes"] if n["type"] == "PrimitiveStringMultiline")["widgets_values"][0]
+    sheet = Image.new("RGB", (CELL * 4, 24 + 2 * CELL), "white")
+    ImageDraw.Draw(sheet).text((4, 6), f"{caption}  (top: vanilla, bottom: SpaceTime)", fill="black")
+    for r, key in enumerate(["vanilla", "spacetime"]):
+        for c, image in enumerate(run.outputs[rows[key]]["images"][:4]):
+            tile = Image.open(temp / image["subfolder"] / image["filename"]).convert("RGB")
+            sheet.paste(tile.resize((CELL, CELL)), (c * CELL, 24 + r * CELL))
+    out = WORKFLOW.with_suffix(".jpg")
+    sheet.save(out, quality=90)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
