@@ -10,6 +10,11 @@ import pytest
 from lab.graphs import CHECKPOINT, Variant
 from lab.heldout import heldout_scenes
 
+# Margins, well below what the step-4000 fixture measured on these 20 images (docs/benchmarks.md, "Regression
+# test"): relation accuracy +45 points predicted vs vanilla, colour binding +17.5.
+REL_MARGIN = 0.3
+BIND_MARGIN = 0.1
+
 pytestmark = pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "lab" / "fixtures" / CHECKPOINT).exists(),
                                 reason="lab/fixtures/spacetime_lab.safetensors is not there")
 
@@ -47,28 +52,28 @@ def test_weight_zero_reproduces_vanilla_exactly(lab_host):
 
 
 def test_patch_beats_vanilla_and_swapped_boxes(lab_host):
-    """10 held-out captions x 2 samples. With the pack's predicted layout (w=2, the experiment's best fixed
-    weight) relations are right more often than vanilla; with the right boxes (w=3) objects land in their own
-    box far more often than vanilla, and swapping the boxes makes relations wrong: the patch follows the boxes."""
+    """10 held-out captions x 2 samples, the experiment's main setting (guidance, weight 4 at the first step
+    falling linearly to 0 at the last). With the pack's predicted layout, relations are right and colours bound
+    more often than vanilla; with the right boxes objects land in their own box far more often than vanilla,
+    and swapping the boxes makes relations wrong: the patch follows the boxes."""
     from lab.experiment import image_scores, run_caption
 
-    variants = [Variant("vanilla"), Variant("predicted", "predicted", "guidance", 2.0),
-                Variant("gold", "gold", "guidance", 3.0), Variant("swapped", "swapped", "guidance", 3.0)]
-    relation = {v.name: [] for v in variants}
-    in_box = {v.name: [] for v in variants}
+    ramp = {"mode": "guidance", "weight": 4.0, "weight_end": 0.0}
+    variants = [Variant("vanilla"), Variant("predicted", "predicted", **ramp), Variant("gold", "gold", **ramp),
+                Variant("swapped", "swapped", **ramp)]
+    scores = {v.name: [] for v in variants}
     for i, scene in enumerate(heldout_scenes()[:10]):
         images = run_caption(lab_host, scene, variants, seed=1000 + i, batch=2)
         for name, batch in images.items():
-            for img in batch:
-                scores = image_scores(scene, img)
-                relation[name].append(scores["relation"])
-                in_box[name].append(scores["in_gold_box"])
-    rel = {k: float(np.mean(v)) for k, v in relation.items()}
-    box = {k: float(np.mean(v)) for k, v in in_box.items()}
-    print(f"relation accuracy {rel}; in own box {box}")
-    assert rel["predicted"] >= rel["vanilla"] + 0.1, rel
-    assert rel["gold"] >= rel["swapped"] + 0.2 and rel["gold"] >= rel["vanilla"], rel
-    assert box["gold"] >= box["vanilla"] + 0.3 and box["gold"] >= box["swapped"] + 0.5, box
+            scores[name] += [image_scores(scene, img) for img in batch]
+    mean = {metric: {k: float(np.mean([s[metric] for s in v])) for k, v in scores.items()}
+            for metric in ("relation", "binding", "in_gold_box")}
+    print(mean)
+    rel, bind, box = mean["relation"], mean["binding"], mean["in_gold_box"]
+    assert rel["predicted"] >= rel["vanilla"] + REL_MARGIN, rel
+    assert bind["predicted"] >= bind["vanilla"] + BIND_MARGIN, bind
+    assert rel["gold"] >= rel["swapped"] + 0.4 and rel["gold"] >= rel["vanilla"] + REL_MARGIN, rel
+    assert box["gold"] >= box["vanilla"] + 0.4 and box["gold"] >= box["swapped"] + 0.6, box
 
 
 def test_lab_shapes_example_runs_on_the_lab_checkpoint(lab_host):
