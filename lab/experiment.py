@@ -96,14 +96,20 @@ def markdown_table(scores: dict[str, list[list[dict[str, float]]]], label: str) 
     return header + "\n".join(rows) + "\n"
 
 
+def draw_column_labels(draw: ImageDraw.ImageDraw, names: list[str], cell: int) -> None:
+    """Variant names above the columns, two lines each, in ASCII (PIL's default font has no arrow)."""
+    for c, name in enumerate(names):
+        label = name.replace("→", "->")
+        draw.text((c * cell + 3, 2), label[:24], fill="black")
+        draw.text((c * cell + 3, 14), label[24:48], fill="black")
+
+
 def save_grid(rows: list[tuple[str, dict[str, np.ndarray]]], names: list[str], path: Path, cell: int = 128) -> None:
     """First sample of each variant (columns) for the first captions (rows), captions written above rows."""
     label_h, head_h = 14, 28
     grid = Image.new("RGB", (cell * len(names), head_h + len(rows) * (cell + label_h)), "white")
     draw = ImageDraw.Draw(grid)
-    for c, name in enumerate(names):
-        draw.text((c * cell + 3, 2), name[:24], fill="black")
-        draw.text((c * cell + 3, 14), name[24:48], fill="black")
+    draw_column_labels(draw, names, cell)
     for r, (caption, images) in enumerate(rows):
         y = head_h + r * (cell + label_h)
         draw.text((3, y + 1), caption[:110], fill="black")
