@@ -57,8 +57,7 @@ def setup():
     name = ensure_full_sd15_checkpoint(folder_paths.get_folder_paths("checkpoints")[0]).name
     with torch.inference_mode():
         model, clip, vae = nodes.CheckpointLoaderSimple().load_checkpoint(name)[:3]
-    setup.vae = vae
-    return host, ps, nodes, model, clip
+    return host, ps, nodes, model, clip, vae
 
 
 def make_methods(host, ps, nodes, model, clip, regions_counts, size):
@@ -125,7 +124,7 @@ def host_syncs(ps, model, pos, neg, size, steps) -> int:
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
-def cuda_memory(ps, nodes, methods, model, pos, neg, size, steps, decode_names, first_left):
+def cuda_memory(ps, nodes, vae, methods, model, pos, neg, size, steps, decode_names, first_left):
     """One more run of every method: peak allocation, what stays allocated afterwards, finiteness (CUDA)."""
     rows, base_peak, base_act = [], None, None
     for name, (m, p) in [("vanilla", (model, pos))] + list(methods.items()):
@@ -138,7 +137,7 @@ def cuda_memory(ps, nodes, methods, model, pos, neg, size, steps, decode_names, 
         image_finite = None
         if name in decode_names:
             with torch.inference_mode():
-                image = nodes.VAEDecode().decode(setup.vae, {"samples": latent})[0]
+                image = nodes.VAEDecode().decode(vae, {"samples": latent})[0]
             image_finite = bool(torch.isfinite(image).all())
             del image
         del latent
@@ -160,7 +159,7 @@ def cuda_memory(ps, nodes, methods, model, pos, neg, size, steps, decode_names, 
 
 
 def bench_speed(args):
-    host, ps, nodes, model, clip = setup()
+    host, ps, nodes, model, clip, vae = setup()
     if cuda():
         import comfy.model_management as mm
 
@@ -194,7 +193,7 @@ def bench_speed(args):
             print(json.dumps(row), flush=True)
         if cuda():
             decode = {"vanilla", f"patch R={max(args.regions)}"} if size == args.sizes[0] else set()
-            results += cuda_memory(ps, nodes, methods, model, pos, neg, size, args.steps, decode, first_left)
+            results += cuda_memory(ps, nodes, vae, methods, model, pos, neg, size, args.steps, decode, first_left)
     return results
 
 
@@ -205,7 +204,7 @@ import sys, torch
 sys.argv = [sys.argv[0]]
 sys.path.insert(0, {str(REPO / 'benchmarks')!r})
 import bench_patch as b
-host, ps, nodes, model, clip = b.setup()
+host, ps, nodes, model, clip, _ = b.setup()
 methods, pos, neg = b.make_methods(host, ps, nodes, model, clip, [{r}], {size})
 m, p = (model, pos) if {method!r} == "vanilla" else methods[{method!r}]
 ps.sample(m, p, neg, {size}, {size}, steps=1)                 # loads the model fully

@@ -190,13 +190,11 @@ def fused_delta(hidden: torch.Tensor, base: torch.Tensor | None, out: torch.Tens
     q = ops.to_q(hidden.index_select(1, plan.union))                 # [b, U, inner]
     inner = q.shape[-1]
     q_flat = q.reshape(b * u, inner)
-    acc = None
+    acc = torch.zeros(b * u, inner, dtype=q.dtype, device=q.device)
     for g, (k, v), c in zip(plan.groups, ops.stacked_kv(), coefs.coef):
         qg = q_flat.index_select(0, g.gather).view(len(g.regions), b * g.n_max, inner)
         o = ops.attention(qg, k, v, ops.heads)                        # [G, b·n_max, inner]
-        contrib = (o * c).reshape(-1, inner)
-        acc = (torch.zeros(b * u, inner, dtype=q.dtype, device=q.device).index_add_(0, g.gather, contrib)
-               if acc is None else acc.index_add_(0, g.gather, contrib))
+        acc.index_add_(0, g.gather, (o * c).reshape(-1, inner))
     acc = acc.view(b, u, inner)
     bias = ops.bias
     total = coefs.total
@@ -217,8 +215,7 @@ def fused_delta(hidden: torch.Tensor, base: torch.Tensor | None, out: torch.Tens
 
 
 def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | None, index: RegionIndex,
-                 weights: torch.Tensor, mode: str, ops: LayerOps,
-                 weights_device: torch.Tensor | None = None) -> torch.Tensor:
+                 weights: torch.Tensor, mode: str, ops: LayerOps) -> torch.Tensor:
     """Apply the formula to one cond chunk.
 
     out:     ``[b, N, C]`` the layer's output for the cond rows, ``A(h_c, D)`` (after to_out).
@@ -227,7 +224,6 @@ def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | N
     index:   gather plan of the regions at this resolution (device/dtype of `out`).
     weights: ``[b, R]`` weight of each region for each row at this step (strength already applied). Only read
              to skip the call when every weight is 0; keep it on the host (reading a GPU tensor waits for the GPU).
-    weights_device: the same values already on `out`'s device (optional).
     Returns a new tensor; `out` is not modified. Cells outside every region keep their exact values.
 
     This one-call form builds the plan and the coefficients each time; the bridge caches both (per run and per
@@ -239,8 +235,7 @@ def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | N
         return out
     b = out.shape[0]
     plan = fused_plan(index, b, ops.groups)
-    w = (weights if weights_device is None else weights_device).to(device=out.device)
-    coefs = coefficients(plan, w, out.dtype)
+    coefs = coefficients(plan, weights.to(device=out.device), out.dtype)
     return scatter_delta(out, plan, fused_delta(hidden, base, out, plan, coefs, mode, ops))
 
 
