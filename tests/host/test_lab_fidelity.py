@@ -77,18 +77,12 @@ def test_patch_beats_vanilla_and_swapped_boxes(lab_host):
 
 
 def test_lab_shapes_example_runs_on_the_lab_checkpoint(lab_host):
-    import json
+    from lab.thumbnail import example_prompt
 
-    from support.paths import REPO
-    from support.workflow import specs_from_classes, ui_to_api
-
-    workflow = json.loads((REPO / "example_workflows" / "lab_shapes.json").read_text())
-    prompt = ui_to_api(workflow, specs_from_classes(lab_host.nodes.NODE_CLASS_MAPPINGS))
+    prompt, outputs = example_prompt(lab_host)
+    assert set(outputs) == {"vanilla", "spacetime"}
     for node in prompt.values():
-        if node["class_type"] == "SaveImage":
-            node["class_type"] = "PreviewImage"
-            node["inputs"].pop("filename_prefix", None)
-        elif node["class_type"] == "EmptyLatentImage":
+        if node["class_type"] == "EmptyLatentImage":
             node["inputs"]["batch_size"] = 1
     run = lab_host.run(prompt)
     assert run.success, run.error_text()
