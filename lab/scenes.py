@@ -10,6 +10,8 @@ import itertools
 import random
 from dataclasses import dataclass
 
+from layout_model.evaluate import relation_holds as _centre_rule
+
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 90, 240), "yellow": (235, 215, 40)}
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle")
@@ -66,10 +68,13 @@ class Scene:
     size: int
 
 
+# The lab's relation names -> layout_model's evaluated ones, whose centre rule the lab shares.
+_EVALUATED: dict[str, str] = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
+
+
 def relation_holds(subject: Obj, relation: str, anchor: Obj) -> bool:
-    """The evaluation rule: compare box centres along the relation's axis (y grows downwards)."""
-    (sx, sy), (ax, ay) = subject.centre, anchor.centre
-    return {"left": sx < ax, "right": sx > ax, "above": sy < ay, "below": sy > ay}[relation]
+    """The evaluation rule (layout_model.evaluate's): compare box centres along the relation's axis (y down)."""
+    return _centre_rule(_EVALUATED[relation], subject.centre, anchor.centre)
 
 
 def is_held_out(kinds: list[tuple[str, str]]) -> bool:
