@@ -18,6 +18,7 @@ IMAGE_SIZE = 256
 SAMPLER = {"steps": 20, "cfg": 4.0, "sampler_name": "ddim", "scheduler": "ddim_uniform", "denoise": 1.0}
 LOCAL_TEMPLATE = "{phrase}"  # the lab model knows "a red circle", not the paper's "a photo of ..."
 _RELATION_NAMES = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
+BOXES: tuple[str | None, ...] = (None, "predicted", "gold", "swapped")  # None: vanilla, no layout
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class Variant:
     weight: float = 1.0
     optimise: bool = False
     weight_end: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.boxes not in BOXES:
+            raise ValueError(f"Variant {self.name!r}: boxes must be one of {BOXES}, got {self.boxes!r}")
+        if self.optimise and self.boxes is None:
+            raise ValueError(f"Variant {self.name!r}: optimise=True needs a layout (boxes is None, vanilla): "
+                             "Optimize Step Weights samples through the layout's regions")
 
 
 def gold_layout(scene: Scene, caption: str, swap: bool = False) -> dict[str, Any]:

@@ -1,0 +1,27 @@
+"""The lab's API prompts: a Variant that cannot be built into a graph is refused when it is made."""
+from __future__ import annotations
+
+import pytest
+
+from lab.graphs import Variant, caption_prompt
+from lab.heldout import heldout_scenes
+
+
+def test_optimising_without_a_layout_is_refused_naming_the_field():
+    with pytest.raises(ValueError, match=r"optimise=True needs a layout \(boxes is None"):
+        Variant("optimised vanilla", optimise=True)
+
+
+def test_an_unknown_boxes_value_is_refused_naming_the_field():
+    with pytest.raises(ValueError, match=r"boxes must be one of .* got 'none'"):
+        Variant("typo", "none", optimise=True)
+
+
+def test_vanilla_and_optimised_variants_still_build_their_prompt():
+    scene = heldout_scenes()[0]
+    variants = [Variant("vanilla"), Variant("optimised", "gold", "guidance", 2.0, optimise=True)]
+    prompt, outputs = caption_prompt(scene, "a caption", variants, seed=1, batch=1)
+    assert outputs == {"vanilla": "preview0", "optimised": "preview1"}
+    assert prompt["sample0"]["class_type"] == "KSampler" and "regions0" not in prompt
+    assert prompt["sample1"]["class_type"] == "SpaceTimeOptimizeStepWeights"
+    assert prompt["sample1"]["inputs"]["regions"] == ["regions1", 0]
