@@ -11,13 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .scenes import Scene
+from .scenes import PACK_RELATIONS, Scene
 
 CHECKPOINT = "spacetime_lab.safetensors"
 IMAGE_SIZE = 256
 SAMPLER = {"steps": 20, "cfg": 4.0, "sampler_name": "ddim", "scheduler": "ddim_uniform", "denoise": 1.0}
 LOCAL_TEMPLATE = "{phrase}"  # the lab model knows "a red circle", not the paper's "a photo of ..."
-_RELATION_NAMES = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
 BOXES: tuple[str | None, ...] = (None, "predicted", "gold", "swapped")  # None: vanilla, no layout
 
 
@@ -50,7 +49,7 @@ def gold_layout(scene: Scene, caption: str, swap: bool = False) -> dict[str, Any
         boxes[0], boxes[1] = boxes[1], boxes[0]
     objects = [{"phrase": o.phrase, "noun": o.shape, "attributes": [o.colour], "box": box}
                for o, box in zip(scene.objects, boxes)]
-    relations = [[r.subject, _RELATION_NAMES[r.relation], r.anchor] for r in scene.relations]
+    relations = [[r.subject, PACK_RELATIONS[r.relation], r.anchor] for r in scene.relations]
     return {"schema": "spacetime-layout", "version": 1, "width": IMAGE_SIZE, "height": IMAGE_SIZE,
             "text": caption, "predictor": "gold", "objects": objects, "relations": relations}
 

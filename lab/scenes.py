@@ -68,13 +68,13 @@ class Scene:
     size: int
 
 
-# The lab's relation names -> layout_model's evaluated ones, whose centre rule the lab shares.
-_EVALUATED: dict[str, str] = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
+# The lab's relation names -> the pack's (layout_model's), whose centre rule the lab shares.
+PACK_RELATIONS: dict[str, str] = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
 
 
 def relation_holds(subject: Obj, relation: str, anchor: Obj) -> bool:
     """The evaluation rule (layout_model.evaluate's): compare box centres along the relation's axis (y down)."""
-    return _centre_rule(_EVALUATED[relation], subject.centre, anchor.centre)
+    return _centre_rule(PACK_RELATIONS[relation], subject.centre, anchor.centre)
 
 
 def is_held_out(kinds: list[tuple[str, str]]) -> bool:
