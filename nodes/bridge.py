@@ -169,8 +169,10 @@ class SpaceTimeRuntime:
             log.warning("SpaceTime Attention Patch: %s", msg)
 
     # per-call inputs ------------------------------------------------------------------------------------
-    def progress(self, sigmas: torch.Tensor) -> torch.Tensor:
-        ms = self.base_model.model_sampling
+    def progress(self, sigmas: torch.Tensor, model_sampling: Any = None) -> torch.Tensor:
+        """Denoising progress of `sigmas` through `model_sampling` (default: the model's own), its table built once
+        per run and shared by every caller in the run (the hooks and Optimize Step Weights)."""
+        ms = self.base_model.model_sampling if model_sampling is None else model_sampling
         key = ("progress_table", id(ms))
         table = self._run.get(key)
         if table is None:

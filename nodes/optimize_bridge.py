@@ -28,7 +28,7 @@ from ..spacetime import masks as st_masks
 from ..spacetime.optimize.attention import AttentionRecorder, phrase_positions, region_attention_ratio
 from ..spacetime.optimize.clip_score import OPENAI_MEAN, OPENAI_STD
 from ..spacetime.optimize.context import CallWrapper, SamplingContext
-from .bridge import SpaceTimeRuntime, sigma_to_progress, progress_table
+from .bridge import SpaceTimeRuntime, find_runtime, progress_table, sigma_to_progress
 
 CLIP_FOLDER = "spacetime_clip"
 NO_CLIP = "none"
@@ -243,6 +243,17 @@ def schedule(model: Any, steps: int, sampler_name: str, scheduler: str) -> torch
                                    denoise=1.0).sigmas.cpu()
 
 
+def run_progress(model: Any) -> Callable[[Any], torch.Tensor]:
+    """sigma -> progress through `model`'s model_sampling. On a patched model the runtime's per-run table is used
+    (called inside the run, it is built once and shared with the patch's hooks); otherwise a table of our own."""
+    ms = model.get_model_object("model_sampling")
+    runtime = find_runtime(model)
+    if runtime is not None:
+        return lambda s: runtime.progress(torch.as_tensor(s), ms)
+    table = progress_table(ms)
+    return lambda s: sigma_to_progress(torch.as_tensor(s), table)
+
+
 def run_in_sampler(model: Any, positive: Any, negative: Any, latent: dict, seed: int, cfg: float, sampler_name: str,
                    sigmas: torch.Tensor, body: Callable[[SamplingContext], tuple[Any, torch.Tensor]],
                    ticks: Callable[[SamplingContext], int], decode: Callable[[torch.Tensor], torch.Tensor] | None
@@ -260,8 +271,7 @@ def run_in_sampler(model: Any, positive: Any, negative: Any, latent: dict, seed:
     latent_image = comfy.sample.fix_empty_latent_channels(model, latent["samples"])
     noise = comfy.sample.prepare_noise(latent_image, seed, latent.get("batch_index"))
     real = comfy.samplers.sampler_object(sampler_name)
-    ms = model.get_model_object("model_sampling")
-    table = progress_table(ms)
+    progress = run_progress(model)
     holder: dict[str, Any] = {}
 
     def sampler_function(model_k, x, sigmas_dev, extra_args=None, callback=None, disable=None):
@@ -285,7 +295,7 @@ def run_in_sampler(model: Any, positive: Any, negative: Any, latent: dict, seed:
 
         ctx = SamplingContext(
             denoise=denoise, x_start=x, sigmas=sigmas_dev, sample=sample,
-            progress=lambda s: sigma_to_progress(torch.as_tensor(s), table),
+            progress=progress,
             check_interrupt=comfy.model_management.throw_exception_if_processing_interrupted, tick=tick,
             decode=(lambda z: decode(model_k.inner_model.inner_model.process_latent_out(z))) if decode else None)
         pbar.update_absolute(0, ticks(ctx))

@@ -127,6 +127,15 @@ def test_progress_bar_counts_iterations_times_steps(mod, setup):
     assert seen[-1][0] == total and total > STEPS            # 2 gradient passes (their window) + the final pass
 
 
+def test_one_progress_table_per_run_shared_by_the_patch_and_the_optimiser(comfy, mod, setup, monkeypatch):
+    bridge = comfy.pack_module("nodes.bridge")
+    real, built = bridge.progress_table, []
+    for module in (bridge, mod.ob):                   # the optimiser's own import of it too
+        monkeypatch.setattr(module, "progress_table", lambda *a, **k: built.append(1) or real(*a, **k))
+    run(mod, setup, iterations=2)
+    assert len(built) == 1
+
+
 def test_cancel_stops_cleanly_without_a_graph_or_a_patched_input(mod, setup, monkeypatch):
     import comfy.model_management as mm
     import comfy.utils
