@@ -186,7 +186,8 @@ class SpaceTimeRuntime:
         model call the same ``sigmas`` tensor, so until a layer repeats (the next call) the weights are reused
         without reading the sigmas' values, which on a GPU is a host sync that waits for all queued work. This
         holds for weights that require grad too (Optimize Step Weights): within one model call they cannot change,
-        and every layer of the call then shares one graph node; a new call computes them afresh."""
+        and every layer of the call then shares one graph node; a new call (or a call without `layer`) computes
+        them afresh."""
         values = self.weights.values
         if sigmas is None:
             self._warn_once("sigmas", "no sigmas in transformer_options; using the weights at progress 0")
@@ -198,16 +199,12 @@ class SpaceTimeRuntime:
                 and layer not in fast[3] and fast[5] == grad):
             fast[3].add(layer)
             return fast[4]
-        w = self._weights_by_value(sigmas, rows, values)
+        w = self._compute_weights(sigmas, rows, values)
         if layer is not None:
             self._run["weights_fast"] = (sigmas, rows, values, {layer}, w, grad)
         return w
 
-    def _weights_by_value(self, sigmas: torch.Tensor, rows: int, values: torch.Tensor) -> torch.Tensor | None:
-        key = (tuple(sigmas.detach().flatten().tolist()), rows, id(values))
-        cached = self._run.get("weights")
-        if cached is not None and cached[0] == key and not values.requires_grad:
-            return cached[1]
+    def _compute_weights(self, sigmas: torch.Tensor, rows: int, values: torch.Tensor) -> torch.Tensor | None:
         p = self.progress(sigmas)
         p = p if p.numel() == rows else p[:1].expand(rows)
         cfg = self.config
@@ -215,8 +212,7 @@ class SpaceTimeRuntime:
         active = ((p >= cfg.start_percent - 1e-6) & (p <= cfg.end_percent + 1e-6)).to(w.device)
         w = w * active.view(-1, 1).to(w.dtype)
         if not bool((w.detach() != 0).any()):
-            w = None
-        self._run["weights"] = (key, w)
+            return None
         return w
 
     def weights_on(self, weights: torch.Tensor, device, dtype) -> torch.Tensor:

@@ -55,8 +55,8 @@ def test_one_sigma_read_per_model_call(comfy, tiny_sd15):
 def test_sampling_reads_sigmas_once_per_model_call(comfy, tiny_sd15):
     rt, m = _runtime(comfy, tiny_sd15)
     reads, moves = [], []
-    by_value, weights_on = rt._weights_by_value, rt.weights_on
-    rt._weights_by_value = lambda *a: reads.append(1) or by_value(*a)
+    compute, weights_on = rt._compute_weights, rt.weights_on
+    rt._compute_weights = lambda *a: reads.append(1) or compute(*a)
     rt.weights_on = lambda w, *a: moves.append(w) or weights_on(w, *a)
     cond, uncond = ps.encode(tiny_sd15.clip, "a red cat and a blue dog"), ps.encode(tiny_sd15.clip, "")
     out = ps.sample(m, cond, uncond, steps=3)

@@ -102,8 +102,8 @@ def test_weights_that_require_grad_are_computed_once_per_model_call(comfy, tiny_
     values = torch.ones(2, 5, requires_grad=True)
     m, rt = bridge.apply_patch(tiny_sd15.model, regs, sw.StepWeights(values, relative=False), bridge.PatchConfig())
     reads = []
-    by_value = rt._weights_by_value
-    rt._weights_by_value = lambda *a: reads.append(1) or by_value(*a)
+    compute = rt._compute_weights
+    rt._compute_weights = lambda *a: reads.append(1) or compute(*a)
     layers = sorted(rt.layers)
     rt.begin_run()
     try:
