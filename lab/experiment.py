@@ -123,10 +123,12 @@ def save_grid(rows: list[tuple[str, dict[str, np.ndarray]]], names: list[str], p
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--two", type=int, default=40, help="first N of the 40 held-out two-object captions")
-    parser.add_argument("--three", type=int, default=12, help="first N of the 12 held-out three-object captions")
+    parser.add_argument("--three", type=int, default=12,
+                        help="first N of the 12 held-out three-object captions (validation: N three-object captions)")
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--split", choices=["heldout", "validation"], default="heldout",
-                        help="validation: --two captions of combinations seen in training, to choose settings on")
+                        help="validation: --two and --three captions of combinations seen in training, "
+                             "to choose settings on")
     parser.add_argument("--table", type=Path, default=REPO / "lab" / "runs" / "experiment.md")
     parser.add_argument("--grid", type=Path, default=REPO / "docs" / "lab_grid.jpg")
     parser.add_argument("--grid-rows", type=int, default=6)
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     variants = [v for v in VARIANTS if v.name == "vanilla" or not args.variants
                 or any(part in v.name for part in args.variants)]
     scenes = (heldout_scenes(min(args.two, 40), min(args.three, 12)) if args.split == "heldout"
-              else validation_scenes(args.two))
+              else validation_scenes(args.two, n_three=args.three))
     scores: dict[str, list[list[dict[str, float]]]] = {v.name: [] for v in variants}
     by_count: dict[str, list[list[dict[str, float]]]] = {}
     grid_rows = []

@@ -38,9 +38,12 @@ def heldout_scenes(n_two: int = 40, n_three: int = 12, seed: int = 1234) -> list
     return two[:n_two] + three
 
 
-def validation_scenes(n: int = 24, seed: int = 4321) -> list[Scene]:
+def validation_scenes(n: int = 24, seed: int = 4321, n_three: int = 0) -> list[Scene]:
     """`n` two-object scenes of pairs that do appear in training (none is held out), each pair in the four
-    relations: choosing a setting here keeps the held-out numbers an unbiased test."""
+    relations, then `n_three` three-object scenes built like the held-out ones (a pair, a third object related to
+    the same anchor) from kinds of which no two are held out: choosing a setting here keeps the held-out numbers
+    an unbiased test. The three-object scenes come from their own generator, so the two-object ones do not
+    depend on `n_three`."""
     rng = random.Random(seed)
     pairs = [(a, b) for i, a in enumerate(KINDS) for b in KINDS[i + 1:]
              if a[0] != b[0] and a[1] != b[1] and not is_held_out([a, b])]  # like the held-out pairs
@@ -50,4 +53,9 @@ def validation_scenes(n: int = 24, seed: int = 4321) -> list[Scene]:
         a, b = pairs[k // len(RELATIONS)]
         subject, anchor = (a, b) if (k // len(RELATIONS)) % 2 == 0 else (b, a)
         scenes.append(_scene(rng, [anchor, subject], [RELATIONS[k % len(RELATIONS)]]))
+    rng = random.Random(seed + 1)
+    for i in range(n_three):
+        a, b = pairs[i % len(pairs)]
+        third = rng.choice([k for k in KINDS if k not in (a, b) and not is_held_out([a, b, k])])
+        scenes.append(_scene(rng, [b, a, third], [RELATIONS[i % 4], RELATIONS[(i + 1 + i // 4) % 4]]))
     return scenes

@@ -59,6 +59,17 @@ def test_validation_set_is_fixed_seen_in_training_and_apart_from_the_heldout_set
     assert {s.relations[0].relation for s in scenes} == {"left", "right", "above", "below"}
 
 
+def test_validation_three_object_scenes_are_seen_combinations_and_leave_the_two_object_ones_alone():
+    scenes = validation_scenes(n_three=12)
+    assert scenes[:24] == validation_scenes() and len(scenes) == 36
+    heldout_captions = {canonical_caption(s) for s in heldout_scenes()}
+    for scene in scenes[24:]:
+        assert len(scene.objects) == 3 and not is_held_out([o.kind for o in scene.objects])
+        assert canonical_caption(scene) not in heldout_captions
+        for r in scene.relations:
+            assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor])
+
+
 def test_canonical_caption_names_a_repeated_anchor_with_the():
     scene = heldout_scenes()[-1]
     caption = canonical_caption(scene)
