@@ -275,6 +275,12 @@ SIZE_PRIORS: dict[str, tuple[float, float]] = {
 }
 GLOBAL_PRIOR: tuple[float, float] = (0.35, 0.31)
 PRIOR_ASPECT: float = 4.0 / 3.0  # pixel aspect of the images the priors were measured on
+# Nouns outside COCO whose outline is as wide as it is tall: they get the global prior's area in a square box
+# (in pixels) instead of the prior's landscape box, so "a red circle" is not planned 1.5 times wider than tall.
+SQUARE_NOUNS: frozenset[str] = frozenset({
+    "circle", "square", "triangle", "star", "ring", "dot", "disc", "disk", "heart", "diamond", "hexagon",
+    "pentagon", "octagon", "cube", "sphere", "pyramid", "globe", "coin", "button", "tile", "block",
+})
 
 
 def plural(word: str) -> str:

@@ -373,6 +373,34 @@ def test_canvas_aspect_changes_box_shape_not_relations():
     assert (y1 - y0) * 512 > (x1 - x0) * 1024  # a person stays taller than wide in pixels
 
 
+def test_geometric_shapes_get_square_boxes_on_any_canvas():
+    for width, height in ((256, 256), (1024, 512)):
+        layout = predict("a red circle to the left of a blue triangle", width=width, height=height)
+        for obj in layout.objects:
+            x0, y0, x1, y1 = obj.box
+            assert (x1 - x0) * width == pytest.approx((y1 - y0) * height, rel=1e-3), obj.phrase  # boxes are rounded
+    x0, y0, x1, y1 = predict("a lighthouse left of a boat", width=256, height=256).objects[0].box
+    assert x1 - x0 > 1.2 * (y1 - y0)  # nouns without a known outline keep the landscape prior
+
+
+def boxes_overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] - 1e-9 and b[0] < a[2] - 1e-9 and a[1] < b[3] - 1e-9 and b[1] < a[3] - 1e-9
+
+
+@pytest.mark.parametrize("text", [
+    "a blue circle to the left of a red triangle and a yellow triangle to the right of the red triangle",
+    "a blue square above a yellow triangle and a green triangle below the yellow triangle",
+    "a cat left of a dog and a horse right of the dog",
+    "a bird above a car",
+])
+def test_separated_objects_get_disjoint_boxes(text: str):
+    """Where regions overlap the patch adds both local prompts, which mixes their attributes."""
+    objects = predict(text).objects
+    for i, a in enumerate(objects):
+        for b in objects[i + 1:]:
+            assert not boxes_overlap(a.box, b.box), (a.phrase, a.box, b.phrase, b.box)
+
+
 def test_random_text_gives_valid_layouts():
     import random
 
