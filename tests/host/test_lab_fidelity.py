@@ -10,10 +10,11 @@ import pytest
 from lab.graphs import CHECKPOINT, Variant
 from lab.heldout import heldout_scenes
 
-# Margins, well below what the step-4000 fixture measured on these 20 images (docs/benchmarks.md, "Regression
-# test"): relation accuracy +45 points predicted vs vanilla, colour binding +17.5.
+# The issue's targets as margins, below what the step-4000 fixture measured on these 20 images with the current
+# layout predictor (docs/benchmarks.md, "Regression test"): relation accuracy +60 points predicted vs vanilla,
+# colour binding +27.5.
 REL_MARGIN = 0.3
-BIND_MARGIN = 0.1
+BIND_MARGIN = 0.15
 
 pytestmark = pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "lab" / "fixtures" / CHECKPOINT).exists(),
                                 reason="lab/fixtures/spacetime_lab.safetensors is not there")
