@@ -275,12 +275,15 @@ SIZE_PRIORS: dict[str, tuple[float, float]] = {
 }
 GLOBAL_PRIOR: tuple[float, float] = (0.35, 0.31)
 PRIOR_ASPECT: float = 4.0 / 3.0  # pixel aspect of the images the priors were measured on
+# Geometric shapes: known nouns outside COCO, found with or without a determiner ("red circle left of blue
+# square"), unlike other open-vocabulary nouns, which need one ("a lighthouse").
+GEOMETRIC_SHAPES: frozenset[str] = frozenset({
+    "circle", "square", "triangle", "star", "ring", "dot", "disc", "disk", "heart", "diamond", "hexagon",
+    "pentagon", "octagon", "cube", "sphere", "pyramid",
+})
 # Nouns outside COCO whose outline is as wide as it is tall: they get the global prior's area in a square box
 # (in pixels) instead of the prior's landscape box, so "a red circle" is not planned 1.5 times wider than tall.
-SQUARE_NOUNS: frozenset[str] = frozenset({
-    "circle", "square", "triangle", "star", "ring", "dot", "disc", "disk", "heart", "diamond", "hexagon",
-    "pentagon", "octagon", "cube", "sphere", "pyramid", "globe", "coin", "button", "tile", "block",
-})
+SQUARE_NOUNS: frozenset[str] = GEOMETRIC_SHAPES | frozenset({"globe", "coin", "button", "tile", "block"})
 
 
 def plural(word: str) -> str:
@@ -338,6 +341,9 @@ def _build_noun_forms() -> dict[tuple[str, ...], tuple[str, str, bool]]:
 
 
 NOUN_FORMS: dict[tuple[str, ...], tuple[str, str, bool]] = _build_noun_forms()
+# Token -> (no category, singular noun, is_plural) for the geometric shapes, singular and plural.
+SHAPE_FORMS: dict[str, tuple[None, str, bool]] = {
+    form: (None, noun, form != noun) for noun in GEOMETRIC_SHAPES for form in (noun, plural(noun))}
 MAX_NAME_TOKENS: int = max(len(key) for key in NOUN_FORMS)
 # Lexicon nouns that are more often adjectives before another word ("an orange cat").
 ADJECTIVE_NOUNS: frozenset[str] = frozenset({"orange", "glass", "ski", "baseball", "football",

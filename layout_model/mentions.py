@@ -10,7 +10,7 @@ from .lexicon import (
     ADJECTIVE_NOUNS, COLOURS, COMPOUND_HEADS, DETERMINERS, FRAME_NOUNS, MATERIAL_NOUNS, MATERIALS,
     MAX_NAME_TOKENS,
     NON_OBJECTS, NOUN_FORMS, NUMBER_WORDS, PAIR_NOUNS, PARTITIVES, PERSON_GROUPS, POSSESSIVES,
-    SETTING_PREPOSITIONS, SETTINGS,
+    SETTING_PREPOSITIONS, SETTINGS, SHAPE_FORMS,
     SIZE_WORDS, VERBS, looks_plural, singular,
 )
 from .scene import Mention
@@ -44,6 +44,7 @@ def find_mentions(tokens: list[Token]) -> list[Mention]:
     mentions = _lexicon_mentions(tokens)
     covered = {k for m in mentions for k in range(m.start, m.end)}
     mentions += _open_vocabulary_mentions(tokens, covered)
+    mentions += _bare_shape_mentions(tokens, covered)
     mentions.sort(key=lambda m: m.start)
     _propagate_negation(tokens, mentions)
     return mentions
@@ -246,6 +247,22 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
     attributes = [tokens[i].low for i in run[:-1]]
     return _make_mention(tokens, d, head, singular(low), None, looks_plural(low), attributes,
                          det, count, partitive)
+
+
+def _bare_shape_mentions(tokens: list[Token], covered: set[int]) -> list[Mention]:
+    """Geometric shapes without a determiner ("red circle left of blue square"): a shape word that ends its
+    phrase (no content word follows, so not "square table") names a thing, grown leftwards over attributes."""
+    mentions: list[Mention] = []
+    for k, tok in enumerate(tokens):
+        shape = SHAPE_FORMS.get(tok.low) if tok.is_word and k not in covered else None
+        if shape is None or (k + 1 < len(tokens) and is_content_word(tokens[k + 1])):
+            continue
+        mention = _extend_left(tokens, k, k, shape[1], None, shape[2])
+        if any(i in covered for i in range(mention.start, mention.end)):
+            continue
+        mentions.append(mention)
+        covered.update(range(mention.start, mention.end))
+    return mentions
 
 
 def _content_run(tokens: list[Token], k: int, covered: set[int]) -> list[int]:

@@ -383,6 +383,19 @@ def test_geometric_shapes_get_square_boxes_on_any_canvas():
     assert x1 - x0 > 1.2 * (y1 - y0)  # nouns without a known outline keep the landscape prior
 
 
+@pytest.mark.parametrize("text, phrases", [
+    ("red circle left of blue square", ["red circle", "blue square"]),
+    ("red circle, blue square and green triangle", ["red circle", "blue square", "green triangle"]),
+    ("two red circles above a green triangle", ["two red circles", "two red circles", "a green triangle"]),
+    ("a square table next to a dog", ["a square table", "a dog"]),  # a shape word before a noun modifies it
+    ("a diamond ring on a table", ["a diamond ring", "a table"]),
+])
+def test_geometric_shapes_are_found_without_a_determiner(text: str, phrases: list[str]):
+    assert [o.phrase for o in predict(text).objects] == phrases
+    if text.startswith("red circle left"):
+        assert holds(predict(text), "circle", "left of", "square")
+
+
 def boxes_overlap(a: list[float], b: list[float]) -> bool:
     return a[0] < b[2] - 1e-9 and b[0] < a[2] - 1e-9 and a[1] < b[3] - 1e-9 and b[1] < a[3] - 1e-9
 
