@@ -22,6 +22,8 @@ GROUP_MAX = 0.9  # a group of instances spans at most this much of either side
 ITERATIONS = 40
 ANCHOR_PULL = 0.35
 REPULSION = 0.5  # share of an unrelated pair's overlap removed per sweep
+MIN_SHRINK = 0.5  # separated boxes that still overlap after solving shrink by at most this factor
+TOUCH = 0.01  # an overlap below this fraction of the pair's mean size counts as touching
 ANCHORED_MOBILITY = 0.25
 JITTER = 0.08  # seed != 0: random offset of starting centres
 
@@ -104,6 +106,7 @@ def solve(scene: Scene, width: int, height: int, seed: int = 0) -> list[list[Box
     for axis in (0, 1):
         if not _satisfied(orders[axis], centres, axis):
             _layer_axis(orders[axis], shapes, centres, axis)
+    _shrink_separated(orders, shapes, centres)
     return [_instances(shapes[i], centres[i], e.count) for i, e in enumerate(scene.entities)]
 
 
@@ -281,6 +284,21 @@ def _project(entities: list[Entity], shapes: list[_Shape], c: list[list[float]],
                     c[i][axis] += ANCHOR_PULL * (target - c[i][axis])
                 half = sizes[i][axis] / 2
                 c[i][axis] = min(max(c[i][axis], half), 1 - half)
+
+
+def _shrink_separated(orders: tuple[_Order, _Order], shapes: list[_Shape], c: list[list[float]]) -> None:
+    """Shrink (about their centres, at most to MIN_SHRINK) the boxes of separated pairs that the soft projection
+    left overlapping. Centres do not move, so every relation stays as solved; smaller boxes overlap nothing new."""
+    for axis in (0, 1):
+        for a, b, kind in orders[axis].edges:
+            if kind != "sep":
+                continue
+            half = [(shapes[a].size[k] + shapes[b].size[k]) / 2 for k in (0, 1)]
+            dist = [abs(c[a][k] - c[b][k]) for k in (0, 1)]
+            if dist[0] >= half[0] * (1 - TOUCH) or dist[1] >= half[1] * (1 - TOUCH):
+                continue  # apart (or touching) on one axis
+            factor = max(MIN_SHRINK, max(dist[k] / half[k] for k in (0, 1)))
+            shapes[a], shapes[b] = shapes[a].scaled(factor), shapes[b].scaled(factor)
 
 
 def _move(c: list[list[float]], mobility: list[list[float]], axis: int, a: int, b: int,

@@ -414,6 +414,13 @@ def test_separated_objects_get_disjoint_boxes(text: str):
             assert not boxes_overlap(a.box, b.box), (a.phrase, a.box, b.phrase, b.box)
 
 
+def test_separated_boxes_the_projection_leaves_overlapping_are_shrunk_not_moved():
+    layout = predict("both a cat and a dog are left of a car")
+    dog, car = layout.objects[entity(layout, "dog")[0]], layout.objects[entity(layout, "car")[0]]
+    assert not boxes_overlap(dog.box, car.box), (dog.box, car.box)
+    assert holds(layout, "cat", "left of", "car") and holds(layout, "dog", "left of", "car")
+
+
 def test_random_text_gives_valid_layouts():
     import random
 
