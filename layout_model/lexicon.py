@@ -341,9 +341,6 @@ def _build_noun_forms() -> dict[tuple[str, ...], tuple[str, str, bool]]:
 
 
 NOUN_FORMS: dict[tuple[str, ...], tuple[str, str, bool]] = _build_noun_forms()
-# Token -> (no category, singular noun, is_plural) for the geometric shapes, singular and plural.
-SHAPE_FORMS: dict[str, tuple[None, str, bool]] = {
-    form: (None, noun, form != noun) for noun in GEOMETRIC_SHAPES for form in (noun, plural(noun))}
 MAX_NAME_TOKENS: int = max(len(key) for key in NOUN_FORMS)
 # Lexicon nouns that are more often adjectives before another word ("an orange cat").
 ADJECTIVE_NOUNS: frozenset[str] = frozenset({"orange", "glass", "ski", "baseball", "football",

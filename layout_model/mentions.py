@@ -7,10 +7,10 @@ Each mention carries its attributes, count and negation; linking mentions to ent
 from __future__ import annotations
 
 from .lexicon import (
-    ADJECTIVE_NOUNS, COLOURS, COMPOUND_HEADS, DETERMINERS, FRAME_NOUNS, MATERIAL_NOUNS, MATERIALS,
+    ADJECTIVE_NOUNS, COLOURS, COMPOUND_HEADS, DETERMINERS, FRAME_NOUNS, GEOMETRIC_SHAPES, MATERIAL_NOUNS, MATERIALS,
     MAX_NAME_TOKENS,
     NON_OBJECTS, NOUN_FORMS, NUMBER_WORDS, PAIR_NOUNS, PARTITIVES, PERSON_GROUPS, POSSESSIVES,
-    SETTING_PREPOSITIONS, SETTINGS, SHAPE_FORMS,
+    SETTING_PREPOSITIONS, SETTINGS,
     SIZE_WORDS, VERBS, looks_plural, singular,
 )
 from .scene import Mention
@@ -254,10 +254,11 @@ def _bare_shape_mentions(tokens: list[Token], covered: set[int]) -> list[Mention
     phrase (no content word follows, so not "square table") names a thing, grown leftwards over attributes."""
     mentions: list[Mention] = []
     for k, tok in enumerate(tokens):
-        shape = SHAPE_FORMS.get(tok.low) if tok.is_word and k not in covered else None
-        if shape is None or (k + 1 < len(tokens) and is_content_word(tokens[k + 1])):
+        noun = singular(tok.low)
+        if (not tok.is_word or k in covered or noun not in GEOMETRIC_SHAPES
+                or (k + 1 < len(tokens) and is_content_word(tokens[k + 1]))):
             continue
-        mention = _extend_left(tokens, k, k, shape[1], None, shape[2])
+        mention = _extend_left(tokens, k, k, noun, None, noun != tok.low)
         if any(i in covered for i in range(mention.start, mention.end)):
             continue
         mentions.append(mention)
