@@ -8,6 +8,7 @@ on the 32-pixel canvas with the generator's own rules, so they satisfy the state
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from .scenes import HELD_OUT_PAIRS, KINDS, RELATIONS, Relation, Scene, is_held_out, place
 
@@ -30,12 +31,7 @@ def heldout_scenes(n_two: int = 40, n_three: int = 12, seed: int = 1234) -> list
         subject, anchor = (a, b) if (i // len(RELATIONS)) % 2 == 0 else (b, a)
         two.append(_scene(rng, [anchor, subject], [relation]))
     rng.shuffle(two)
-    three = []
-    for i in range(n_three):
-        a, b = pairs[i % len(pairs)]
-        third = rng.choice([k for k in KINDS if k not in (a, b)])
-        three.append(_scene(rng, [b, a, third], [RELATIONS[i % 4], RELATIONS[(i + 1 + i // 4) % 4]]))
-    return two[:n_two] + three
+    return two[:n_two] + _three_object_scenes(rng, pairs, n_three, allow_held_out=True)
 
 
 def validation_scenes(n: int = 24, seed: int = 4321, n_three: int = 0) -> list[Scene]:
@@ -53,9 +49,16 @@ def validation_scenes(n: int = 24, seed: int = 4321, n_three: int = 0) -> list[S
         a, b = pairs[k // len(RELATIONS)]
         subject, anchor = (a, b) if (k // len(RELATIONS)) % 2 == 0 else (b, a)
         scenes.append(_scene(rng, [anchor, subject], [RELATIONS[k % len(RELATIONS)]]))
-    rng = random.Random(seed + 1)
-    for i in range(n_three):
+    return scenes + _three_object_scenes(random.Random(seed + 1), pairs, n_three, allow_held_out=False)
+
+
+def _three_object_scenes(rng: random.Random, pairs: Sequence[Sequence[tuple[str, str]]], n: int,
+                         allow_held_out: bool) -> list[Scene]:
+    """`n` scenes of a pair (cycling through `pairs`) and a third kind, both related to the pair's second object
+    (the anchor) by relations that rotate with i; allow_held_out=False keeps the third out of held-out pairs."""
+    scenes = []
+    for i in range(n):
         a, b = pairs[i % len(pairs)]
-        third = rng.choice([k for k in KINDS if k not in (a, b) and not is_held_out([a, b, k])])
+        third = rng.choice([k for k in KINDS if k not in (a, b) and (allow_held_out or not is_held_out([a, b, k]))])
         scenes.append(_scene(rng, [b, a, third], [RELATIONS[i % 4], RELATIONS[(i + 1 + i // 4) % 4]]))
     return scenes
