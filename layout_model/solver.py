@@ -22,7 +22,7 @@ GROUP_MAX = 0.9  # a group of instances spans at most this much of either side
 ITERATIONS = 40
 ANCHOR_PULL = 0.35
 REPULSION = 0.5  # share of an unrelated pair's overlap removed per sweep
-MIN_SHRINK = 0.5  # separated boxes that still overlap after solving shrink by at most this factor
+MIN_SHRINK = 0.5  # separated boxes that still overlap after solving shrink by at most this factor per pair
 TOUCH = 0.01  # an overlap below this fraction of the pair's mean size counts as touching
 ANCHORED_MOBILITY = 0.25
 JITTER = 0.08  # seed != 0: random offset of starting centres
@@ -287,17 +287,17 @@ def _project(entities: list[Entity], shapes: list[_Shape], c: list[list[float]],
 
 
 def _shrink_separated(orders: tuple[_Order, _Order], shapes: list[_Shape], c: list[list[float]]) -> None:
-    """Shrink (about their centres, at most to MIN_SHRINK) the boxes of separated pairs that the soft projection
-    left overlapping. Centres do not move, so every relation stays as solved; smaller boxes overlap nothing new."""
+    """Shrink (about their centres, by at most MIN_SHRINK per pair) the boxes of separated pairs that the soft
+    projection left overlapping. Centres do not move, so every relation stays as solved; smaller boxes overlap nothing new."""
     for axis in (0, 1):
         for a, b, kind in orders[axis].edges:
             if kind != "sep":
                 continue
+            ox, oy = _penetration(c[a], c[b], shapes[a].size, shapes[b].size)
             half = [(shapes[a].size[k] + shapes[b].size[k]) / 2 for k in (0, 1)]
-            dist = [abs(c[a][k] - c[b][k]) for k in (0, 1)]
-            if dist[0] >= half[0] * (1 - TOUCH) or dist[1] >= half[1] * (1 - TOUCH):
+            if ox <= TOUCH * half[0] or oy <= TOUCH * half[1]:
                 continue  # apart (or touching) on one axis
-            factor = max(MIN_SHRINK, max(dist[k] / half[k] for k in (0, 1)))
+            factor = max(MIN_SHRINK, 1 - ox / half[0], 1 - oy / half[1])
             shapes[a], shapes[b] = shapes[a].scaled(factor), shapes[b].scaled(factor)
 
 
@@ -315,13 +315,18 @@ def _overlaps(pairs: list[tuple[int, int]], c: list[list[float]],
     """Unrelated pairs whose boxes overlap by more than 15 % of the smaller one."""
     found = []
     for i, j in pairs:
-        ox = (sizes[i][0] + sizes[j][0]) / 2 - abs(c[i][0] - c[j][0])
-        oy = (sizes[i][1] + sizes[j][1]) / 2 - abs(c[i][1] - c[j][1])
+        ox, oy = _penetration(c[i], c[j], sizes[i], sizes[j])
         if ox > 0 and oy > 0:
             smaller = min(sizes[i][0] * sizes[i][1], sizes[j][0] * sizes[j][1])
             if ox * oy > 0.15 * smaller:
                 found.append((i, j, ox, oy))
     return found
+
+
+def _penetration(ca: list[float], cb: list[float], sa: tuple[float, float], sb: tuple[float, float]
+                 ) -> tuple[float, float]:
+    """How far two boxes (centres ca, cb; sizes sa, sb) overlap on x and on y; <= 0 means apart on that axis."""
+    return (sa[0] + sb[0]) / 2 - abs(ca[0] - cb[0]), (sa[1] + sb[1]) / 2 - abs(ca[1] - cb[1])
 
 
 def _satisfied(order: _Order, c: list[list[float]], axis: int) -> bool:
