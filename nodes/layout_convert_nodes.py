@@ -1,11 +1,10 @@
 """Layouts for ComfyUI's own regional tools: a MASK batch, area conditioning, and GLIGEN boxes."""
 from __future__ import annotations
 
-import node_helpers
-import nodes as comfy_nodes
 import torch
 from comfy_api.latest import io
 
+from ..bridge.core_nodes import with_area, with_gligen_box
 from ..spacetime.masks import SHAPES, region_masks
 from ..spacetime.regions import DEFAULT_TEMPLATE, object_description
 from . import types
@@ -95,10 +94,7 @@ class LayoutToAreaConditioning(io.ComfyNode):
         out = list(conditioning)
         for obj in _objects("Layout to Area Conditioning", layout):
             local = clip.encode_from_tokens_scheduled(clip.tokenize(_object_text(obj, template)))
-            x0, y0, x1, y1 = obj.box
-            out += node_helpers.conditioning_set_values(local, {
-                "area": ("percentage", y1 - y0, x1 - x0, y0, x0), "strength": strength,
-                "set_area_to_bounds": False})
+            out += with_area(local, obj.box, strength)
         return io.NodeOutput(out)
 
 
@@ -133,14 +129,13 @@ class LayoutToGLIGEN(io.ComfyNode):
     def execute(cls, conditioning_to, clip, gligen_textbox_model, layout, width: int, height: int,
                 template: str) -> io.NodeOutput:
         width, height = _size(layout, width, height)
-        apply = comfy_nodes.GLIGENTextBoxApply()
         out = conditioning_to
         for obj in _objects("Layout to GLIGEN", layout):
             x0, y0, x1, y1 = obj.box
             px, py = int(round(x0 * width / 8)) * 8, int(round(y0 * height / 8)) * 8
             pw = max(8, int(round((x1 - x0) * width / 8)) * 8)
             ph = max(8, int(round((y1 - y0) * height / 8)) * 8)
-            (out,) = apply.append(out, clip, gligen_textbox_model, _object_text(obj, template), pw, ph, px, py)
+            out = with_gligen_box(out, clip, gligen_textbox_model, _object_text(obj, template), pw, ph, px, py)
         return io.NodeOutput(out)
 
 
