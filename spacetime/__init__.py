@@ -4,5 +4,4 @@
 * `masks`        — region masks at any attention resolution (box / disc, feathering) and their gather indices.
 * `step_weights` — `StepWeights`: per-region weights on a sampler-independent progress grid.
 * `combine`      — the two combination formulas (HEAD "guidance", first-commit "mix") on attention outputs.
-* `reference`    — the paper's equations written out directly, used by the tests as ground truth.
 """

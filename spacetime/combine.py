@@ -40,8 +40,6 @@ import torch.nn.functional as F
 
 from .masks import RegionIndex
 
-MODES = ("guidance", "mix")
-
 Attention = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 
@@ -183,7 +181,11 @@ def coefficients(plan: FusedPlan, weights: torch.Tensor, dtype: torch.dtype) -> 
 
 def fused_delta(hidden: torch.Tensor, base: torch.Tensor | None, out: torch.Tensor, plan: FusedPlan,
                 coefs: Coefficients, mode: str, ops: LayerOps) -> torch.Tensor:
-    """The change of the union cells of one cond chunk, ``[b · U, C]`` in `out`'s dtype (see `combine_rows`).
+    """The change of the union cells of one cond chunk, ``[b * U, C]`` in `out`'s dtype.
+
+    hidden: ``[b, N, C_in]`` the normalised hidden state h_c that went into to_q; out: ``[b, N, C]`` the layer's
+    output for the cond rows, ``A(h_c, D)``; base: ``[b, N, C]`` the paired uncond rows' output or None (then the
+    baseline is A(h_c, empty prompt)); `mode` "guidance", anything else is "mix".
 
     One attention call per token-count group (one in total when every local prompt has the same length)."""
     b, u = plan.b, plan.union.numel()
@@ -212,31 +214,6 @@ def fused_delta(hidden: torch.Tensor, base: torch.Tensor | None, out: torch.Tens
         # Σ c_i (A_i − A_D)  =  W acc + S b − S A_D  =  to_out(acc) − b + S (b − A_D)
         delta = torch.addcmul(ops.to_out(acc) - bias, total, bias - out.index_select(1, plan.union))
     return delta.reshape(b * u, -1).to(out.dtype)
-
-
-def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | None, index: RegionIndex,
-                 weights: torch.Tensor, mode: str, ops: LayerOps) -> torch.Tensor:
-    """Apply the formula to one cond chunk.
-
-    out:     ``[b, N, C]`` the layer's output for the cond rows, ``A(h_c, D)`` (after to_out).
-    hidden:  ``[b, N, C_in]`` the normalised hidden state h_c that went into to_q.
-    base:    ``[b, N, C]`` guidance baseline (the paired uncond rows' output) or None → ``A(h_c, ∅)``.
-    index:   gather plan of the regions at this resolution (device/dtype of `out`).
-    weights: ``[b, R]`` weight of each region for each row at this step (strength already applied). Only read
-             to skip the call when every weight is 0; keep it on the host (reading a GPU tensor waits for the GPU).
-    Returns a new tensor; `out` is not modified. Cells outside every region keep their exact values.
-
-    This one-call form builds the plan and the coefficients each time; the bridge caches both (per run and per
-    model call) and calls `fused_delta` directly.
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if not len(index.pos) or index.union.numel() == 0 or not bool((weights != 0).any()):
-        return out
-    b = out.shape[0]
-    plan = fused_plan(index, b, ops.groups)
-    coefs = coefficients(plan, weights.to(device=out.device), out.dtype)
-    return scatter_delta(out, plan, fused_delta(hidden, base, out, plan, coefs, mode, ops))
 
 
 def scatter_delta(out: torch.Tensor, plan: FusedPlan, delta: torch.Tensor, row0: int = 0,

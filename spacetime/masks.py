@@ -100,9 +100,3 @@ class RegionIndex:
     def to(self, device: torch.device, dtype: torch.dtype) -> "RegionIndex":
         return RegionIndex(self.height, self.width, self.union.to(device),
                            [p.to(device) for p in self.pos], [v.to(device=device, dtype=dtype) for v in self.values])
-
-    def dense(self, region: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The mask of one region as a flat ``[h*w]`` tensor (for tests and plots)."""
-        out = torch.zeros(self.height * self.width, dtype=dtype, device=self.union.device)
-        out[self.union[self.pos[region]]] = self.values[region].to(dtype)
-        return out

@@ -1,4 +1,4 @@
-"""The patch inside the real tiny UNets equals the paper's equations (spacetime.reference) in every layer."""
+"""The patch inside the real tiny UNets equals the method's equations (support.reference) in every layer."""
 import pytest
 import torch
 
@@ -12,7 +12,7 @@ def _run(comfy, tiny, mode="guidance", mask_shape="box", cfg=7.0, height=128, wi
                        mask_shape=mask_shape)
     m = patched.clone()
     cap = ps.LayerCapture()
-    cap.install(m)
+    cap.install(m, ps.runtime(comfy, m))
     ps.sample(m, ps.encode(tiny.clip, positive), ps.encode(tiny.clip, negative), height, width, cfg=cfg,
               batch=batch, **kw)
     return m, cap, regs
@@ -39,7 +39,7 @@ def test_non_square_and_long_prompts_sd15(comfy, tiny_sd15):
 def test_cfg1_cond_only_calls_use_the_empty_prompt_baseline(comfy, tiny_sd15):
     m, cap, regs = _run(comfy, tiny_sd15, cfg=1.0)
     assert all(r["cond_or_uncond"] == [0] for r in cap.records)
-    assert all(r["applied"]["baseline"] == "empty_prompt" for r in cap.records)
+    assert all(r["applied"].baseline == "empty_prompt" for r in cap.records)
     assert ps.reference_check(comfy, m, cap.records, regs, [1.5, 0.7]) == 16
 
 
@@ -72,7 +72,7 @@ def _direct_call(comfy, tiny, order, batch=2):
     regs = ps.regions(comfy, tiny.clip)
     m = ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, (1.5, 0.7))).clone()
     cap = ps.LayerCapture()
-    cap.install(m)
+    cap.install(m, ps.runtime(comfy, m))
     ctx = {0: ps.encode(tiny.clip, "a red cat and a blue dog")[0][0], 1: ps.encode(tiny.clip, "")[0][0]}
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 4, 16, 16, generator=g)

@@ -86,8 +86,8 @@ class LayerCapture:
 
 def reference_check(comfy, model, records, regs, weights, mode="guidance", mask_shape="box", radius=0.2,
                     atol=1e-5) -> int:
-    """Compare every captured layer with spacetime.reference (the paper's equations). Returns layers checked."""
-    ref = comfy.pack_module("spacetime.reference")
+    """Compare every captured layer with support.reference (the paper's equations). Returns layers checked."""
+    from . import reference as ref
     bridge = comfy.pack_module("nodes.bridge")
     layers = bridge.cross_attention_layers(model)
     checked = 0

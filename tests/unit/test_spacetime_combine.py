@@ -1,13 +1,22 @@
-"""The combination on synthetic layers against the paper's equations (spacetime.reference)."""
+"""The combination on synthetic layers against the method's equations (support.reference)."""
 import pytest
 import torch
 
-from spacetime import reference
-from spacetime.combine import LayerOps, combine_rows
+from spacetime.combine import LayerOps, coefficients, fused_delta, fused_plan, scatter_delta
 from spacetime.masks import RegionIndex, region_masks
+from support import reference
 
 HEADS, DH, C_IN, C_CTX = 4, 8, 24, 20
 INNER = HEADS * DH
+
+
+def combine_rows(out: torch.Tensor, hidden: torch.Tensor, base: torch.Tensor | None, index: RegionIndex,
+                 weights: torch.Tensor, mode: str, ops: LayerOps) -> torch.Tensor:
+    """The formula on one cond chunk in one call, as the bridge composes it from the core's steps (it caches the
+    plan per run and the coefficients per model call); weights ``[b, R]``, `out` is left unchanged."""
+    plan = fused_plan(index, out.shape[0], ops.groups)
+    coefs = coefficients(plan, weights.to(device=out.device), out.dtype)
+    return scatter_delta(out, plan, fused_delta(hidden, base, out, plan, coefs, mode, ops))
 
 
 def make_layer(seed=0, dtype=torch.float32):

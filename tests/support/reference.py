@@ -1,6 +1,7 @@
-"""The paper's equations written out directly (full images, explicit per-head softmax, float64).
+"""The method's equations (docs/method.md) written out directly: full images, explicit per-head softmax, float64.
 
-Ground truth for the tests: nothing here is shared with `combine` or `masks`; it is deliberately slow and plain.
+Ground truth for the unit and host tests of the patch: nothing here is shared with `spacetime.combine` or
+`spacetime.masks`, so a mistake there cannot hide in both; it is deliberately slow and plain.
 """
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Sequence
 
 import torch
 
+Params = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
+
 
 def attention(h: torch.Tensor, ctx: torch.Tensor, wq: torch.Tensor, wk: torch.Tensor, wv: torch.Tensor,
               wo: torch.Tensor, bo: torch.Tensor | None, heads: int) -> torch.Tensor:
-    """``A(h, ctx) = to_out(softmax(q kᵀ / √d) v)`` for one sample: h ``[N, C_in]``, ctx ``[T, C_ctx]``."""
+    """``A(h, ctx) = to_out(softmax(q k^T / sqrt(d)) v)`` for one sample: h ``[N, C_in]``, ctx ``[T, C_ctx]``."""
     h, ctx = h.double(), ctx.double()
     q, k, v = h @ wq.double().T, ctx @ wk.double().T, ctx @ wv.double().T
     d = q.shape[-1] // heads
@@ -28,7 +31,7 @@ def attention(h: torch.Tensor, ctx: torch.Tensor, wq: torch.Tensor, wk: torch.Te
 
 
 def disc_mask(cx: float, cy: float, height: int, width: int, radius: float = 0.2) -> torch.Tensor:
-    """Paper §1.7 on cell centres (square grids): cell on if (x − cx)² + (y − cy)² < r²."""
+    """The paper's disc on cell centres (square grids): cell on if (x - cx)^2 + (y - cy)^2 < r^2."""
     m = torch.zeros(height * width, dtype=torch.float64)
     for r in range(height):
         for c in range(width):
@@ -39,7 +42,7 @@ def disc_mask(cx: float, cy: float, height: int, width: int, radius: float = 0.2
 
 
 def box_mask(box: Sequence[float], height: int, width: int) -> torch.Tensor:
-    """Cell on if its centre is in [x0, x1) × [y0, y1)."""
+    """Cell on if its centre is in [x0, x1) x [y0, y1)."""
     x0, y0, x1, y1 = box
     m = torch.zeros(height * width, dtype=torch.float64)
     for r in range(height):
@@ -50,10 +53,12 @@ def box_mask(box: Sequence[float], height: int, width: int) -> torch.Tensor:
     return m
 
 
-def guidance(h_c, h_u, prompt, negative, locals_, masks, weights, params, heads):
-    """HEAD: ``out_c = A(h_c, D) + Σ_i M_i w_i (A(h_c, L_i) − A(h_u, neg))``; ``out_u = A(h_u, neg)``.
+def guidance(h_c: torch.Tensor, h_u: torch.Tensor | None, prompt: torch.Tensor, negative: torch.Tensor,
+             locals_: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], weights: Sequence[float],
+             params: Params, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Guidance mode: ``out_c = A(h_c, D) + sum_i M_i w_i (A(h_c, L_i) - A(h_u, neg))``; ``out_u = A(h_u, neg)``.
 
-    With ``h_u = None`` the baseline is ``A(h_c, ∅)`` with ∅ = `negative` (the cond-only fallback)."""
+    With ``h_u = None`` the baseline is ``A(h_c, empty)`` with empty = `negative` (the cond-only fallback)."""
     base = attention(h_u if h_u is not None else h_c, negative, *params, heads)
     out = attention(h_c, prompt, *params, heads)
     for L, m, w in zip(locals_, masks, weights):
@@ -61,8 +66,9 @@ def guidance(h_c, h_u, prompt, negative, locals_, masks, weights, params, heads)
     return out, base
 
 
-def mix(h_c, prompt, locals_, masks, weights, params, heads):
-    """First commit: ``out_c = (1 − Σ_i w_i M_i) A(h_c, D) + Σ_i w_i M_i A(h_c, L_i)``."""
+def mix(h_c: torch.Tensor, prompt: torch.Tensor, locals_: Sequence[torch.Tensor], masks: Sequence[torch.Tensor],
+        weights: Sequence[float], params: Params, heads: int) -> torch.Tensor:
+    """Mix mode: ``out_c = (1 - sum_i w_i M_i) A(h_c, D) + sum_i w_i M_i A(h_c, L_i)``."""
     glob = attention(h_c, prompt, *params, heads)
     total = torch.zeros(glob.shape[0], 1, dtype=torch.float64)
     out = torch.zeros_like(glob)
