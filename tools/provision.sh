@@ -9,7 +9,14 @@ HOST=$("$REPO/.ci/install_host.sh" | tail -n 1)
 echo "export SPACETIME_HOST='$HOST'"
 echo "export COMFYUI_DIR='$HOST/ComfyUI'"
 echo "export SPACETIME_HOST_PYTHON='$HOST/.venv/bin/python'"
-echo "export PYTHONPATH='$HOST/shim'"
+# Imports come from PYTHONPATH alone, in this order: the torchvision shim, ComfyUI (before the repository, whose
+# nodes/ package would otherwise shadow ComfyUI's nodes.py), the repository (layout_model, lab, reproduce, ...)
+# and tests/ (the harness package `support`, shared by the tests, the lab and the benchmarks). PYTHONSAFEPATH
+# keeps Python from putting the current directory first, which from the repository root is that same shadowing.
+echo "export PYTHONPATH='$HOST/shim:$HOST/ComfyUI:$REPO:$REPO/tests'"
+echo "export PYTHONSAFEPATH=1"
+# The lab is an extension of its own (its checkpoint loader node, the lab_shapes example): this host has it.
+ln -sfn "$REPO/lab" "$HOST/ComfyUI/custom_nodes/spacetime_lab"
 if [ "${1:-}" = "--browser" ]; then
   if ! command -v chromium >/dev/null 2>&1; then
     echo "[provision] installing Debian chromium" >&2
