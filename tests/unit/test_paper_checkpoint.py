@@ -183,7 +183,11 @@ def test_predictor_box_modes_and_seeded_sampling(predictor_folder):
     for ours, theirs in zip(prior.objects, rules.objects):
         assert ours.box[2] - ours.box[0] == pytest.approx(theirs.box[2] - theirs.box[0], abs=1e-6)
     sampler = load_paper_predictor(predictor_folder / "checkpoint_90_0.0.pth", sample=True)
-    assert sampler.predict(text, seed=5).to_dict() == sampler.predict(text, seed=5).to_dict()
+    first = sampler.predict(text, seed=5)
+    assert sampler.predict(text, seed=5).to_dict() == first.to_dict()
+    boxes = [o.box for o in first.objects]
+    assert any([o.box for o in sampler.predict(text, seed=s).objects] != boxes for s in (6, 7, 8)), \
+        "the seed does not reach the mixture sampling"
 
 
 def test_predictor_needs_the_vocabulary(checkpoint, tmp_path):
