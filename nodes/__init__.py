@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import lab_registration  # noqa: F401  (lets CheckpointLoaderSimple detect the lab model's checkpoint)
+from ..bridge.server import running_server
 from .bbox_nodes import NODES as BBOX_NODES
 from .layout_convert_nodes import NODES as LAYOUT_CONVERT_NODES
 from .layout_nodes import NODES as LAYOUT_NODES
@@ -22,13 +23,10 @@ def register_routes() -> None:
     global _routes_registered
     if _routes_registered:
         return
-    try:
-        from server import PromptServer
-    except ImportError:
-        return
-    if getattr(PromptServer, "instance", None) is None:
+    server = running_server()
+    if server is None:
         return
     from . import routes
 
-    routes.register(PromptServer.instance)
+    routes.register(server)
     _routes_registered = True

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import comfy.samplers
 import torch
 from comfy_api.latest import io
 
@@ -12,9 +11,11 @@ from ..spacetime.optimize.clip_score import ClipObjective, ClipScorer, crop_boxe
 from ..spacetime.optimize.loop import optimize, total_ticks
 from ..spacetime.optimize.plot import plot_optimisation
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
-from . import optimize_bridge as ob
-from .bridge import PatchConfig, apply_patch, find_runtime
-
+from ..bridge import autograd, clip_models, memory, sampling, vae as vae_io
+from ..bridge.patch import apply_patch, find_runtime
+from ..bridge.probe import install_probe
+from ..bridge.runtime import PatchConfig
+from ..bridge.tokenizer import phrase_token_positions
 from .types import Regions as RegionsType, StepWeights as StepWeightsType
 
 NAME = "Optimize Step Weights"
@@ -23,7 +24,7 @@ OBJECTIVES = ["attention", "clip"]
 # 0.25 moves the paper's initial 5/N by a visible amount in the default 2 iterations.
 AUTO_LR = {"attention": 0.25, "clip": 0.005}
 
-ob.register_clip_folder()
+clip_models.register_clip_folder()
 
 
 class SpaceTimeOptimizeStepWeights(io.ComfyNode):
@@ -50,11 +51,11 @@ class SpaceTimeOptimizeStepWeights(io.ComfyNode):
                 io.Int.Input("steps", default=20, min=1, max=1000, tooltip="Sampling steps (paper: 50)."),
                 io.Float.Input("cfg", default=7.5, min=0.0, max=100.0, step=0.1, round=0.01,
                                tooltip="Classifier-free guidance scale (paper: 7.5)."),
-                io.Combo.Input("sampler_name", options=comfy.samplers.KSampler.SAMPLERS, default="euler",
+                io.Combo.Input("sampler_name", options=sampling.sampler_names(), default="euler",
                                tooltip="Sampler of the final pass (and of the attention objective's passes). The "
                                        "clip objective back-propagates through an Euler/DDIM loop on the same "
                                        "sigmas."),
-                io.Combo.Input("scheduler", options=comfy.samplers.KSampler.SCHEDULERS, default="normal",
+                io.Combo.Input("scheduler", options=sampling.scheduler_names(), default="normal",
                                tooltip="Sigma schedule, as for KSampler."),
                 StepWeightsType.Input("step_weights", optional=True,
                                       tooltip="Initial weights (e.g. Step Weights Schedule). Default: constant "
@@ -76,7 +77,7 @@ class SpaceTimeOptimizeStepWeights(io.ComfyNode):
                 io.Combo.Input("mask_shape", options=["box", "disc"], default="box",
                                tooltip="The patch's mask shape; use the same in SpaceTime Attention Patch."),
                 io.Vae.Input("vae", optional=True, tooltip="Only for objective clip: decodes the latent for CLIP."),
-                io.Combo.Input("clip_model", options=ob.clip_model_names(), default=ob.NO_CLIP,
+                io.Combo.Input("clip_model", options=clip_models.clip_model_names(), default=clip_models.NO_CLIP,
                                tooltip="Only for objective clip: a transformers CLIP folder in "
                                        "ComfyUI/models/spacetime_clip/ (put openai/clip-vit-base-patch32 there)."),
                 io.String.Input("clip_prompt", default="", optional=True,
@@ -95,7 +96,7 @@ class SpaceTimeOptimizeStepWeights(io.ComfyNode):
     @classmethod
     def execute(cls, model, regions, positive, negative, latent, seed, steps, cfg, sampler_name, scheduler,
                 step_weights=None, objective="attention", iterations=2, learning_rate=0.0, mode="guidance",
-                mask_shape="box", vae=None, clip_model=ob.NO_CLIP, clip_prompt="") -> io.NodeOutput:
+                mask_shape="box", vae=None, clip_model=clip_models.NO_CLIP, clip_prompt="") -> io.NodeOutput:
         _validate(model, regions, latent, objective, iterations, steps, vae, clip_model, learning_rate)
         with torch.inference_mode(False), torch.enable_grad():
             try:
@@ -108,9 +109,9 @@ class SpaceTimeOptimizeStepWeights(io.ComfyNode):
                     raise
                 raise ValueError(f"{NAME}: objective {objective}: {exc}") from None
             except Exception as exc:
-                if not ob.is_out_of_memory(exc):
+                if not memory.is_out_of_memory(exc):
                     raise
-                ob.free_memory()
+                memory.free_memory()
                 raise ValueError(f"{NAME}: latent: out of memory while optimising with objective '{objective}' "
                                  f"at {tuple(latent['samples'].shape)}; use a smaller latent, fewer steps or "
                                  "the attention objective") from None
@@ -137,8 +138,8 @@ def _validate(model, regions, latent, objective, iterations, steps, vae, clip_mo
     if objective == "clip":
         if vae is None:
             raise ValueError(f"{NAME}: vae is required for objective clip (it decodes the latent for CLIP)")
-        if ob.clip_model_path(clip_model) is None:
-            ob.load_clip(clip_model, NAME)   # raises the explanatory error
+        if clip_models.clip_model_path(clip_model) is None:
+            clip_models.load_clip(clip_model, NAME)   # raises the explanatory error
 
 
 def _optimise(model, regions, positive, negative, latent, seed, steps, cfg, sampler_name, scheduler, step_weights,
@@ -154,30 +155,28 @@ def _optimise(model, regions, positive, negative, latent, seed, steps, cfg, samp
     weights = initial.values.detach().clone().float().requires_grad_(True)
     config = PatchConfig(mode=mode, mask_shape=mask_shape)
     patched, runtime = apply_patch(model, regions, StepWeights(weights), config, node=NAME)
-    modules = [patched.model.diffusion_model]
+    modules = [autograd.denoiser_module(patched)]
     decode, loaders = None, [patched]
     if objective == "attention":
         recorder = AttentionRecorder()
-        ob.install_probe(patched, runtime, recorder, ob.phrase_token_positions(regions), PROBE_DOWNSCALE)
+        install_probe(patched, runtime, recorder, phrase_token_positions(regions), PROBE_DOWNSCALE)
         obj = AttentionObjective(recorder)
     else:
-        clip, tokenizer, mean, std = ob.load_clip(clip_model, NAME)
+        clip, tokenizer, mean, std = clip_models.load_clip(clip_model, NAME)
         names = list(regions.names)
         texts = [clip_prompt or "a photo of " + " and ".join(names)] + [f"A photo of {n}" for n in names]
-        import comfy.model_management
-
-        clip.to(comfy.model_management.get_torch_device())
-        obj = ClipObjective(ClipScorer(clip, ob.clip_text_ids(tokenizer, texts),
+        clip.to(memory.compute_device())
+        obj = ClipObjective(ClipScorer(clip, clip_models.clip_text_ids(tokenizer, texts),
                                        crop_boxes(regions.boxes, regions.centers, mask_shape, config.radius),
                                        mean=mean, std=std))
-        decode = ob.vae_decoder(vae)
-        modules.append(vae.first_stage_model)
-        loaders.append(vae.patcher)
-    sigmas = ob.schedule(patched, steps, sampler_name, scheduler)
-    with ob.autograd_ready(*modules):
-        ob.load_fully(*loaders)
-        result, latent_out = ob.run_in_sampler(
-            patched, ob.clone_tensors(positive), ob.clone_tensors(negative), ob.clone_tensors(latent), seed, cfg,
+        decode = vae_io.vae_decoder(vae)
+        modules.append(vae_io.vae_module(vae))
+        loaders.append(vae_io.vae_patcher(vae))
+    sigmas = sampling.schedule(patched, steps, sampler_name, scheduler)
+    with autograd.autograd_ready(*modules):
+        memory.load_fully(*loaders)
+        result, latent_out = sampling.run_in_sampler(
+            patched, autograd.clone_tensors(positive), autograd.clone_tensors(negative), autograd.clone_tensors(latent), seed, cfg,
             sampler_name, sigmas, lambda ctx: _body(ctx, weights, obj, iterations, lr),
             lambda ctx: total_ticks(obj, ctx, iterations), decode)
     out = StepWeights(result.weights, relative=False)

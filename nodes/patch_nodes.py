@@ -5,8 +5,8 @@ import torch
 from comfy_api.latest import io
 
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
-from .bridge import PatchConfig, apply_patch
-
+from ..bridge.patch import apply_patch
+from ..bridge.runtime import PatchConfig
 from .types import Regions as RegionsType, StepWeights as StepWeightsType
 
 NAME = "SpaceTime Attention Patch"

@@ -5,27 +5,23 @@ between prompts, the way checkpoint loaders do.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import folder_paths
 from comfy_api.latest import io
 
+from ..bridge import folders
 from . import types
 
 FOLDER = "spacetime_layout"
 NAME = "Load Layout Predictor"
 TRAINED_MARKER = "layout_model.json"
 
-folder_paths.add_model_folder_path(FOLDER, os.path.join(folder_paths.models_dir, FOLDER))
-if FOLDER in folder_paths.folder_names_and_paths:
-    paths, extensions = folder_paths.folder_names_and_paths[FOLDER]
-    folder_paths.folder_names_and_paths[FOLDER] = (paths, set(extensions) | {".pth", ".safetensors", ".json"})
+folders.register_folder(FOLDER, {".pth", ".safetensors", ".json"})
 
 
 def model_choices() -> list[str]:
     """Paper checkpoints (.pth / converted .safetensors) and trained model folders (their layout_model.json)."""
-    names = folder_paths.get_filename_list(FOLDER)
+    names = folders.file_names(FOLDER)
     return [n for n in names if n.endswith((".pth", ".safetensors")) or Path(n).name == TRAINED_MARKER]
 
 
@@ -62,7 +58,7 @@ class LoadLayoutPredictor(io.ComfyNode):
         from ..layout_model.paper_checkpoint import CheckpointError, load_paper_predictor
         from ..layout_model.trained import load_trained_predictor
 
-        path = folder_paths.get_full_path(FOLDER, model) if model else None
+        path = folders.full_path(FOLDER, model) if model else None
         if not path:
             raise ValueError(f"{NAME}: model {model!r} is not in models/{FOLDER}; put the paper's checkpoint or a "
                              "trained model folder there and refresh.")

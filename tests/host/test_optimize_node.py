@@ -128,9 +128,9 @@ def test_progress_bar_counts_iterations_times_steps(mod, setup):
 
 
 def test_one_progress_table_per_run_shared_by_the_patch_and_the_optimiser(comfy, mod, setup, monkeypatch):
-    bridge = comfy.pack_module("nodes.bridge")
-    real, built = bridge.progress_table, []
-    for module in (bridge, mod.ob):                   # the optimiser's own import of it too
+    runtime, sampling = comfy.pack_module("bridge.runtime"), comfy.pack_module("bridge.sampling")
+    real, built = runtime.progress_table, []
+    for module in (runtime, sampling):                # the optimiser's own import of it too
         monkeypatch.setattr(module, "progress_table", lambda *a, **k: built.append(1) or real(*a, **k))
     run(mod, setup, iterations=2)
     assert len(built) == 1
@@ -191,7 +191,7 @@ def clip_root(tmp_path_factory, mod):
 
 
 def test_clip_objective_backpropagates_through_vae_and_steps(mod, setup, clip_root):
-    assert "tiny-clip" in mod.ob.clip_model_names()
+    assert "tiny-clip" in mod.clip_models.clip_model_names()
     before = snapshot(setup.model)
     flags = [p.requires_grad for p in setup.vae.first_stage_model.parameters()]
     out = run(mod, setup, objective="clip", vae=setup.vae, clip_model="tiny-clip", iterations=2, learning_rate=0.05,
@@ -237,8 +237,8 @@ def test_an_already_patched_model_is_refused(comfy, mod, setup):
         run(mod, setup, model=patched)
 
 
-def test_nan_loss_is_reported_and_nothing_is_left_behind(mod, setup, monkeypatch):
-    monkeypatch.setattr(mod.ob, "region_attention_ratio",
+def test_nan_loss_is_reported_and_nothing_is_left_behind(comfy, mod, setup, monkeypatch):
+    monkeypatch.setattr(comfy.pack_module("bridge.probe"), "region_attention_ratio",
                         lambda q, *a, **k: (q.sum() * float("nan")).expand(q.shape[0], 2))
     before = snapshot(setup.model)
     with pytest.raises(ValueError, match=r"^Optimize Step Weights: objective 'attention' gave a nan loss"):
@@ -250,7 +250,7 @@ def test_out_of_memory_becomes_a_named_error(mod, setup, monkeypatch):
     def boom(*a, **k):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
-    monkeypatch.setattr(mod.ob, "run_in_sampler", boom)
+    monkeypatch.setattr(mod.sampling, "run_in_sampler", boom)
     before = snapshot(setup.model)
     flags = [p.requires_grad for p in setup.model.model.diffusion_model.parameters()]
     with pytest.raises(ValueError, match=r"^Optimize Step Weights: latent: out of memory"):

@@ -23,7 +23,7 @@ class CountingSigmas(torch.Tensor):
 def _runtime(comfy, tiny_sd15):
     regs = ps.regions(comfy, tiny_sd15.clip)
     m = ps.patch(comfy, tiny_sd15.model, regs)
-    return comfy.pack_module("nodes.bridge").find_runtime(m), m
+    return ps.runtime(comfy, m, trace=True), m
 
 
 def test_one_sigma_read_per_model_call(comfy, tiny_sd15):
@@ -55,25 +55,25 @@ def test_one_sigma_read_per_model_call(comfy, tiny_sd15):
 def test_sampling_reads_sigmas_once_per_model_call(comfy, tiny_sd15):
     rt, m = _runtime(comfy, tiny_sd15)
     reads, moves = [], []
-    compute, weights_on = rt._compute_weights, rt.weights_on
+    compute, on_device = rt._compute_weights, rt._on_device
     rt._compute_weights = lambda *a: reads.append(1) or compute(*a)
-    rt.weights_on = lambda w, *a: moves.append(w) or weights_on(w, *a)
+    rt._on_device = lambda w, *a: moves.append(w) or on_device(w, *a)
     cond, uncond = ps.encode(tiny_sd15.clip, "a red cat and a blue dog"), ps.encode(tiny_sd15.clip, "")
     out = ps.sample(m, cond, uncond, steps=3)
     assert torch.isfinite(out).all()
-    assert rt.calls == 3 * len(rt.layers)          # cond and uncond batched: one model call per step
+    assert len(rt.trace) == 3 * len(rt.layers)     # cond and uncond batched: one model call per step
     assert len(reads) == 3                          # not one per layer
     assert len({id(w) for w in moves}) == 3         # one host→device weights copy per step, not per layer
 
 
-def test_weights_on_is_cached_per_weights_tensor(comfy, tiny_sd15):
+def test_device_weights_are_cached_per_weights_tensor(comfy, tiny_sd15):
     rt, _ = _runtime(comfy, tiny_sd15)
     rt.begin_run()
     try:
         w = torch.tensor([[0.5, 1.0]])
-        a = rt.weights_on(w, torch.device("cpu"), torch.float16)
-        assert a.dtype == torch.float16 and rt.weights_on(w, torch.device("cpu"), torch.float16) is a
-        assert rt.weights_on(w.clone(), torch.device("cpu"), torch.float16) is not a
+        a = rt._on_device(w, torch.device("cpu"), torch.float16)
+        assert a.tensor.dtype == torch.float16 and rt._on_device(w, torch.device("cpu"), torch.float16) is a
+        assert rt._on_device(w.clone(), torch.device("cpu"), torch.float16) is not a
     finally:
         rt.end_run()
 
@@ -103,7 +103,7 @@ def test_patched_sampling_adds_few_host_syncs_on_cuda(comfy, tiny_sd15):
     steps = 4
     vanilla = _host_syncs(lambda: ps.sample(tiny_sd15.model, cond, uncond, steps=steps))
     patched = _host_syncs(lambda: ps.sample(m, cond, uncond, steps=steps))
-    assert rt.calls > 0
+    assert rt.trace
     # per step: the sigma read and the weights copy; per run: each layer's region keys/values (measured on an
     # H100: 46 more than vanilla here, 4 steps, R = 2; before the fix ~4000 per run)
     regions = len(rt.regions)

@@ -42,22 +42,17 @@ def layer_counts(comfy, tiny_sd15, boxes, steps=3, **patch_kw) -> list[Counter]:
     """Ops of every patched layer of a `steps`-step run (cond and uncond batched), in call order."""
     regs = ps.regions(comfy, tiny_sd15.clip, boxes=boxes, phrases=[f"object {i}" for i in range(len(boxes))])
     m = ps.patch(comfy, tiny_sd15.model, regs, **patch_kw)
-    rt = comfy.pack_module("nodes.bridge").find_runtime(m)
+    rt = ps.runtime(comfy, m)
     counts: list[Counter] = []
-    apply, stash = rt.apply, rt.stash
+    apply = rt.apply
 
-    def counted(fn):
-        def run(*a):
-            with OpCounter() as c:
-                res = fn(*a)
-            if fn is apply:
-                counts[-1].update(c.ops)
-            else:
-                counts.append(c.ops)
-            return res
-        return run
+    def counted(*a):
+        with OpCounter() as c:
+            res = apply(*a)
+        counts.append(c.ops)
+        return res
 
-    rt.apply, rt.stash = counted(apply), counted(stash)
+    rt.apply = counted
     cond, uncond = ps.encode(tiny_sd15.clip, "a red cat and a blue dog"), ps.encode(tiny_sd15.clip, "")
     ps.sample(m, cond, uncond, steps=steps)
     assert len(counts) == steps * len(rt.layers)
@@ -96,11 +91,12 @@ def test_no_host_reads_after_the_first_layer_of_a_call(comfy, tiny_sd15):
 def test_weights_that_require_grad_are_computed_once_per_model_call(comfy, tiny_sd15):
     """Optimize Step Weights installs weights with requires_grad: they too are evaluated once per model call (not
     once per layer, which read the sigmas back from the GPU 16 times per call) and share one graph node."""
-    bridge = comfy.pack_module("nodes.bridge")
+    patch = comfy.pack_module("bridge.patch")
     sw = comfy.pack_module("spacetime.step_weights")
     regs = ps.regions(comfy, tiny_sd15.clip)
     values = torch.ones(2, 5, requires_grad=True)
-    m, rt = bridge.apply_patch(tiny_sd15.model, regs, sw.StepWeights(values, relative=False), bridge.PatchConfig())
+    config = comfy.pack_module("bridge.runtime").PatchConfig()
+    m, rt = patch.apply_patch(tiny_sd15.model, regs, sw.StepWeights(values, relative=False), config)
     reads = []
     compute = rt._compute_weights
     rt._compute_weights = lambda *a: reads.append(1) or compute(*a)

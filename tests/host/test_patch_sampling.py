@@ -56,30 +56,35 @@ def test_input_model_is_not_mutated(comfy, tiny_sd15, conds, regs, vanilla):
                                                 ("dpmpp_2m", "exponential")])
 def test_samplers_and_schedulers(comfy, tiny_sd15, conds, regs, sampler, scheduler):
     m = ps.patch(comfy, tiny_sd15.model, regs)
-    rt = comfy.pack_module("nodes.bridge").find_runtime(m)
-    calls = rt.calls
+    rt = ps.runtime(comfy, m, trace=True)
     out = ps.sample(m, *conds, steps=2, sampler=sampler, scheduler=scheduler)
-    assert torch.isfinite(out).all() and rt.calls > calls
-    assert rt._run == {}, "per-run cache must be dropped when the run ends"
+    assert torch.isfinite(out).all() and rt.trace
+    assert not rt.in_run and rt._run == type(rt._run)(), "per-run state must be dropped when the run ends"
 
 
-def test_ksampler_advanced_split_reads_the_same_grid(comfy, tiny_sd15, conds, regs):
+def test_ksampler_advanced_split_reads_the_same_weights(comfy, tiny_sd15, conds, regs):
+    """Steps 0-2 then 2-4 of one schedule equal steps 0-4 in one run: the weights follow the sigmas, not the
+    step index of each sub-run (a 4->0 ramp makes any misreading show)."""
     import nodes
 
-    m = ps.patch(comfy, tiny_sd15.model, regs)
+    ramp = comfy.pack_module("spacetime.step_weights").StepWeights(torch.tensor([[4.0, 0.0], [4.0, 0.0]]))
+    m = ps.patch(comfy, tiny_sd15.model, regs, ramp)
     latent = {"samples": torch.zeros(1, 4, 16, 16)}
+    advanced = nodes.KSamplerAdvanced()
     with torch.inference_mode():
-        first = nodes.KSamplerAdvanced().sample(m, "enable", 0, 4, 7.0, "euler", "normal", *conds, latent, 0, 2,
-                                                "enable")[0]
-        out = nodes.KSamplerAdvanced().sample(m, "disable", 0, 4, 7.0, "euler", "normal", *conds, first, 2, 4,
-                                              "disable")[0]["samples"]
-    assert torch.isfinite(out).all()
+        whole = advanced.sample(m, "enable", 0, 4, 7.0, "euler", "normal", *conds, latent, 0, 4, "disable")[0]
+        first = advanced.sample(m, "enable", 0, 4, 7.0, "euler", "normal", *conds, latent, 0, 2, "enable")[0]
+        split = advanced.sample(m, "disable", 0, 4, 7.0, "euler", "normal", *conds, first, 2, 4, "disable")[0]
+        vanilla = advanced.sample(tiny_sd15.model, "enable", 0, 4, 7.0, "euler", "normal", *conds, latent, 0, 4,
+                                  "disable")[0]
+    torch.testing.assert_close(split["samples"], whole["samples"], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(whole["samples"], vanilla["samples"], atol=1e-3)
 
 
 def test_progress_follows_comfy_percent(comfy, tiny_sd15, regs):
     m = ps.patch(comfy, tiny_sd15.model, regs, comfy.pack_module("spacetime.step_weights").StepWeights(
         torch.tensor([[0.0, 4.0]])), start_percent=0.0, end_percent=1.0)
-    rt = comfy.pack_module("nodes.bridge").find_runtime(m)
+    rt = ps.runtime(comfy, m)
     ms = tiny_sd15.model.model.model_sampling
     for p in [0.0, 0.05, 0.3, 0.5, 0.77, 0.99]:
         sigma = float(ms.sigma_max) if p == 0.0 else ms.percent_to_sigma(p)
@@ -106,26 +111,14 @@ def _replace(q, k, v, extra):
     return optimized_attention(q, k, v, extra["n_heads"]) * 0.5
 
 
-def _layer_keys(model):
-    return list(_bridge().cross_attention_layers(model))
-
-
-_BRIDGE = {}
-
-
-def _bridge():
-    return _BRIDGE["b"]
-
-
 @pytest.mark.parametrize("other", ["replace", "output before", "output after"])
 def test_composes_with_other_attention_patches(comfy, tiny_sd15, conds, regs, other):
-    _BRIDGE["b"] = comfy.pack_module("nodes.bridge")
     zero = ps.constant_weights(comfy, (0.0, 0.0))
 
     def build(weights, with_other):
         m = tiny_sd15.model.clone()
         if with_other and other == "replace":
-            for name, i, depth in _layer_keys(m):
+            for name, i, depth in ps.attention_layers(comfy, m):
                 m.set_model_attn2_replace(_replace, name, i, depth)
         if with_other and other == "output before":
             m.set_model_attn2_output_patch(_Scale(0.7))
@@ -150,7 +143,8 @@ def test_model_without_cross_attention_is_a_clear_error(comfy, tiny_sd15, regs):
             self.diffusion_model = torch.nn.Conv2d(4, 4, 1)
 
     patcher = ModelPatcher(NoCrossAttn(), torch.device("cpu"), torch.device("cpu"))
-    with pytest.raises(ValueError, match="SpaceTime Attention Patch: model has no cross-attention layers"):
+    with pytest.raises(ValueError, match="SpaceTime Attention Patch: model has no cross-attention layers the patch "
+                                         "knows. Supported: SD1.x"):
         ps.patch(comfy, patcher, regs)
 
 

@@ -15,8 +15,8 @@ def test_schedule_outputs_weights_and_plot(comfy):
 def test_auto_is_five_over_n(comfy, tiny_sd15):
     regs = ps.regions(comfy, tiny_sd15.clip)
     m = ps.patch(comfy, tiny_sd15.model, regs)
-    rt = comfy.pack_module("nodes.bridge").find_runtime(m)
+    rt = ps.runtime(comfy, m)
     torch.testing.assert_close(rt.weights.values, torch.full((2, 50), 2.5))
     m = ps.patch(comfy, tiny_sd15.model, regs, mode="mix")
-    torch.testing.assert_close(comfy.pack_module("nodes.bridge").find_runtime(m).weights.values,
+    torch.testing.assert_close(ps.runtime(comfy, m).weights.values,
                                torch.full((2, 50), 0.5))

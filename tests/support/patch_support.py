@@ -54,16 +54,33 @@ def sample(model, positive, negative, height=128, width=128, steps=1, cfg=7.0, s
                                      **kw)[0]["samples"]
 
 
+def runtime(comfy, model, trace: bool = False):
+    """The SpaceTime runtime on a patched model; with `trace`, it records every application from now on."""
+    rt = comfy.pack_module("bridge.patch").find_runtime(model)
+    if trace:
+        rt.trace = []
+    return rt
+
+
+def attention_layers(comfy, model) -> dict:
+    return comfy.pack_module("bridge.families.unet").attention_layers(model)
+
+
 class LayerCapture:
-    """attn2 input + output hooks that record what one layer saw and produced (clone the model first)."""
+    """attn2 input + output hooks that record what one layer saw and produced (clone the model first); with the
+    patch's runtime, each record's "applied" is what the patch did in that call (None: left alone)."""
 
     def __init__(self, first_only: bool = True):
         self.records: list[dict] = []
         self._pending = None
         self.first_only = first_only
         self._seen: set = set()
+        self._runtime = None
 
-    def install(self, model) -> None:
+    def install(self, model, runtime=None) -> None:
+        if runtime is not None and runtime.trace is None:
+            runtime.trace = []
+        self._runtime = runtime
         model.set_model_attn2_patch(self._in)
         model.set_model_attn2_output_patch(self._out)
 
@@ -71,7 +88,8 @@ class LayerCapture:
         key = (extra["block"][0], extra["block"][1], extra.get("block_index", 0))
         self._pending = {"key": key, "h": n.clone(), "context": context.clone(),
                          "cond_or_uncond": list(extra.get("cond_or_uncond") or [0]),
-                         "shape": list(extra["activations_shape"]), "sigmas": extra.get("sigmas")}
+                         "shape": list(extra["activations_shape"]), "sigmas": extra.get("sigmas"),
+                         "traced": len(self._runtime.trace) if self._runtime is not None else None}
         return n, context, value
 
     def _out(self, n, extra):
@@ -79,7 +97,9 @@ class LayerCapture:
         if rec is not None and not (self.first_only and rec["key"] in self._seen):
             self._seen.add(rec["key"])
             rec["out"] = n.clone()
-            rec["applied"] = extra.get("spacetime_applied")
+            traced = rec.pop("traced")
+            trace = self._runtime.trace if self._runtime is not None else []
+            rec["applied"] = trace[-1] if traced is not None and len(trace) > traced else None
             self.records.append(rec)
         return n
 
@@ -88,8 +108,7 @@ def reference_check(comfy, model, records, regs, weights, mode="guidance", mask_
                     atol=1e-5) -> int:
     """Compare every captured layer with support.reference (the paper's equations). Returns layers checked."""
     from . import reference as ref
-    bridge = comfy.pack_module("nodes.bridge")
-    layers = bridge.cross_attention_layers(model)
+    layers = attention_layers(comfy, model)
     checked = 0
     for rec in records:
         attn2 = layers[rec["key"]]

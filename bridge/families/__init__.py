@@ -1,0 +1,30 @@
+"""One module per model family, each answering the same questions (the seam a new family plugs into):
+
+* ``NAME``, ``SUPPORTED``: its name and the models it covers, for messages;
+* ``attention_layers(model_patcher) -> {layer key: module}``: where text meets image (empty: not this family);
+* ``context_dims(layers) -> set[int]``: the text widths those layers accept;
+* ``build_ops``: a `runtime.LayerOpsBuilder`, how the local prompts enter one layer;
+* ``install(clone, runtime)``: registers the family's hooks on a cloned patcher; the hooks read each call's facts
+  into a `call_facts.CallFacts` and hand them to ``runtime.apply``.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from . import unet
+
+FAMILIES: tuple[ModuleType, ...] = (unet,)
+
+
+def family_of(model_patcher: Any) -> tuple[ModuleType, dict] | None:
+    """The first family that finds attention layers in the model, with those layers; None when none does."""
+    for family in FAMILIES:
+        layers = family.attention_layers(model_patcher)
+        if layers:
+            return family, layers
+    return None
+
+
+def supported() -> str:
+    return "; ".join(f.SUPPORTED for f in FAMILIES)

@@ -1,0 +1,271 @@
+"""The state one patched model needs while sampling, under three named lifetimes.
+
+* per patch (`ResolutionCache`): region masks, gather/scatter indices and plans per token grid; they depend only on
+  the regions and the patch's settings, so they survive between runs.
+* per run (`RunState`): the sigma -> progress table, the local embeddings on the device and each layer's projected
+  local keys/values; opened and dropped by the ``OUTER_SAMPLE`` wrapper around every sampling run.
+* per model call (`CallWeights`, `DeviceWeights`): the step's weights, their device copy and their spread over
+  each plan. ComfyUI hands every layer of one model call the same sigmas tensor, so until a layer repeats the
+  weights are reused without reading the sigmas, which on a GPU would be a host sync.
+
+Model-family details (which module, which projections, which token grid) come from the family module that
+installed the hooks; this module only combines.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from ..spacetime import combine as st_combine
+from ..spacetime import masks as st_masks
+from ..spacetime.regions import Regions
+from ..spacetime.step_weights import StepWeights, interpolate_rows
+from .call_facts import CallFacts, LayerKey
+from .progress import ProgressTable, progress_table, sigma_to_progress
+
+log = logging.getLogger("spacetime_attention")
+
+
+@dataclass(frozen=True)
+class PatchConfig:
+    mode: str = "guidance"
+    mask_shape: str = "box"
+    radius: float = 0.2
+    feather: float = 0.0
+    strength: float = 1.0
+    start_percent: float = 0.0
+    end_percent: float = 1.0
+
+
+@dataclass(frozen=True)
+class AppliedCall:
+    """What the patch did in one layer call; recorded only while `SpaceTimeRuntime.trace` is a list."""
+    layer: LayerKey
+    mode: str
+    baseline: str           # "uncond_rows", "empty_prompt" or "none" (mix mode)
+    cond_chunks: tuple[int, ...]
+    weights: torch.Tensor
+    grid: tuple[int, int]
+
+
+@dataclass
+class CallWeights:
+    """The weights of one model call, shared by its layers until a layer repeats."""
+    sigmas: torch.Tensor
+    rows: int
+    values: torch.Tensor
+    grad: bool
+    weights: torch.Tensor | None
+    layers: set = field(default_factory=set)
+
+    def serves(self, sigmas: torch.Tensor, rows: int, values: torch.Tensor, layer: LayerKey, grad: bool) -> bool:
+        return (self.sigmas is sigmas and self.rows == rows and self.values is values and self.grad == grad
+                and layer not in self.layers)
+
+
+@dataclass
+class DeviceWeights:
+    """One weights tensor on the activations' device and its spread over each plan (keyed by the plan's id)."""
+    source: torch.Tensor
+    device: str
+    dtype: torch.dtype
+    tensor: torch.Tensor
+    coefficients: dict[int, st_combine.Coefficients] = field(default_factory=dict)
+
+
+@dataclass
+class RunState:
+    progress_tables: dict[int, ProgressTable] = field(default_factory=dict)     # by id(model_sampling)
+    embeddings: dict[tuple[str, torch.dtype], list[torch.Tensor]] = field(default_factory=dict)
+    layer_ops: dict[tuple, st_combine.LayerOps] = field(default_factory=dict)
+    call: CallWeights | None = None
+    device_weights: DeviceWeights | None = None
+
+
+@dataclass
+class ResolutionCache:
+    masks: dict[tuple[int, int], st_masks.RegionIndex] = field(default_factory=dict)
+    on_device: dict[tuple[int, int, str, torch.dtype], st_masks.RegionIndex] = field(default_factory=dict)
+    plans: dict[tuple, st_combine.FusedPlan] = field(default_factory=dict)
+
+
+# builds the LayerOps of one attention module: (module, heads, attn_precision, device, dtype, embeddings,
+# empty embedding) -> LayerOps; given by the model family
+LayerOpsBuilder = Callable[[Any, int, Any, Any, torch.dtype, list, Callable[[], torch.Tensor]], st_combine.LayerOps]
+
+
+class SpaceTimeRuntime:
+    """Everything one patched model needs at sampling time; shared by its hooks (never deep-copied)."""
+
+    def __init__(self, base_model: Any, layers: dict[LayerKey, Any], build_ops: LayerOpsBuilder,
+                 regions: Regions, weights: StepWeights, config: PatchConfig):
+        self.base_model = base_model                    # ComfyUI's BaseModel: its model_sampling is read at use,
+                                                        # after any object patch of a later node took effect
+        self.layers = layers
+        self.regions = regions
+        self.weights = weights                          # absolute, one row per region
+        self.config = config
+        self.trace: list[AppliedCall] | None = None     # set to a list to record every application
+        self._build_ops = build_ops
+        self._resolutions = ResolutionCache()
+        self._run = RunState()
+        self._run_depth = 0
+        self._warned: set[str] = set()
+
+    def __deepcopy__(self, memo):                       # ModelPatcher.clone() deep-copies model_options
+        return self
+
+    # run lifetime ----------------------------------------------------------------------------------------
+    @property
+    def in_run(self) -> bool:
+        return self._run_depth > 0
+
+    def begin_run(self) -> None:
+        if self._run_depth == 0:
+            self._run = RunState()
+        self._run_depth += 1
+
+    def end_run(self) -> None:
+        self._run_depth = max(0, self._run_depth - 1)
+        if self._run_depth == 0:
+            self._run = RunState()
+
+    def warn_once(self, reason: str, message: str) -> None:
+        if message and reason not in self._warned:
+            self._warned.add(reason)
+            log.warning("SpaceTime Attention Patch: %s", message)
+
+    # per-call inputs ------------------------------------------------------------------------------------
+    def progress(self, sigmas: torch.Tensor, model_sampling: Any = None) -> torch.Tensor:
+        """Denoising progress of `sigmas` through `model_sampling` (default: the model's own), its table built once
+        per run and shared by every caller in the run (the hooks and Optimize Step Weights)."""
+        ms = self.base_model.model_sampling if model_sampling is None else model_sampling
+        table = self._run.progress_tables.get(id(ms))
+        if table is None:
+            table = self._run.progress_tables[id(ms)] = progress_table(ms)
+        return sigma_to_progress(sigmas, table)
+
+    def weights_at(self, sigmas: Any, rows: int, layer: LayerKey | None = None) -> torch.Tensor | None:
+        """``[rows, R]`` weights (strength and start/end applied), or None when all are zero.
+
+        With `layer`, every layer of one model call shares the first layer's weights (one graph node when they
+        require grad, for Optimize Step Weights); a repeated layer starts the next call."""
+        values = self.weights.values
+        if sigmas is None:
+            self.warn_once("sigmas", "no sigmas in transformer_options; using the weights at progress 0")
+            sigmas = torch.full((1,), float("inf"))
+        sigmas = torch.as_tensor(sigmas)
+        grad = torch.is_grad_enabled()
+        call = self._run.call
+        if layer is not None and call is not None and call.serves(sigmas, rows, values, layer, grad):
+            call.layers.add(layer)
+            return call.weights
+        w = self._compute_weights(sigmas, rows, values)
+        if layer is not None:
+            self._run.call = CallWeights(sigmas, rows, values, grad, w, {layer})
+        return w
+
+    def _compute_weights(self, sigmas: torch.Tensor, rows: int, values: torch.Tensor) -> torch.Tensor | None:
+        p = self.progress(sigmas)
+        p = p if p.numel() == rows else p[:1].expand(rows)
+        cfg = self.config
+        w = interpolate_rows(values, p.to(values.device)) * cfg.strength              # [rows, R]
+        active = ((p >= cfg.start_percent - 1e-6) & (p <= cfg.end_percent + 1e-6)).to(w.device)
+        w = w * active.view(-1, 1).to(w.dtype)
+        if not bool((w.detach() != 0).any()):
+            return None
+        return w
+
+    def _on_device(self, weights: torch.Tensor, device: Any, dtype: torch.dtype) -> DeviceWeights:
+        """`weights` on the activations' device, copied once per weights tensor (a copy from pageable host memory
+        waits for the GPU, so one per layer would serialise the CPU and the GPU)."""
+        cached = self._run.device_weights
+        if cached is not None and cached.source is weights and cached.device == str(device) and cached.dtype == dtype:
+            return cached
+        moved = DeviceWeights(weights, str(device), dtype, weights.to(device=device, dtype=dtype))
+        self._run.device_weights = moved
+        return moved
+
+    # per resolution -------------------------------------------------------------------------------------
+    def region_masks(self, height: int, width: int) -> torch.Tensor:
+        """``[R, height * width]`` masks of the regions on one token grid (float32, CPU)."""
+        cfg = self.config
+        return st_masks.region_masks(self.regions.boxes, self.regions.centers, height, width, cfg.mask_shape,
+                                     cfg.radius, cfg.feather)
+
+    def region_index(self, height: int, width: int, device: Any, dtype: torch.dtype) -> st_masks.RegionIndex:
+        key = (height, width, str(device), dtype)
+        idx = self._resolutions.on_device.get(key)
+        if idx is None:
+            cpu = self._resolutions.masks.get((height, width))
+            if cpu is None:
+                cpu = st_masks.RegionIndex.from_masks(self.region_masks(height, width), height, width)
+                self._resolutions.masks[(height, width)] = cpu
+            idx = self._resolutions.on_device[key] = cpu.to(device, dtype)
+        return idx
+
+    def _plan(self, index: st_masks.RegionIndex, b: int, groups) -> st_combine.FusedPlan:
+        key = (index.height, index.width, str(index.union.device), index.values[0].dtype, b, groups)
+        plan = self._resolutions.plans.get(key)
+        if plan is None:
+            plan = self._resolutions.plans[key] = st_combine.fused_plan(index, b, groups)
+        return plan
+
+    # per layer ------------------------------------------------------------------------------------------
+    def layer_ops(self, layer: LayerKey, heads: int, attn_precision: Any, device: Any,
+                  dtype: torch.dtype) -> st_combine.LayerOps:
+        """Projected local keys/values and the output bias of one layer, computed once per run (outside a
+        sampling run, e.g. in a custom loop, nothing is cached)."""
+        module = self.layers[layer]
+        wk = getattr(getattr(module, "to_k", None), "weight", None)
+        key = (id(module), str(device), dtype, wk.data_ptr() if wk is not None else 0)
+        ops = self._run.layer_ops.get(key)
+        if ops is not None:
+            return ops
+        emb_key = (str(device), dtype)
+        embeddings = self._run.embeddings.get(emb_key)
+        if embeddings is None:
+            embeddings = [e.to(device=device, dtype=dtype) for e in self.regions.embeddings]
+            if self.in_run:
+                self._run.embeddings[emb_key] = embeddings
+        ops = self._build_ops(module, heads, attn_precision, device, dtype, embeddings, lambda: self.regions.empty)
+        if self.in_run:
+            self._run.layer_ops[key] = ops
+        return ops
+
+    # the combination ------------------------------------------------------------------------------------
+    def apply(self, facts: CallFacts, hidden: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """`out` with the SpaceTime term added to its cond rows (a new tensor; `out` is never modified)."""
+        b = facts.chunk_rows
+        weights = self.weights_at(facts.sigmas, b, facts.layer)
+        if weights is None:
+            return out
+        cfg = self.config
+        height, width = facts.grid
+        index = self.region_index(height, width, out.device, out.dtype)
+        ops = self.layer_ops(facts.layer, facts.heads, facts.attn_precision, out.device, out.dtype)
+        device_weights = self._on_device(weights, out.device, out.dtype)
+        plan = self._plan(index, b, ops.groups)
+        coefs = device_weights.coefficients.get(id(plan))
+        if coefs is None:
+            coefs = device_weights.coefficients[id(plan)] = st_combine.coefficients(plan, device_weights.tensor,
+                                                                                    device_weights.tensor.dtype)
+        result = out
+        for k, j in enumerate(facts.cond_chunks):
+            base = None
+            if cfg.mode == "guidance":
+                u = facts.uncond_for(k)
+                base = facts.chunk(out, u) if u is not None else None
+            delta = st_combine.fused_delta(facts.chunk(hidden, j), base, facts.chunk(out, j), plan, coefs, cfg.mode,
+                                           ops)
+            # the first chunk makes a new tensor, later chunks add into it
+            result = st_combine.scatter_delta(result, plan, delta, row0=j * b, inplace=result is not out)
+        if self.trace is not None:
+            baseline = "none" if cfg.mode != "guidance" else ("uncond_rows" if facts.uncond_chunks
+                                                               else "empty_prompt")
+            self.trace.append(AppliedCall(facts.layer, cfg.mode, baseline, facts.cond_chunks, weights.detach(),
+                                          facts.grid))
+        return result
