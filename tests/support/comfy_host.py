@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import logging
 import os
 import sys
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .paths import PACK_DIR_NAME, comfy_dir
@@ -85,9 +87,8 @@ def boot() -> ComfyHost:
     if _HOST is not None:
         return _HOST
     root = str(comfy_dir())
+    _check_comfy_importable(Path(root))
     os.chdir(root)
-    if root not in sys.path:
-        sys.path.insert(0, root)
     sys.argv = [sys.argv[0], *host_args(), "--disable-api-nodes"]
     import comfy.options
 
@@ -110,6 +111,16 @@ def boot() -> ComfyHost:
     failures = [line for line in log.lines if "IMPORT FAILED" in line and PACK_DIR_NAME in line]
     _HOST = ComfyHost(loop, prompt_server, nodes, execution, failures)
     return _HOST
+
+
+def _check_comfy_importable(root: Path) -> None:
+    """ComfyUI comes from PYTHONPATH (tools/provision.sh), ahead of the repository, whose nodes/ package would
+    otherwise shadow ComfyUI's nodes.py; say so plainly instead of failing deep inside ComfyUI's imports."""
+    spec = importlib.util.find_spec("nodes")
+    found = None if spec is None else spec.origin
+    if found is None or Path(found).resolve() != (root / "nodes.py").resolve():
+        raise RuntimeError(f"`import nodes` finds {found}, not {root / 'nodes.py'}: put ComfyUI on PYTHONPATH ahead "
+                           'of the repository and set PYTHONSAFEPATH=1 (eval "$(tools/provision.sh)" does both)')
 
 
 class _LogCapture(logging.Handler):
