@@ -20,10 +20,24 @@ def test_registered_node_ids_are_exactly_node_list(comfy):
     assert ours == expected_ids()
 
 
-def test_stable_ids_of_the_public_contract_are_present(comfy):
-    for node_id in ["SpaceTimePredictLayout", "SpaceTimeRegionPromptEncode", "SpaceTimeAttentionPatch",
-                    "SpaceTimeStepWeightsSchedule"]:
-        assert node_id in comfy.nodes.NODE_CLASS_MAPPINGS, node_id
+# A saved workflow stores widget values by input position and links by output slot, so for these nodes new inputs
+# and outputs may only be appended: renaming, removing or reordering one breaks workflows saved today.
+SAVED_WORKFLOW_CONTRACT = {
+    "SpaceTimePredictLayout": (("text", "width", "height", "seed", "layout_json", "predictor"),
+                               ("SPACETIME_LAYOUT", "IMAGE")),
+    "SpaceTimeRegionPromptEncode": (("clip", "layout", "template", "overrides"), ("SPACETIME_REGIONS",)),
+    "SpaceTimeAttentionPatch": (("model", "regions", "step_weights", "mode", "mask_shape", "radius", "feather",
+                                 "strength", "start_percent", "end_percent"), ("MODEL",)),
+    "SpaceTimeStepWeightsSchedule": (("shape", "unit", "start", "end", "grid", "values", "per_region"),
+                                     ("SPACETIME_STEP_WEIGHTS", "IMAGE")),
+}
+
+
+def test_saved_workflows_find_their_inputs_and_output_slots(comfy):
+    for node_id, (inputs, outputs) in SAVED_WORKFLOW_CONTRACT.items():
+        schema = comfy.node_class(node_id).define_schema()
+        assert tuple(i.id for i in schema.inputs)[:len(inputs)] == inputs, node_id
+        assert tuple(o.io_type for o in schema.outputs)[:len(outputs)] == outputs, node_id
 
 
 def test_every_node_is_v3_with_category_display_name_and_tooltips(comfy):
