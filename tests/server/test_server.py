@@ -1,4 +1,4 @@
-"""The real main.py serves the pack: node definitions, its JS, and a clean start-up log."""
+"""The real main.py serves the pack: node definitions with what the frontend shows, its JS, a clean start-up log."""
 from support import node_ids
 from support.paths import PACK_DIR_NAME
 
@@ -7,10 +7,15 @@ def test_object_info_lists_the_pack_nodes(comfy_server):
     info = comfy_server.get_json("/object_info")
     ours = {name for name, spec in info.items() if spec["python_module"] == f"custom_nodes.{PACK_DIR_NAME}"}
     assert ours == node_ids.expected_ids(node_ids.core_has_bounding_boxes(info))
-    for node_id in ours:
-        assert node_id in info, node_id
-        assert info[node_id]["python_module"] == f"custom_nodes.{PACK_DIR_NAME}"
-        assert info[node_id]["category"].startswith("conditioning/spacetime")
+    for node_id in sorted(ours):
+        served = info[node_id]
+        assert served["category"].startswith("conditioning/spacetime"), node_id
+        assert served["display_name"] and served["display_name"] != node_id, node_id
+        inputs = [(name, spec) for section in ("required", "optional")
+                  for name, spec in served["input"].get(section, {}).items()]
+        untold = [name for name, spec in inputs if not (len(spec) > 1 and isinstance(spec[1], dict)
+                                                          and spec[1].get("tooltip"))]
+        assert not untold, f"{node_id}: the frontend gets no tooltip for {untold}"
 
 
 def test_start_up_log_has_no_import_failure(comfy_server):
