@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The run command: start ComfyUI with this pack loaded on 127.0.0.1 and print its URL.
 # Reuses your ComfyUI when COMFYUI_DIR is set (links the pack into its custom_nodes/ and runs its main.py with
-# COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI 0.3.75 host first (~2 minutes once)
-# and puts the pack's lab model into its checkpoints, so the lab example workflow runs without a GPU.
-# usage: [COMFYUI_DIR=...] [PORT=8188] tools/run.sh [extra main.py args, e.g. --cpu]
+# COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI host first (~3 minutes once): the
+# newest core the tests run on, 0.33.0, or SPACETIME_CORE=0.3.75; and puts the pack's lab model into its
+# checkpoints, so the lab example workflow runs without a GPU.
+# usage: [COMFYUI_DIR=...] [SPACETIME_CORE=0.33.0|0.3.75] [PORT=8188] tools/run.sh [extra main.py args, e.g. --cpu]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8188}
@@ -14,7 +15,8 @@ if [ -n "${COMFYUI_DIR:-}" ] && [ "$COMFYUI_DIR" != "${SPACETIME_HOST:-}/ComfyUI
   [ -e "$LINK" ] || ln -s "$REPO" "$LINK"
   EXTRA=()
 else
-  eval "$("$REPO/tools/provision.sh")"
+  CORE=${SPACETIME_CORE:-0.33.0}; [ "$CORE" = all ] && CORE=0.33.0   # all (the test default) means the newest
+  eval "$("$REPO/tools/provision.sh" --core "$CORE")"
   PY=$SPACETIME_HOST_PYTHON
   EXTRA=(--cpu)
   # The CPU host has no real weights: offer the lab model so example_workflows/lab_shapes.json runs at once.
