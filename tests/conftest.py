@@ -1,7 +1,32 @@
 """Fixtures shared by every tier; the host is booted lazily, so the unit tier never imports ComfyUI."""
 from __future__ import annotations
 
+import os
+
 import pytest
+
+
+def _core_line() -> str:
+    """Which ComfyUI core this process tests, read from the tree tools/test.sh provisioned (no ComfyUI import)."""
+    comfy_dir = os.environ.get("COMFYUI_DIR")
+    if not comfy_dir:
+        return "ComfyUI core: none (COMFYUI_DIR unset; run through tools/test.sh)"
+    from support.cores import core_version
+
+    try:
+        return f"ComfyUI core: {core_version(comfy_dir)} ({comfy_dir})"
+    except (OSError, ValueError) as err:
+        return f"ComfyUI core: unknown ({err})"
+
+
+def pytest_report_header(config) -> str:
+    return _core_line()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Repeat the core at the end, beside the failures, so a failing run says which core it ran on."""
+    if exitstatus not in (0, 5):
+        terminalreporter.write_line(f"failed on {_core_line()}")
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,11 @@ import logging
 import os
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import cores
 from .paths import PACK_DIR_NAME, comfy_dir
 
 
@@ -26,6 +27,8 @@ class ComfyHost:
     nodes: Any
     execution: Any
     import_failures: list[str]
+    core: str = ""  # ComfyUI's version, from comfyui_version.py
+    executor_cache_args: dict = field(default_factory=dict)  # the core's adapter says what PromptExecutor takes
 
     def node_class(self, node_id: str) -> type:
         return self.nodes.NODE_CLASS_MAPPINGS[node_id]
@@ -50,7 +53,7 @@ class ComfyHost:
         if not ok:
             return PromptRun(False, {}, [], {"validation": err, "node_errors": node_errors})
         executor = self.execution.PromptExecutor(
-            self.server, cache_type=self.execution.CacheType.CLASSIC, cache_args={"lru": 0, "ram": 0})
+            self.server, cache_type=self.execution.CacheType.CLASSIC, cache_args=dict(self.executor_cache_args))
         executor.execute(prompt, str(uuid.uuid4()), {"client_id": None}, outputs)
         # Outputs whose branch failed validation are dropped while the rest runs: keep their errors visible.
         return PromptRun(executor.success, executor.history_result.get("outputs", {}),
@@ -87,6 +90,8 @@ def boot() -> ComfyHost:
     if _HOST is not None:
         return _HOST
     root = str(comfy_dir())
+    core = cores.core_version(root)
+    adapter = cores.adapter(core)  # fails here, naming the version, on a core without an adapter
     _check_comfy_importable(Path(root))
     os.chdir(root)
     sys.argv = [sys.argv[0], *host_args(), "--disable-api-nodes"]
@@ -109,7 +114,7 @@ def boot() -> ComfyHost:
     finally:
         logging.getLogger().removeHandler(log)
     failures = [line for line in log.lines if "IMPORT FAILED" in line and PACK_DIR_NAME in line]
-    _HOST = ComfyHost(loop, prompt_server, nodes, execution, failures)
+    _HOST = ComfyHost(loop, prompt_server, nodes, execution, failures, core, adapter.executor_cache_args())
     return _HOST
 
 
