@@ -2,8 +2,9 @@
 # The run command: start ComfyUI with this pack loaded on 127.0.0.1 and print its URL.
 # Reuses your ComfyUI when COMFYUI_DIR is set (links the pack into its custom_nodes/ and runs its main.py with
 # COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI host first (~3 minutes once): the
-# newest core the tests run on, 0.33.0, or SPACETIME_CORE=0.3.75; and puts the pack's lab model into its
-# checkpoints, so the lab example workflow runs without a GPU.
+# newest core the tests run on, 0.33.0, or SPACETIME_CORE=0.3.75; with the lab extension (lab/: its loader node and
+# the lab_shapes example, linked by provision.sh) and the lab model in its checkpoints, so the lab example workflow
+# runs without a GPU.
 # usage: [COMFYUI_DIR=...] [SPACETIME_CORE=0.33.0|0.3.75] [PORT=8188] tools/run.sh [extra main.py args, e.g. --cpu]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,15 +15,17 @@ if [ -n "${COMFYUI_DIR:-}" ] && [ "$COMFYUI_DIR" != "${SPACETIME_HOST:-}/ComfyUI
   LINK="$COMFYUI_DIR/custom_nodes/spacetime_attention"
   [ -e "$LINK" ] || ln -s "$REPO" "$LINK"
   EXTRA=()
+  TEMPLATES="spacetime_attention"
 else
   CORE=${SPACETIME_CORE:-0.33.0}; [ "$CORE" = all ] && CORE=0.33.0   # all (the test default) means the newest
   eval "$("$REPO/tools/provision.sh" --core "$CORE")"
   PY=$SPACETIME_HOST_PYTHON
   EXTRA=(--cpu)
-  # The CPU host has no real weights: offer the lab model so example_workflows/lab_shapes.json runs at once.
+  TEMPLATES="spacetime_attention; the lab: spacetime_lab"
+  # The CPU host has no real weights: offer the lab model so the lab extension's lab_shapes example runs at once.
   LAB="$REPO/lab/fixtures/spacetime_lab.safetensors"
   [ -f "$LAB" ] && ln -sf "$LAB" "$COMFYUI_DIR/models/checkpoints/spacetime_lab.safetensors"
 fi
 cd "$COMFYUI_DIR"
-echo "SpaceTime Attention: ComfyUI starting at http://127.0.0.1:$PORT/  (example workflows: Workflow > Browse Templates > spacetime_attention)"
+echo "SpaceTime Attention: ComfyUI starting at http://127.0.0.1:$PORT/  (example workflows: Workflow > Browse Templates > $TEMPLATES)"
 exec "$PY" main.py --listen 127.0.0.1 --port "$PORT" --disable-api-nodes "${EXTRA[@]}" "$@"
