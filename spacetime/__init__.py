@@ -3,5 +3,5 @@
 * `regions`      — `Regions`: per-object local embeddings and geometry, box validation.
 * `masks`        — region masks at any attention resolution (box / disc, feathering) and their gather indices.
 * `step_weights` — `StepWeights`: per-region weights on a sampler-independent progress grid.
-* `combine`      — the two combination formulas (HEAD "guidance", first-commit "mix") on attention outputs.
+* `combine`      — the two combination formulas ("guidance" and "mix", docs/method.md section 1) on attention outputs.
 """

@@ -1,17 +1,17 @@
 """The two combination formulas, applied to the output of a cross-attention layer.
 
-Notation (paper-method.md §2): ``A(h, ctx) = to_out(softmax(q kᵀ/√d) v)`` with ``q = to_q(h)``,
+Notation and equations: docs/method.md section 1. ``A(h, ctx) = to_out(softmax(q kᵀ/√d) v)`` with ``q = to_q(h)``,
 ``k, v = to_k(ctx), to_v(ctx)``; D = the sampler's prompt, ∅ = the empty prompt, L_i = local description i,
 M_i = mask of region i, w_i = its weight at this step.
 
-guidance (official HEAD, "iccv version"), cond rows only::
+guidance (the official code), cond rows only::
 
     out_c(p) = A(h_c, D)(p) + Σ_i M_i(p) w_i (A(h_c, L_i)(p) − B(p))
 
     B = A(h_u, neg), the uncond rows of the same call (the paper's A(h_u, ∅) when the negative prompt is empty),
     or A(h_c, ∅) when the call has no uncond rows (cond and uncond in separate calls, cfg = 1).
 
-mix (first commit / README: convex mixture), cond rows only::
+mix (the paper's README and the official first commit: a convex mixture), cond rows only::
 
     out_c(p) = (1 − Σ_i M_i(p) w_i) A(h_c, D)(p) + Σ_i M_i(p) w_i A(h_c, L_i)(p)
 

@@ -1,6 +1,6 @@
 """Region masks at any attention resolution, and the gather indices the patch uses.
 
-Geometry conventions (documented in docs/patch.md):
+Geometry conventions (docs/method.md section 3):
 
 * A latent cell (row r, column c) of an ``h × w`` attention grid sits at its centre
   ``x = (c + 0.5) / w``, ``y = (r + 0.5) / h`` (normalised, y down). Flattened index ``r * w + c`` matches

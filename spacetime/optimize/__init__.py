@@ -3,7 +3,7 @@
 * `loop`       — the optimisation loop: Adam on the ``[R, G]`` weight table, pass bookkeeping, bad-loss checks.
 * `context`    — `SamplingContext`: what an objective needs from the host (a CFG denoiser, the sigmas, the host's
                  sampler, progress, interrupt and progress-bar callbacks). The ComfyUI side lives in
-                 ``nodes/optimize_bridge.py``.
+                 the bridge package (``bridge/sampling.py``, ``bridge/probe.py``).
 * `attention`  — objective ``attention`` (default): cross-attention of each object's tokens should fall inside its
                  region; truncated per-step gradients, no VAE, no CLIP, no back-propagation through time.
 * `clip_score` — objective ``clip`` (the paper): CLIP image-text loss on the decoded image and object crops.

@@ -1,4 +1,4 @@
-"""Objective ``clip`` (the paper, paper-method.md §4): a CLIP image-text loss on the decoded final image.
+"""Objective ``clip`` (the paper, docs/method.md section 4.2): a CLIP image-text loss on the decoded final image.
 
     L = [1 − cos(CLIP_img(resize(img)), CLIP_txt(prompt))]
         + crop_weight · Σ_i [1 − cos(CLIP_img(resize(crop_i(img))), CLIP_txt("A photo of " + name_i))]
