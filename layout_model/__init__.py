@@ -27,7 +27,10 @@ Choices worth knowing:
   objects (later entities are dropped).
 * "X between A and B" is stored as the two triples (X, "between", A) and (X, "between", B).
 * Empty text, or text that names nothing, gives a layout with no objects; text longer than
-  20,000 characters raises `LayoutError` with `field == "text"`.
+  20,000 characters raises `LayoutError` with `field == "text"`. Every such limit (text, phrase,
+  canvas 64..8192 px, box tolerance) is defined once, in `schema.py`.
+* `regions.layout_regions` turns a layout into the checked boxes and local descriptions that the
+  region nodes consume.
 * Same text and seed -> same layout; `seed` != 0 only jitters the starting positions and the
   side chosen for "next to", so relations still hold.
 """

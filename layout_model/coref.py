@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from .lexicon import COLOURS, DETERMINERS, POSSESSIVES, SIZE_WORDS
 from .scene import Entity, Mention
+from .schema import MAX_PHRASE_CHARS
 from .tokens import Token
-
-MAX_PHRASE_CHARS = 500
 
 
 def link_entities(text: str, tokens: list[Token], mentions: list[Mention]) -> list[Entity]:

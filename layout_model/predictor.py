@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .parser import parse
 from .scene import Scene
-from .schema import MAX_OBJECTS, MAX_SIDE_PX, MAX_TEXT_CHARS, Layout, LayoutError, LayoutObject
+from .schema import MAX_OBJECTS, Layout, LayoutError, LayoutObject, check_side, check_text
 from .solver import solve
 
 
@@ -41,13 +41,9 @@ class RuleLayoutPredictor:
 
 
 def _check_inputs(text: object, width: object, height: object, seed: object) -> None:
-    if not isinstance(text, str):
-        raise LayoutError("text", f"expected a string, got {type(text).__name__}")
-    if len(text) > MAX_TEXT_CHARS:
-        raise LayoutError("text", f"too long ({len(text)} characters, at most {MAX_TEXT_CHARS})")
-    for name, value in (("width", width), ("height", height)):
-        if not isinstance(value, int) or isinstance(value, bool) or not 8 <= value <= MAX_SIDE_PX:
-            raise LayoutError(name, f"expected an integer in 8..{MAX_SIDE_PX}, got {value!r}")
+    check_text(text)
+    check_side(width, "width")
+    check_side(height, "height")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise LayoutError("seed", f"expected an integer, got {seed!r}")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .schema import MAX_SIDE_PX, Layout, LayoutError
+from .schema import Layout, check_side
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -29,9 +29,8 @@ def render_preview(layout: Layout, width: int | None = None,
 
     width = layout.width if width is None else width
     height = layout.height if height is None else height
-    for name, value in (("width", width), ("height", height)):
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIDE_PX:
-            raise LayoutError(name, f"expected an integer in 1..{MAX_SIDE_PX}, got {value!r}")
+    check_side(width, "width")
+    check_side(height, "height")
     image = Image.new("RGBA", (width, height), BACKGROUND + (255,))
     fills = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw_fill = ImageDraw.Draw(fills)

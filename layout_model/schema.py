@@ -2,6 +2,10 @@
 
 Layouts travel through the box editor and saved workflows as JSON, so `from_dict` checks
 every field and names the offending one in `LayoutError.field` (e.g. `objects[2].box`).
+
+This module is the one place for the layout contract: the canvas, text and phrase limits, the
+box tolerance and the checks that enforce them. The predictor, the nodes' widgets, the editor's
+route (which passes the phrase limit on to the JS) and Region Prompt Encode all read them here.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ RELATIONS: tuple[str, ...] = ("left of", "right of", "above", "below", "on", "un
                               "in front of", "behind", "between")
 MAX_OBJECTS = 64
 MAX_RELATIONS = 1024
-MAX_PHRASE_CHARS = 500
-MAX_TEXT_CHARS = 20000
+MAX_PHRASE_CHARS = 500      # an object's phrase, noun or local prompt
+MAX_TEXT_CHARS = 20000      # the prompt a layout is predicted from
 MAX_JSON_CHARS = 2_000_000
-MAX_SIDE_PX = 16384
-BOX_TOLERANCE = 1e-3  # boxes may exceed [0, 1] by this much (rounding) and are clamped
+MIN_SIDE_PX, MAX_SIDE_PX = 64, 8192  # canvas width and height
+MAX_SEED = 2**31 - 1
+# Boxes may exceed [0, 1] by this much and are clamped: JSON keeps 4 decimals, so a box edited or
+# computed at the border can land a rounding step outside. Anything further out is an error.
+BOX_TOLERANCE = 1e-3
 
 _COCO = frozenset(COCO80)
 
@@ -56,8 +63,7 @@ class LayoutObject:
 
     @property
     def center(self) -> list[float]:
-        x0, y0, x1, y1 = self.box
-        return [round((x0 + x1) / 2, 4), round((y0 + y1) / 2, 4)]
+        return box_center(self.box)
 
     def to_dict(self) -> dict[str, Any]:
         return {"phrase": self.phrase, "noun": self.noun, "category": self.category,
@@ -114,9 +120,9 @@ class Layout:
         if not _is_int(version) or version != VERSION:
             raise LayoutError("version", f"unsupported version {version!r} (this code reads "
                                          f"{VERSION})")
-        width = _size(data.get("width", 512), "width")
-        height = _size(data.get("height", 512), "height")
-        text = _string(data.get("text", ""), "text", MAX_TEXT_CHARS)
+        width = check_side(data.get("width", 512), "width")
+        height = check_side(data.get("height", 512), "height")
+        text = check_text(data.get("text", ""))
         predictor = _string(data.get("predictor", "manual"), "predictor", 100)
         raw_objects = data.get("objects", [])
         if not isinstance(raw_objects, list):
@@ -138,10 +144,29 @@ def _is_number(value: Any) -> bool:
         and math.isfinite(value)
 
 
-def _size(value: Any, name: str) -> int:
-    if not _is_int(value) or not 1 <= value <= MAX_SIDE_PX:
-        raise LayoutError(name, f"expected an integer in 1..{MAX_SIDE_PX}, got {value!r}")
+def check_side(value: Any, name: str) -> int:
+    """A canvas width or height in pixels; `name` is the field a `LayoutError` names."""
+    if not _is_int(value) or not MIN_SIDE_PX <= value <= MAX_SIDE_PX:
+        raise LayoutError(name, f"expected an integer in {MIN_SIDE_PX}..{MAX_SIDE_PX}, got {value!r}"[:200])
     return value
+
+
+def check_text(value: Any, name: str = "text") -> str:
+    """The prompt of a layout: a string of at most MAX_TEXT_CHARS characters."""
+    return _string(value, name, MAX_TEXT_CHARS)
+
+
+def noun_of(phrase: str) -> str:
+    """The noun of a phrase the user typed (a box added or renamed in the editor, a drawn bounding box):
+    its last word, which `{noun}` templates read. Predicted objects carry the parser's head noun instead."""
+    words = phrase.split()
+    return words[-1] if words else ""
+
+
+def box_center(box: list[float]) -> list[float]:
+    """The centre of a normalised box, rounded like the boxes of the JSON form."""
+    x0, y0, x1, y1 = box
+    return [round((x0 + x1) / 2, 4), round((y0 + y1) / 2, 4)]
 
 
 def _string(value: Any, name: str, limit: int, empty_ok: bool = True) -> str:
@@ -158,7 +183,7 @@ def _object(data: Any, name: str) -> LayoutObject:
     if not isinstance(data, dict):
         raise LayoutError(name, f"expected an object, got {type(data).__name__}")
     phrase = _string(data.get("phrase"), f"{name}.phrase", MAX_PHRASE_CHARS, empty_ok=False)
-    noun = _string(data.get("noun", phrase.split()[-1]), f"{name}.noun", MAX_PHRASE_CHARS)
+    noun = _string(data["noun"], f"{name}.noun", MAX_PHRASE_CHARS) if "noun" in data else noun_of(phrase)
     category = data.get("category")
     if category is not None and category not in _COCO:
         raise LayoutError(f"{name}.category", f"not a COCO-80 name: {category!r}")
@@ -176,9 +201,9 @@ def _object(data: Any, name: str) -> LayoutObject:
         _string(prompt, f"{name}.prompt", MAX_PHRASE_CHARS)
     if "center" in data:
         _numbers(data["center"], 2, f"{name}.center")  # derived from box; checked, not kept
-    return LayoutObject(phrase=phrase, noun=noun, category=category, box=_box(data.get("box"),
-                        f"{name}.box"), count=count, group=group, attributes=list(attributes),
-                        prompt=prompt)
+    return LayoutObject(phrase=phrase, noun=noun, category=category,
+                        box=check_box(data.get("box"), f"{name}.box"), count=count, group=group,
+                        attributes=list(attributes), prompt=prompt)
 
 
 def _numbers(value: Any, length: int, name: str) -> list[float]:
@@ -188,13 +213,22 @@ def _numbers(value: Any, length: int, name: str) -> list[float]:
     return [float(v) for v in value]
 
 
-def _box(value: Any, name: str) -> list[float]:
-    x0, y0, x1, y1 = _numbers(value, 4, name)
-    if min(x0, y0, x1, y1) < -BOX_TOLERANCE or max(x0, y0, x1, y1) > 1 + BOX_TOLERANCE:
-        raise LayoutError(name, f"coordinates must lie in [0, 1], got {[x0, y0, x1, y1]}")
-    if x0 >= x1 or y0 >= y1:
-        raise LayoutError(name, f"need x0 < x1 and y0 < y1, got {[x0, y0, x1, y1]}")
-    return [min(max(v, 0.0), 1.0) for v in (x0, y0, x1, y1)]
+def check_box(value: Any, name: str) -> list[float]:
+    """A normalised `[x0, y0, x1, y1]` box (y down) clamped to [0, 1]; `name` is the field an error names."""
+    box = _numbers(value, 4, name)
+    if min(box) < -BOX_TOLERANCE or max(box) > 1 + BOX_TOLERANCE:
+        raise LayoutError(name, f"coordinates are fractions of the width and height and must lie in [0, 1], "
+                                f"got {_fmt(box)}")
+    x0, y0, x1, y1 = (min(max(v, 0.0), 1.0) for v in box)
+    if x0 >= x1:
+        raise LayoutError(name, f"need x0 < x1 (left edge before right edge), got {_fmt(box)}")
+    if y0 >= y1:
+        raise LayoutError(name, f"need y0 < y1 (top edge before bottom edge, y points down), got {_fmt(box)}")
+    return [x0, y0, x1, y1]
+
+
+def _fmt(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
 
 def _relations(value: Any, count: int) -> list[tuple[int, str, int]]:

@@ -5,26 +5,34 @@ import torch
 from comfy_api.latest import io
 
 from ..bridge.core_nodes import with_area, with_gligen_box
+from ..layout_model import LayoutError
+from ..layout_model.regions import DEFAULT_TEMPLATE, Region, gligen_box, layout_regions
+from ..layout_model.schema import MAX_SIDE_PX
 from ..spacetime.masks import SHAPES, region_masks
-from ..spacetime.regions import DEFAULT_TEMPLATE, object_description
 from . import types
 
 CATEGORY = "conditioning/spacetime/convert"
 
 
-def _objects(node: str, layout) -> list:
-    objects = list(getattr(layout, "objects", None) or [])
-    if not objects:
+def _regions(node: str, layout, template: str = DEFAULT_TEMPLATE) -> list[Region]:
+    """The layout's regions; an empty layout is an error here, since these nodes would silently do nothing."""
+    try:
+        regions = layout_regions(layout, template)
+    except LayoutError as err:
+        raise ValueError(f"{node}: {err}") from None
+    if not regions:
         raise ValueError(f"{node}: layout has no objects; write objects into the prompt or add boxes in the editor.")
-    return objects
-
-
-def _object_text(obj, template: str) -> str:
-    return object_description(template, obj.phrase, obj.noun or "", obj.category or "", obj.prompt)
+    return regions
 
 
 def _size(layout, width: int, height: int) -> tuple[int, int]:
-    return (width or int(getattr(layout, "width", 512))), (height or int(getattr(layout, "height", 512)))
+    """The requested size, where 0 means the layout's own."""
+    return width or layout.width, height or layout.height
+
+
+def _side_input(name: str, what: str) -> io.Int.Input:
+    return io.Int.Input(name, default=0, min=0, max=MAX_SIDE_PX, step=8,
+                        tooltip=f"{what} in pixels; 0 uses the layout's {name}.")
 
 
 class LayoutToMasks(io.ComfyNode):
@@ -39,10 +47,8 @@ class LayoutToMasks(io.ComfyNode):
             description="Draws each object's region as a mask (a batch with one mask per object, in layout order).",
             inputs=[
                 types.Layout.Input("layout", tooltip="Objects with boxes, e.g. from Predict Layout."),
-                io.Int.Input("width", default=0, min=0, max=8192, step=8,
-                             tooltip="Mask width in pixels; 0 uses the layout's width."),
-                io.Int.Input("height", default=0, min=0, max=8192, step=8,
-                             tooltip="Mask height in pixels; 0 uses the layout's height."),
+                _side_input("width", "Mask width"),
+                _side_input("height", "Mask height"),
                 io.Combo.Input("shape", options=list(SHAPES), default="box",
                                tooltip="box: the object's box. disc: the paper's fixed-radius disc at its centre."),
                 io.Float.Input("radius", default=0.2, min=0.01, max=1.0, step=0.01,
@@ -55,12 +61,12 @@ class LayoutToMasks(io.ComfyNode):
 
     @classmethod
     def execute(cls, layout, width: int, height: int, shape: str, radius: float, feather: float) -> io.NodeOutput:
-        objects = _objects("Layout to Masks", layout)
+        regions = _regions("Layout to Masks", layout)
         width, height = _size(layout, width, height)
-        boxes = torch.tensor([o.box for o in objects], dtype=torch.float32)
-        centers = torch.tensor([o.center for o in objects], dtype=torch.float32)
+        boxes = torch.tensor([r.box for r in regions], dtype=torch.float32)
+        centers = torch.tensor([r.center for r in regions], dtype=torch.float32)
         masks = region_masks(boxes, centers, height, width, shape, radius, feather)
-        return io.NodeOutput(masks.reshape(len(objects), height, width).float())
+        return io.NodeOutput(masks.reshape(len(regions), height, width).float())
 
 
 class LayoutToAreaConditioning(io.ComfyNode):
@@ -92,9 +98,9 @@ class LayoutToAreaConditioning(io.ComfyNode):
     @classmethod
     def execute(cls, conditioning, clip, layout, template: str, strength: float) -> io.NodeOutput:
         out = list(conditioning)
-        for obj in _objects("Layout to Area Conditioning", layout):
-            local = clip.encode_from_tokens_scheduled(clip.tokenize(_object_text(obj, template)))
-            out += with_area(local, obj.box, strength)
+        for region in _regions("Layout to Area Conditioning", layout, template):
+            local = clip.encode_from_tokens_scheduled(clip.tokenize(region.text))
+            out += with_area(local, region.box, strength)
         return io.NodeOutput(out)
 
 
@@ -114,10 +120,8 @@ class LayoutToGLIGEN(io.ComfyNode):
                 io.Clip.Input("clip", tooltip="The text encoder used for the base prompt."),
                 io.Custom("GLIGEN").Input("gligen_textbox_model", tooltip="From GLIGENLoader (models/gligen)."),
                 types.Layout.Input("layout", tooltip="Objects with boxes, e.g. from Predict Layout."),
-                io.Int.Input("width", default=0, min=0, max=8192, step=8,
-                             tooltip="Image width in pixels; 0 uses the layout's width."),
-                io.Int.Input("height", default=0, min=0, max=8192, step=8,
-                             tooltip="Image height in pixels; 0 uses the layout's height."),
+                _side_input("width", "Image width"),
+                _side_input("height", "Image height"),
                 io.String.Input("template", default="{phrase}",
                                 tooltip="Text of each box; GLIGEN expects the object's phrase. An object's own "
                                         "prompt from the editor takes precedence."),
@@ -130,12 +134,8 @@ class LayoutToGLIGEN(io.ComfyNode):
                 template: str) -> io.NodeOutput:
         width, height = _size(layout, width, height)
         out = conditioning_to
-        for obj in _objects("Layout to GLIGEN", layout):
-            x0, y0, x1, y1 = obj.box
-            px, py = int(round(x0 * width / 8)) * 8, int(round(y0 * height / 8)) * 8
-            pw = max(8, int(round((x1 - x0) * width / 8)) * 8)
-            ph = max(8, int(round((y1 - y0) * height / 8)) * 8)
-            out = with_gligen_box(out, clip, gligen_textbox_model, _object_text(obj, template), pw, ph, px, py)
+        for region in _regions("Layout to GLIGEN", layout, template):
+            out = with_gligen_box(out, clip, gligen_textbox_model, region.text, *gligen_box(region.box, width, height))
         return io.NodeOutput(out)
 
 

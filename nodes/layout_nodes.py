@@ -1,4 +1,4 @@
-"""Predict Layout and its converters: text → SPACETIME_LAYOUT, and layouts → masks / core area conditioning."""
+"""Predict Layout: text (or the box editor's edit, or core BOUNDING_BOXES) -> SPACETIME_LAYOUT and a preview."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +6,13 @@ import torch
 from comfy_api.latest import io
 
 from ..layout_model import Layout, LayoutError, predict
-from ..layout_model.schema import MAX_TEXT_CHARS
+from ..layout_model.pixel_boxes import pixel_boxes_to_layout
 from ..layout_model.render import render_preview
+from ..layout_model.schema import MAX_SEED, MAX_SIDE_PX, MIN_SIDE_PX, check_text
 from . import types
-from .bbox_nodes import BOXES_TYPE, boxes_to_layout
+from .bbox_nodes import BOXES_TYPE
 
 CATEGORY = "conditioning/spacetime"
-MIN_SIDE, MAX_SIDE = 64, 8192        # canvas size in pixels, shared with the live-prediction route
 
 
 def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int, layout_json: str,
@@ -21,10 +21,10 @@ def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int,
     errors name the node and the field.
 
     `predictor` is a loaded neural predictor (Load Layout Predictor); None means the built-in rule predictor."""
-    if not isinstance(text, str):
-        raise ValueError(f"{node}: text must be a string, got {type(text).__name__}.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(f"{node}: text has {len(text)} characters; the limit is {MAX_TEXT_CHARS}.")
+    try:
+        check_text(text)
+    except LayoutError as err:
+        raise ValueError(f"{node}: {err}") from None
     field = "layout_json" if layout_json and layout_json.strip() else "bboxes" if bboxes is not None else "text"
     try:
         if field == "layout_json":
@@ -32,7 +32,7 @@ def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int,
             layout.width, layout.height = width, height
             return layout
         if field == "bboxes":
-            return boxes_to_layout(bboxes, width, height, text)
+            return pixel_boxes_to_layout(bboxes, width, height, text)
         if predictor is not None:
             return predictor.predict(text, width=width, height=height, seed=seed)
         return predict(text, width=width, height=height, seed=seed)
@@ -72,11 +72,11 @@ class PredictLayout(io.ComfyNode):
                 io.String.Input("text", multiline=True, default="a red cat to the left of a blue dog",
                                 tooltip="The prompt. Objects, counts, colours and relations such as 'left of', "
                                         "'above', 'on', 'next to', 'between' are read from it."),
-                io.Int.Input("width", default=512, min=MIN_SIDE, max=MAX_SIDE, step=8,
+                io.Int.Input("width", default=512, min=MIN_SIDE_PX, max=MAX_SIDE_PX, step=8,
                              tooltip="Image width in pixels; sets the layout's aspect ratio."),
-                io.Int.Input("height", default=512, min=MIN_SIDE, max=MAX_SIDE, step=8,
+                io.Int.Input("height", default=512, min=MIN_SIDE_PX, max=MAX_SIDE_PX, step=8,
                              tooltip="Image height in pixels; sets the layout's aspect ratio."),
-                io.Int.Input("seed", default=0, min=0, max=2**31 - 1,
+                io.Int.Input("seed", default=0, min=0, max=MAX_SEED,
                              tooltip="Varies free placement choices (objects without a stated relation). "
                                      "The same text and seed always give the same layout."),
                 io.String.Input("layout_json", default="", socketless=True,

@@ -4,8 +4,9 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
-from ..spacetime.regions import DEFAULT_TEMPLATE, Regions, object_description, validate_box, validate_center
-
+from ..layout_model import LayoutError
+from ..layout_model.regions import DEFAULT_TEMPLATE, layout_regions
+from ..spacetime.regions import Regions
 from .types import Layout as LayoutType, Regions as RegionsType
 
 NAME = "Region Prompt Encode"
@@ -48,37 +49,18 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
     def execute(cls, clip, layout, template=DEFAULT_TEMPLATE, overrides="") -> io.NodeOutput:
         if clip is None:
             raise ValueError(f"{NAME}: clip is missing; connect the checkpoint's CLIP output")
-        objects = list(getattr(layout, "objects", None) or [])
-        lines = (overrides or "").splitlines()
-        if len([ln for ln in lines if ln.strip()]) and len(lines) > len(objects):
-            raise ValueError(f"{NAME}: overrides has {len(lines)} lines but the layout has {len(objects)} "
-                             "objects; give one line per object (blank = template)")
-        embeddings, pooled, boxes, centers, names, prompts = [], [], [], [], [], []
-        for i, obj in enumerate(objects):
-            where = f"{NAME}: layout.objects[{i}]"
-            box = validate_box(getattr(obj, "box", None), f"{where}.box")
-            center = validate_center(getattr(obj, "center", None), box, f"{where}.center")
-            phrase = str(getattr(obj, "phrase", "") or getattr(obj, "noun", "") or f"object {i}")
-            noun = str(getattr(obj, "noun", "") or "")
-            category = str(getattr(obj, "category", "") or "")
-            text = lines[i].strip() if i < len(lines) else ""
-            if not text:
-                text = object_description(template, phrase, noun, category, getattr(obj, "prompt", None))
-            cond, pool = _encode(clip, text)
-            embeddings.append(cond)
-            pooled.append(pool)
-            boxes.append(box)
-            centers.append(center)
-            names.append(noun or category or phrase)
-            prompts.append(text)
+        try:
+            regions = layout_regions(layout, template, overrides)
+        except LayoutError as err:
+            raise ValueError(f"{NAME}: {err}") from None
+        encoded = [_encode(clip, r.text) for r in regions]
         empty, empty_pooled = _encode(clip, "")
-        regions = Regions(
-            embeddings=embeddings, pooled=pooled,
-            boxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-            centers=torch.tensor(centers, dtype=torch.float32).reshape(-1, 2),
-            names=names, prompts=prompts, empty=empty, empty_pooled=empty_pooled,
-            meta={"width": getattr(layout, "width", None), "height": getattr(layout, "height", None)})
-        return io.NodeOutput(regions)
+        return io.NodeOutput(Regions(
+            embeddings=[cond for cond, _ in encoded], pooled=[pool for _, pool in encoded],
+            boxes=torch.tensor([r.box for r in regions], dtype=torch.float32).reshape(-1, 4),
+            centers=torch.tensor([r.center for r in regions], dtype=torch.float32).reshape(-1, 2),
+            names=[r.name for r in regions], prompts=[r.text for r in regions], empty=empty,
+            empty_pooled=empty_pooled, meta={"width": layout.width, "height": layout.height}))
 
 
 NODES = [SpaceTimeRegionPromptEncode]

@@ -1,50 +1,31 @@
 """The box editor's one server route: live layout prediction as the user types.
 
 POST /spacetime/layout/predict {"text": str, "width": int, "height": int, "seed": int}
-→ 200 {"layout": <layout dict>} or 400 {"error": str, "field": str}; never a traceback.
+-> 200 {"layout": <layout dict>, "limits": {"phrase_chars": int}} or 400 {"error": str, "field": str};
+never a traceback. `limits` hands the editor the layout contract's bound on the strings it lets users type
+(names and local prompts), so the JS keeps no copy of its own.
 """
 from __future__ import annotations
 
 import logging
 
 from ..layout_model import LayoutError, predict
-from ..layout_model.schema import MAX_TEXT_CHARS
-from .layout_nodes import MAX_SIDE, MIN_SIDE
+from ..layout_model.schema import MAX_PHRASE_CHARS, MAX_SEED, check_side, check_text
 
 ROUTE = "/spacetime/layout/predict"
 MAX_BODY_BYTES = 64 * 1024
-
-
-class RequestError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def _int_field(body: dict, name: str, default: int, low: int, high: int) -> int:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RequestError(name, f"{name} must be an integer")
-    if not low <= value <= high:
-        raise RequestError(name, f"{name} must be between {low} and {high}")
-    return value
+LIMITS = {"phrase_chars": MAX_PHRASE_CHARS}
 
 
 def parse_request(body: object) -> dict:
-    """Checks types and limits of a prediction request; raises RequestError naming the field."""
+    """Checks types and limits of a prediction request; raises LayoutError naming the field."""
     if not isinstance(body, dict):
-        raise RequestError("body", "the request body must be a JSON object")
-    text = body.get("text")
-    if not isinstance(text, str):
-        raise RequestError("text", "text must be a string")
-    if len(text) > MAX_TEXT_CHARS:
-        raise RequestError("text", f"text is longer than {MAX_TEXT_CHARS} characters")
-    return {
-        "text": text,
-        "width": _int_field(body, "width", 512, MIN_SIDE, MAX_SIDE),
-        "height": _int_field(body, "height", 512, MIN_SIDE, MAX_SIDE),
-        "seed": _int_field(body, "seed", 0, 0, 2**31 - 1),
-    }
+        raise LayoutError("body", "the request body must be a JSON object")
+    seed = body.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise LayoutError("seed", f"expected an integer in 0..{MAX_SEED}")
+    return {"text": check_text(body.get("text")), "width": check_side(body.get("width", 512), "width"),
+            "height": check_side(body.get("height", 512), "height"), "seed": seed}
 
 
 def register(prompt_server) -> None:
@@ -59,14 +40,11 @@ def register(prompt_server) -> None:
         except ValueError:
             return web.json_response({"error": "the request body is not valid JSON", "field": "body"}, status=400)
         try:
-            args = parse_request(body)
-            layout = predict(args["text"], width=args["width"], height=args["height"], seed=args["seed"])
-        except RequestError as err:
-            return web.json_response({"error": str(err), "field": err.field}, status=400)
+            layout = predict(**parse_request(body))
         except LayoutError as err:
-            return web.json_response({"error": str(err), "field": getattr(err, "field", "text")}, status=400)
+            return web.json_response({"error": str(err), "field": err.field}, status=400)
         except Exception:  # the route must answer JSON whatever the predictor does
             logging.exception("SpaceTime: layout prediction failed")
             return web.json_response({"error": "layout prediction failed; see the server log", "field": "text"},
                                      status=500)
-        return web.json_response({"layout": layout.to_dict()})
+        return web.json_response({"layout": layout.to_dict(), "limits": LIMITS})

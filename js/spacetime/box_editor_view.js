@@ -88,6 +88,7 @@ export class BoxEditorView {
   }
 
   onPrediction(result) {
+    if (result.limits) this.applyLimits(result.limits);
     if (result.layout) {
       this.predicted = result.layout;
       if (this.message.fromPredict) this.setMessage("");
@@ -97,6 +98,14 @@ export class BoxEditorView {
       this.setMessage(`${field}${result.error}`, true, true);
     }
     this.render();
+  }
+
+  /** Caps the name and local-prompt fields at the length Python accepts (sent with each prediction). */
+  applyLimits(limits) {
+    const chars = Number(limits.phrase_chars);
+    if (!Number.isInteger(chars) || chars <= 0) return;
+    this.dom.nameInput.maxLength = chars;
+    this.dom.promptInput.maxLength = chars;
   }
 
   // ---- edits ------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ function field(role, label, placeholder) {
   const row = el("label", "display:flex;align-items:center;gap:6px;font:12px sans-serif;color:#aaa;");
   const caption = el("span", "min-width:76px;");
   caption.textContent = label;
-  const input = el("input", INPUT_STYLE, { "data-role": role, type: "text", placeholder, spellcheck: "false", maxlength: "500" });
+  const input = el("input", INPUT_STYLE, { "data-role": role, type: "text", placeholder, spellcheck: "false" });
   row.append(caption, input);
   return { row, input };
 }

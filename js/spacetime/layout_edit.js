@@ -55,11 +55,12 @@ export function resizeBox(layout, i, handle, x, y, from) {
 
 /**
  * Adds an object with a centred box. Its category is null ("unknown"): only Python knows the COCO names,
- * and a category is a claim about what the thing is that the user has not made.
+ * and a category is a claim about what the thing is that the user has not made. It has no noun: Python
+ * fills that in from the phrase (layout_model.schema.noun_of).
  */
 export function addObject(layout, name) {
   const word = String(name || "object").trim() || "object";
-  const obj = { phrase: word, noun: word, category: null, count: 1, group: null, attributes: [],
+  const obj = { phrase: word, category: null, count: 1, group: null, attributes: [],
     box: [0, 0, 0, 0], center: [0, 0], prompt: null };
   setBox(obj, 0.35, 0.35, 0.65, 0.65);
   layout.objects.push(obj);
@@ -76,16 +77,16 @@ export function deleteObject(layout, i) {
 }
 
 /**
- * Renames object i. The phrase is what the region encoder reads; the noun follows its last word (as
- * Layout.from_dict defaults it); the old category no longer describes a renamed thing, so it becomes null
- * and templates fall back to the noun.
+ * Renames object i to what the user typed. The phrase is what the region encoder reads. The old noun and
+ * category no longer describe a renamed thing: the noun is dropped for Python to fill from the new phrase
+ * (layout_model.schema.noun_of), and the category becomes null, so templates fall back to the noun.
  */
 export function renameObject(layout, i, name) {
   const obj = layout.objects[i];
   const phrase = String(name).trim();
   if (!phrase) return false;
   obj.phrase = phrase;
-  obj.noun = phrase.split(/\s+/).pop();
+  delete obj.noun;
   obj.category = null;
   return true;
 }

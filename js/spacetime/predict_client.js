@@ -6,7 +6,8 @@ export const DEBOUNCE_MS = 300;
 
 /**
  * Creates a predictor bound to `fetchApi` (the frontend's api.fetchApi, which adds the API base path and
- * the user header). `onResult({layout})` or `onResult({error, field})` is called for the newest request.
+ * the user header). `onResult({layout, limits})` or `onResult({error, field})` is called for the newest request;
+ * `limits` is the layout contract's bound on typed strings ({phrase_chars}), which only Python defines.
  */
 export function createPredictor(fetchApi, onResult, delay = DEBOUNCE_MS) {
   let timer = null;
@@ -27,7 +28,7 @@ export function createPredictor(fetchApi, onResult, delay = DEBOUNCE_MS) {
       } catch {
         body = null;
       }
-      if (resp.ok && body && body.layout) result = { layout: body.layout };
+      if (resp.ok && body && body.layout) result = { layout: body.layout, limits: body.limits };
       else result = { error: body?.error || `prediction failed (HTTP ${resp.status})`, field: body?.field || "" };
     } catch (err) {
       result = { error: `prediction failed: ${err?.message || err}`, field: "" };

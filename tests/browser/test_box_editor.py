@@ -1,12 +1,14 @@
 """The box editor in the real frontend, classic LiteGraph canvas and Vue "Nodes 2.0" mode.
 
 A user types a prompt and sees boxes, drags and resizes one, undoes with Ctrl+Z inside the widget, renames
-it to markup, and the queued API prompt and a page reload both carry the edit.
+it to markup (the name goes out as typed, without a noun), and the queued API prompt and a page reload both
+carry the edit.
 """
 import json
 
 import pytest
 
+from layout_model import Layout
 from support.browser import run_scenario, screenshot_path
 
 HOSTILE = "<img src=x onerror=window.__xss=1>"
@@ -44,6 +46,9 @@ def test_box_editor_edit_reaches_prompt_and_survives_reload(comfy_server, mode):
     assert result["xss"] == {"flag": None, "imgs": 0}
     renamed = json.loads(result["promptAfterRename"])
     assert renamed["objects"][0]["phrase"] == HOSTILE
+    # The editor sends what the user typed; the noun is Python's to fill (the last word of the phrase).
+    assert "noun" not in renamed["objects"][0] and renamed["objects"][0]["category"] is None
+    assert Layout.from_dict(renamed).objects[0].noun == HOSTILE.split()[-1]
 
     assert result["afterReload"] == result["promptAfterRename"], "the edit did not survive a page reload"
     assert result["shownAfterReload"]["objects"][0]["phrase"] == HOSTILE

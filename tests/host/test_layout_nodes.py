@@ -132,3 +132,34 @@ def test_core_bounding_boxes_seed_the_layout_and_an_edit_still_wins(comfy):
     with pytest.raises(ValueError, match=r"Predict Layout: bboxes: bboxes\[0\]"):
         execute(comfy, "SpaceTimePredictLayout", text=TEXT, width=512, height=512, seed=0, layout_json="",
                 bboxes=[{"x": "left"}])
+
+
+def test_too_long_text_names_node_and_field(comfy):
+    with pytest.raises(ValueError, match=r"Predict Layout: text: too long \(20001 characters, at most 20000\)"):
+        execute(comfy, "SpaceTimePredictLayout", text="x" * 20001, width=512, height=512, seed=0, layout_json="")
+
+
+def test_a_renamed_box_without_a_noun_gets_its_last_word(comfy, tiny_sd15):
+    edited = {"schema": "spacetime-layout", "version": 1, "objects": [
+        {"phrase": "a tall red lamp", "category": None, "box": [0.1, 0.1, 0.5, 0.5]}], "relations": []}
+    layout = execute(comfy, "SpaceTimePredictLayout", text=TEXT, width=512, height=512, seed=0,
+                     layout_json=json.dumps(edited)).result[0]
+    assert layout.objects[0].noun == "lamp"
+    regs = execute(comfy, "SpaceTimeRegionPromptEncode", clip=tiny_sd15.clip, layout=layout,
+                   template="a photo of a {noun}").result[0]
+    assert regs.prompts == ["a photo of a lamp"] and regs.names == ["lamp"]
+
+
+def test_gligen_gets_each_object_snapped_to_eight_pixels(comfy, monkeypatch):
+    convert = comfy.pack_module("nodes.layout_convert_nodes")
+    calls = []
+    monkeypatch.setattr(convert, "with_gligen_box", lambda cond, clip, gligen, text, *box: calls.append((text, box))
+                        or cond)
+    layout = execute(comfy, "SpaceTimePredictLayout", text="a red cat to the left of a blue dog", width=512,
+                     height=384, seed=0, layout_json="").result[0]
+    out = convert.LayoutToGLIGEN.execute([], None, None, layout, 0, 0, "{phrase}")
+    assert [text for text, _ in calls] == ["a red cat", "a blue dog"]
+    for (_, (w, h, x, y)), obj in zip(calls, layout.objects):
+        assert all(v % 8 == 0 for v in (w, h, x, y))
+        assert abs(x - obj.box[0] * 512) <= 4 and abs(w - (obj.box[2] - obj.box[0]) * 512) <= 4
+    assert (out.result if hasattr(out, "result") else out.args)[0] == []

@@ -31,21 +31,36 @@ def test_layout_prompt_and_template(comfy, tiny_sd15):
 
 
 @pytest.mark.parametrize("box, message", [
-    ([0.5, 0.1, 0.4, 0.9], r"Region Prompt Encode: layout.objects\[1\].box is \[0.5, 0.1, 0.4, 0.9\] \(x0 >= x1"),
-    ([0.1, float("nan"), 0.4, 0.5], r"Region Prompt Encode: layout.objects\[1\].box .*NaN"),
-    ([0.1, 0.1, 1.7, 0.5], r"outside the image"),
-    ([0.2, 0.3, 0.2, 0.5], r"x0 >= x1"),
+    ([0.5, 0.1, 0.4, 0.9], r"Region Prompt Encode: layout.objects\[1\].box: need x0 < x1 .*\[0.5, 0.1, 0.4, 0.9\]"),
+    ([0.1, float("nan"), 0.4, 0.5], r"Region Prompt Encode: layout.objects\[1\].box: expected 4 finite numbers"),
+    ([0.1, 0.1, 1.7, 0.5], r"Region Prompt Encode: layout.objects\[1\].box: .*must lie in \[0, 1\]"),
+    ([0.1, 0.1, 1.05, 0.5], r"must lie in \[0, 1\]"),   # the layout contract's tolerance is a rounding step
+    ([0.2, 0.3, 0.2, 0.5], r"need x0 < x1"),
 ])
 def test_bad_boxes_are_clear_errors(comfy, tiny_sd15, box, message):
     with pytest.raises(ValueError, match=message):
         ps.regions(comfy, tiny_sd15.clip, boxes=[[0.0, 0.0, 0.5, 0.5], box])
 
 
-def test_slightly_out_boxes_are_clipped(comfy, tiny_sd15):
-    regs = ps.regions(comfy, tiny_sd15.clip, boxes=[[-0.03, 0.0, 0.5, 1.04], [0.5, 0.0, 1.0, 0.5]])
+def test_a_rounding_step_outside_is_clipped(comfy, tiny_sd15):
+    regs = ps.regions(comfy, tiny_sd15.clip, boxes=[[-0.0004, 0.0, 0.5, 1.0009], [0.5, 0.0, 1.0, 0.5]])
     torch.testing.assert_close(regs.boxes[0], torch.tensor([0.0, 0.0, 0.5, 1.0]))
+    torch.testing.assert_close(regs.centers[0], torch.tensor([0.25, 0.5]))
+
+
+def test_a_predicted_layout_encodes_the_core_regions(comfy, tiny_sd15):
+    lm, rg = comfy.pack_module("layout_model"), comfy.pack_module("layout_model.regions")
+    layout = lm.predict("a red cat to the left of a blue dog", width=640, height=384)
+    node = comfy.node_class("SpaceTimeRegionPromptEncode")
+    with torch.inference_mode():
+        regs = node.execute(tiny_sd15.clip, layout, template="a photo of {phrase}").result[0]
+    want = rg.layout_regions(layout)
+    assert regs.prompts == [r.text for r in want] == ["a photo of a red cat", "a photo of a blue dog"]
+    assert regs.names == ["cat", "dog"] and regs.meta == {"width": 640, "height": 384}
+    torch.testing.assert_close(regs.boxes, torch.tensor([o.box for o in layout.objects]))
+    torch.testing.assert_close(regs.centers, torch.tensor([o.center for o in layout.objects]))
 
 
 def test_too_many_override_lines(comfy, tiny_sd15):
-    with pytest.raises(ValueError, match="Region Prompt Encode: overrides has 3 lines but the layout has 2"):
+    with pytest.raises(ValueError, match="Region Prompt Encode: overrides: 3 lines but the layout has 2"):
         ps.regions(comfy, tiny_sd15.clip, overrides="a\nb\nc")

@@ -1,6 +1,8 @@
 """The box editor's live-prediction route answers layouts, and JSON errors (never tracebacks) for bad input."""
 import urllib.request
 
+from layout_model.schema import MAX_PHRASE_CHARS
+
 ROUTE = "/spacetime/layout/predict"
 
 
@@ -12,11 +14,13 @@ def test_route_predicts_a_layout(comfy_server):
     assert [o["noun"] for o in layout["objects"]] == ["cat", "dog"]
     assert layout["width"] == 640 and layout["height"] == 384
     assert layout["objects"][0]["center"][0] < layout["objects"][1]["center"][0]
+    assert body["limits"] == {"phrase_chars": MAX_PHRASE_CHARS}   # the editor's only copy of a limit
 
 
 def test_route_rejects_bad_fields_with_json(comfy_server):
     cases = [({"text": 5}, "text"), ({"text": "a cat", "width": "wide"}, "width"),
-             ({"text": "a cat", "height": 10**6}, "height"), ({"text": "x" * 30000}, "text"), ([1, 2], "body")]
+             ({"text": "a cat", "height": 10**6}, "height"), ({"text": "x" * 30000}, "text"), ([1, 2], "body"),
+             ({"text": "a cat", "width": 32}, "width"), ({"text": "a cat", "seed": -1}, "seed")]
     for body, field in cases:
         status, answer = comfy_server.post_json(ROUTE, body)
         assert status == 400, (body, status, answer)

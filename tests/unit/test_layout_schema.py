@@ -8,6 +8,7 @@ import math
 import pytest
 
 from layout_model import RELATIONS, SCHEMA, VERSION, Layout, LayoutError, LayoutObject, predict
+from layout_model.schema import MAX_SIDE_PX, MAX_TEXT_CHARS, MIN_SIDE_PX, noun_of
 
 TEXT = "Two dogs sit between a white couch and a lighthouse, with a red ball above them."
 
@@ -103,7 +104,10 @@ def _delete(path: str):
     (_set("version", "1"), "version"),
     (_set("version", True), "version"),
     (_set("width", 0), "width"),
+    (_set("width", 63), "width"),
+    (_set("width", 8193), "width"),
     (_set("height", 1.5), "height"),
+    (_set("text", "x" * 20001), "text"),
     (_set("text", 42), "text"),
     (_set("objects", {"a": 1}), "objects"),
     (_set("objects.2", "dog"), "objects[2]"),
@@ -114,6 +118,8 @@ def _delete(path: str):
     (_set("objects.2.box", [0.1, 0.4, 0.3, 0.4]), "objects[2].box"),
     (_set("objects.2.box", [0.1, 0.2, 1.5, 0.4]), "objects[2].box"),
     (_set("objects.2.box", [-0.2, 0.2, 0.3, 0.4]), "objects[2].box"),
+    (_set("objects.2.box", [-0.002, 0.2, 0.3, 0.4]), "objects[2].box"),
+    (_set("objects.2.box", [1.0004, 0.2, 1.0009, 0.4]), "objects[2].box"),  # empty once clamped
     (_set("objects.2.box", ["0.1", 0.2, 0.3, 0.4]), "objects[2].box"),
     (_set("objects.2.box", [True, 0.2, 0.3, 0.4]), "objects[2].box"),
     (_delete("objects.2.box"), "objects[2].box"),
@@ -170,3 +176,23 @@ def test_layout_object_is_a_plain_dataclass():
     assert obj.center == [0.3, 0.3] and obj.count == 1 and obj.group is None and obj.prompt is None
     layout = Layout(objects=[obj], text="a cat")
     assert Layout.from_dict(layout.to_dict()) == layout
+
+
+def test_the_noun_of_a_typed_phrase_is_filled_by_python(layout_dict):
+    data = copy.deepcopy(layout_dict)
+    del data["objects"][0]["noun"]            # the editor sends a renamed box without a noun
+    data["objects"][0]["phrase"] = "  a tall red  lamp "
+    assert Layout.from_dict(data).objects[0].noun == "lamp"
+    assert Layout.from_dict(layout_dict).objects[0].noun == layout_dict["objects"][0]["noun"]  # kept when sent
+    assert (noun_of("a big ball"), noun_of("tree"), noun_of("  ")) == ("ball", "tree", "")
+
+
+@pytest.mark.parametrize("text, width, height, field", [
+    ("x" * (MAX_TEXT_CHARS + 1), 512, 512, "text"), (None, 512, 512, "text"),
+    ("a cat", MIN_SIDE_PX - 1, 512, "width"), ("a cat", 512, MAX_SIDE_PX + 1, "height"),
+])
+def test_the_predictor_enforces_the_same_limits_as_the_schema(text, width, height, field):
+    with pytest.raises(LayoutError) as err:
+        predict(text, width=width, height=height)
+    assert err.value.field == field
+    predict("x" * MAX_TEXT_CHARS, width=MIN_SIDE_PX, height=MAX_SIDE_PX)   # the bounds themselves are fine

@@ -1,0 +1,89 @@
+"""A layout as regions (layout_model.regions) and as pixel boxes (layout_model.pixel_boxes)."""
+from __future__ import annotations
+
+import pytest
+
+from layout_model import Layout, LayoutError, LayoutObject, predict
+from layout_model.pixel_boxes import layout_to_pixel_boxes, pixel_boxes_to_layout
+from layout_model.regions import DEFAULT_TEMPLATE, gligen_box, layout_regions, local_description
+
+
+def _layout(*objects: LayoutObject) -> Layout:
+    return Layout(objects=list(objects), width=640, height=480)
+
+
+def _obj(phrase="the red cat", noun="cat", category="cat", box=(0.1, 0.2, 0.3, 0.4), prompt=None):
+    return LayoutObject(phrase=phrase, noun=noun, category=category, box=list(box), prompt=prompt)
+
+
+def test_each_object_becomes_a_region_with_its_box_centre_name_and_description():
+    layout = predict("a red cat to the left of a blue dog")
+    regions = layout_regions(layout)
+    assert [r.text for r in regions] == ["a photo of a red cat", "a photo of a blue dog"]
+    assert [r.name for r in regions] == ["cat", "dog"]
+    assert [r.box for r in regions] == [o.box for o in layout.objects]
+    assert [r.center for r in regions] == [o.center for o in layout.objects]
+
+
+def test_template_placeholders_and_their_fallbacks():
+    assert local_description(_obj(), "{noun}, {category}") == "cat, cat"
+    assert local_description(_obj(category=None), "{category} / {phrase}") == "cat / the red cat"
+    assert local_description(_obj(noun="", category=None), "{noun}|{category}") == "the red cat|the red cat"
+    assert local_description(_obj(), "") == DEFAULT_TEMPLATE.replace("{phrase}", "the red cat")
+
+
+def test_own_prompt_wins_over_the_template_and_an_override_line_over_both():
+    layout = _layout(_obj(prompt="  a fluffy cat "), _obj(phrase="a dog", noun="dog", prompt="   "))
+    assert [r.text for r in layout_regions(layout)] == ["a fluffy cat", "a photo of a dog"]
+    assert [r.text for r in layout_regions(layout, overrides="\n a wet dog ")] == ["a fluffy cat", "a wet dog"]
+    with pytest.raises(LayoutError) as err:
+        layout_regions(layout, overrides="a\nb\nc")
+    assert err.value.field == "overrides" and "3 lines but the layout has 2 objects" in str(err.value)
+    assert len(layout_regions(layout, overrides="\n\n\n")) == 2       # blank lines alone never conflict
+
+
+def test_a_rounding_step_outside_the_image_is_clamped():
+    (region,) = layout_regions(_layout(_obj(box=(-0.0004, 0.0, 0.5, 1.0009))))
+    assert region.box == [0.0, 0.0, 0.5, 1.0] and region.center == [0.25, 0.5]
+
+
+@pytest.mark.parametrize("box, message", [
+    ((0.5, 0.1, 0.4, 0.9), r"layout.objects\[1\].box: need x0 < x1"),
+    ((0.1, 0.5, 0.4, 0.5), r"need y0 < y1"),
+    ((0.1, float("nan"), 0.4, 0.5), r"finite numbers"),
+    ((0.1, 0.1, 1.05, 0.5), r"must lie in \[0, 1\]"),
+    ((0.1, 0.1, 0.5), r"expected 4 finite numbers"),
+])
+def test_bad_boxes_name_the_object_and_field(box, message):
+    with pytest.raises(LayoutError, match=message) as err:
+        layout_regions(_layout(_obj(), _obj(box=box)))
+    assert err.value.field == "layout.objects[1].box"
+
+
+def test_gligen_boxes_snap_to_multiples_of_eight_and_keep_thin_boxes():
+    assert gligen_box([0.1, 0.25, 0.5, 0.75], 640, 480) == (256, 240, 64, 120)
+    assert gligen_box([0.5, 0.5, 0.501, 0.9], 512, 512) == (8, 208, 256, 256)
+
+
+def test_pixel_boxes_round_trip_and_bad_boxes_name_the_box():
+    layout = Layout.from_dict({"schema": "spacetime-layout", "version": 1, "width": 640, "height": 480,
+                               "objects": [{"phrase": "a tall red lamp", "box": [0.1, 0.2, 0.5, 0.9],
+                                            "prompt": "a lamp"}]})
+    boxes = layout_to_pixel_boxes(layout)
+    assert boxes == [{"x": 64, "y": 96, "width": 256, "height": 336,
+                      "metadata": {"text": "a tall red lamp", "desc": "a lamp"}}]
+    back = pixel_boxes_to_layout(boxes, 640, 480)
+    assert back.objects[0].box == pytest.approx(layout.objects[0].box, abs=1 / 480)
+    assert (back.objects[0].noun, back.objects[0].category, back.objects[0].prompt) == ("lamp", None, "a lamp")
+    for bad, field in (([{"x": 1}], "bboxes[0]"), ("boxes", "bboxes"), (boxes, "width")):
+        with pytest.raises(LayoutError) as err:
+            pixel_boxes_to_layout(bad, 0 if field == "width" else 512, 512)
+        assert err.value.field == field
+
+
+def test_pixel_boxes_outside_or_empty_are_dropped_and_a_batch_uses_its_first_image():
+    layout = pixel_boxes_to_layout([[{"x": -10, "y": 0, "width": 60, "height": 100},
+                                     {"x": 600, "y": 0, "width": 50, "height": 50},
+                                     {"x": 0, "y": 0, "width": 0, "height": 10}]], 512, 512)
+    assert len(layout.objects) == 1 and layout.objects[0].box == [0.0, 0.0, 0.0977, 0.1953]
+    assert layout.objects[0].phrase == "object 1" and layout.predictor == "bounding_boxes"
