@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from .cores import running_core_label
 from .paths import REPO, artifacts_dir
 
 SCENARIOS = REPO / "tests" / "browser" / "pw"
@@ -19,10 +20,11 @@ def run_scenario(name: str, *args: str, timeout: float = 240) -> dict:
     log.write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
-        raise AssertionError(f"scenario {name} printed no result (exit {proc.returncode}); see {log}")
+        raise AssertionError(f"scenario {name} on {running_core_label()} printed no result (exit {proc.returncode}); "
+                             f"see {log}")
     result = json.loads(lines[-1][len("RESULT "):])
     if "fatal" in result:
-        raise AssertionError(f"scenario {name} failed: {result['fatal']}")
+        raise AssertionError(f"scenario {name} failed on {running_core_label()}: {result['fatal']}")
     return result
 
 

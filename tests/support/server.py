@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cores import running_core_label
 from .paths import artifacts_dir, comfy_dir
 
 
@@ -62,7 +63,7 @@ class ComfyServer:
         try:
             status, body = self.post_json("/prompt", {"prompt": prompt, "client_id": self.client_id})
             if status != 200:
-                raise AssertionError(f"/prompt answered {status}: {body}")
+                raise AssertionError(f"/prompt on {running_core_label()} answered {status}: {body}")
             prompt_id = body["prompt_id"]
             messages: list[dict] = []
             deadline = time.time() + timeout
@@ -105,11 +106,11 @@ def start_server(extra_args: list[str] | None = None, timeout: float = 120) -> C
     deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"ComfyUI exited with {process.returncode}:\n{server.log()[-3000:]}")
+            raise RuntimeError(f"{running_core_label()} exited with {process.returncode}:\n{server.log()[-3000:]}")
         try:
             server.get_json("/system_stats")
             return server
         except (urllib.error.URLError, ConnectionError, OSError):
             time.sleep(0.5)
     server.stop()
-    raise RuntimeError(f"ComfyUI did not answer within {timeout}s:\n{server.log()[-3000:]}")
+    raise RuntimeError(f"{running_core_label()} did not answer within {timeout}s:\n{server.log()[-3000:]}")

@@ -9,6 +9,7 @@ inside the executor.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from pathlib import Path
 from types import ModuleType
@@ -31,3 +32,12 @@ def adapter(version: str) -> ModuleType:
         raise ValueError(f"ComfyUI {version} has no adapter in tests/support/cores (known: {', '.join(KNOWN)}); "
                          f"add v{version.replace('.', '_')}.py and list it in KNOWN")
     return importlib.import_module(f"{__name__}.v{version.replace('.', '_')}")
+
+
+def running_core_label() -> str:
+    """'ComfyUI <version>' of the tree tools/test.sh provisioned (COMFYUI_DIR), for failure messages."""
+    comfy_dir = os.environ.get("COMFYUI_DIR")
+    try:
+        return f"ComfyUI {core_version(comfy_dir)}" if comfy_dir else "ComfyUI (COMFYUI_DIR unset)"
+    except (OSError, ValueError):
+        return f"ComfyUI (unknown core at {comfy_dir})"
