@@ -245,7 +245,9 @@ LY_EXCEPTIONS: frozenset[str] = frozenset({
     "butterfly", "dragonfly", "firefly", "pully", "gully", "jolly",
 })
 
-# Median normalised (w, h) on COCO-like 4:3 images (layout-notes.md §7; missing ones hand-set).
+# Typical normalised (w, h) per category on COCO-like 4:3 images: soft priors started from the median boxes
+# of LayoutGPT's NSR-1K (COCO-derived) and hand-adjusted (large objects smaller, categories without
+# enough boxes, such as person, hand-set); the solver shrinks them further to fit the relations.
 SIZE_PRIORS: dict[str, tuple[float, float]] = {
     "person": (0.30, 0.60), "bicycle": (0.32, 0.33), "car": (0.25, 0.16),
     "motorcycle": (0.37, 0.33), "airplane": (0.37, 0.14), "bus": (0.38, 0.27),

@@ -188,8 +188,8 @@ def _gap(kind: str, a: float, b: float) -> float:
     """Centre distance wanted between two boxes of sizes a and b on the constrained axis.
 
     Separated boxes just touch: where two regions overlap, the patch adds both local prompts to the same
-    pixels, which mixes the objects' attributes (they used to overlap by 10 %; docs/lab.md has the lab's
-    validation numbers for both)."""
+    pixels, which mixes the objects' attributes (docs/lab.md compares touching boxes with a 10 % overlap on
+    the lab's validation split)."""
     if kind == "loose":
         return max(2 * MIN_GAP, 0.25 * (a + b) / 2)
     return max(2 * MIN_GAP, (a + b) / 2)
