@@ -21,8 +21,9 @@ Pure Python (Pillow only for `render.render_preview`), no ComfyUI and no torch a
 Choices worth knowing:
 
 * Boxes are normalised to [0, 1], y down; `center` is always derived from `box`.
-* "two dogs" becomes two objects, each with its own box, both with `count` 2 and the same
-  `group`; a relation on the group is listed for every instance. A bare plural counts 2,
+* "two dogs" becomes two objects, each with its own box and the phrase "a dog" (one thing per
+  box, so its local description asks for one dog), both with `count` 2 and the same `group`;
+  a relation on the group is listed for every instance. A bare plural counts 2,
   "several"/"a few" 3, "many" 4; one mention gives at most 8 instances, a layout at most 64
   objects (later entities are dropped).
 * "X between A and B" is stored as the two triples (X, "between", A) and (X, "between", B).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .lexicon import DETERMINERS, NUMBER_WORDS, PARTITIVES, POSSESSIVES
 from .parser import parse
 from .scene import Scene
 from .schema import MAX_OBJECTS, Layout, LayoutError, LayoutObject, check_side, check_text
@@ -26,9 +27,10 @@ class RuleLayoutPredictor:
         for index, (entity, instance_boxes) in enumerate(zip(scene.entities, boxes)):
             first_instance.append(len(objects))
             group = index if entity.count > 1 else None
+            phrase = instance_phrase(entity.phrase, entity.noun) if group is not None else entity.phrase
             for box in instance_boxes:
                 objects.append(LayoutObject(
-                    phrase=entity.phrase, noun=entity.noun, category=entity.category,
+                    phrase=phrase, noun=entity.noun, category=entity.category,
                     box=list(box), count=entity.count, group=group,
                     attributes=list(entity.attributes)))
         relations = []
@@ -46,6 +48,28 @@ def _check_inputs(text: object, width: object, height: object, seed: object) -> 
     check_side(height, "height")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise LayoutError("seed", f"expected an integer, got {seed!r}")
+
+
+def instance_phrase(phrase: str, noun: str) -> str:
+    """What one instance of a counted mention is called: "two red cats" -> "a red cat".
+
+    Each instance has a box of its own, so its local description must name one thing; "a photo of two cats"
+    in each cat's box asks for two cats there. Count words, partitives ("a pair of") and determiners go,
+    the written head noun becomes the singular `noun`, modifiers stay and the article is "a" or "an".
+    """
+    words = phrase.split()
+    k = 0
+    while k < len(words):
+        low = words[k].lower()
+        if low in DETERMINERS or low in POSSESSIVES or low in NUMBER_WORDS or low.isdigit():
+            k += 1
+        elif low in PARTITIVES and k + 1 < len(words) and words[k + 1].lower() == "of":
+            k += 2
+        else:
+            break
+    modifiers = words[k:len(words) - len(noun.split())] if len(words) - k > len(noun.split()) else []
+    text = " ".join(modifiers + [noun])
+    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
 
 
 def _limit(scene: Scene) -> Scene:

@@ -386,7 +386,7 @@ def test_geometric_shapes_get_square_boxes_on_any_canvas():
 @pytest.mark.parametrize("text, phrases", [
     ("red circle left of blue square", ["red circle", "blue square"]),
     ("red circle, blue square and green triangle", ["red circle", "blue square", "green triangle"]),
-    ("two red circles above a green triangle", ["two red circles", "two red circles", "a green triangle"]),
+    ("two red circles above a green triangle", ["a red circle", "a red circle", "a green triangle"]),  # one per box
     ("a square table next to a dog", ["a square table", "a dog"]),  # a shape word before a noun modifies it
     ("a diamond ring on a table", ["a diamond ring", "a table"]),
 ])

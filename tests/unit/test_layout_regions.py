@@ -87,3 +87,36 @@ def test_pixel_boxes_outside_or_empty_are_dropped_and_a_batch_uses_its_first_ima
                                      {"x": 0, "y": 0, "width": 0, "height": 10}]], 512, 512)
     assert len(layout.objects) == 1 and layout.objects[0].box == [0.0, 0.0, 0.0977, 0.1953]
     assert layout.objects[0].phrase == "object 1" and layout.predictor == "bounding_boxes"
+
+
+@pytest.mark.parametrize("text, counted, description", [
+    ("two cats on a sofa", "cat", "a photo of a cat"),
+    ("three red apples next to a bowl", "apple", "a photo of a red apple"),
+    ("a pair of shoes under a bed", "shoe", "a photo of a shoe"),
+    ("the two men stand left of a bus", "man", "a photo of a man"),
+    ("two orange cats sleep near a dog", "cat", "a photo of an orange cat"),
+    ("four wine glasses on a table", "wine glass", "a photo of a wine glass"),
+    ("a family at a table", "person", "a photo of a person"),
+    ("dogs playing with a ball", "dog", "a photo of a dog"),
+])
+def test_each_instance_of_a_counted_object_gets_a_singular_description(text, counted, description):
+    layout = predict(text)
+    members = [k for k, o in enumerate(layout.objects) if o.noun == counted]
+    assert len(members) == layout.objects[members[0]].count > 1
+    regions = layout_regions(layout)
+    assert {regions[k].text for k in members} == {description}
+    others = [r.text for k, r in enumerate(regions) if k not in members]
+    assert all(t == "a photo of " + o.phrase for t, o in zip(others, [o for o in layout.objects
+                                                                    if o.noun != counted]))
+
+
+def test_instance_phrases_drop_counts_and_determiners_and_keep_modifiers():
+    from layout_model.predictor import instance_phrase
+
+    assert instance_phrase("the three little pigs", "pig") == "a little pig"
+    assert instance_phrase("2 giraffes", "giraffe") == "a giraffe"
+    assert instance_phrase("many umbrellas", "umbrella") == "an umbrella"
+    assert instance_phrase("a group of people", "person") == "a person"
+    layout = predict("two cats on a sofa next to three dogs")
+    assert [o.phrase for o in layout.objects] == ["a cat", "a cat", "a sofa", "a dog", "a dog", "a dog"]
+    assert [o.count for o in layout.objects] == [2, 2, 1, 3, 3, 3]

@@ -26,7 +26,7 @@ def test_to_dict_format(layout_dict):
     first = layout_dict["objects"][0]
     assert set(first) == {"phrase", "noun", "category", "count", "group", "attributes", "box",
                           "center", "prompt"}
-    assert (first["phrase"], first["noun"], first["category"], first["count"]) == ("two dogs", "dog", "dog", 2)
+    assert (first["phrase"], first["noun"], first["category"], first["count"]) == ("a dog", "dog", "dog", 2)
     assert layout_dict["objects"][1]["group"] == first["group"] is not None
     for obj in layout_dict["objects"]:
         x0, y0, x1, y1 = obj["box"]
