@@ -22,14 +22,10 @@ import ctypes
 import gc
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 
 
 class PeakMemory:

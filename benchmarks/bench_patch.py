@@ -33,12 +33,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-import torch  # noqa: E402
+import torch
 
 BOXES = [[0.05, 0.08, 0.45, 0.48], [0.55, 0.08, 0.95, 0.48], [0.05, 0.55, 0.45, 0.95], [0.55, 0.55, 0.95, 0.95],
          [0.3, 0.3, 0.7, 0.7], [0.0, 0.0, 0.3, 1.0], [0.7, 0.0, 1.0, 1.0], [0.2, 0.7, 0.8, 1.0]]
@@ -202,8 +198,7 @@ def child_peak(method: str, size: int, r: int) -> int:
     code = f"""
 import sys, torch
 sys.argv = [sys.argv[0]]
-sys.path.insert(0, {str(REPO / 'benchmarks')!r})
-import bench_patch as b
+from benchmarks import bench_patch as b
 host, ps, nodes, model, clip, _ = b.setup()
 methods, pos, neg = b.make_methods(host, ps, nodes, model, clip, [{r}], {size})
 m, p = (model, pos) if {method!r} == "vanilla" else methods[{method!r}]

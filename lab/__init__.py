@@ -1,4 +1,19 @@
 """The fidelity lab: a tiny shapes world in which the pack's effect can be measured on a CPU.
 
-Everything here imports without ComfyUI; modules that need it (`model`, `train`, `experiment`) import it lazily.
+Everything here imports without ComfyUI; modules that need it (`model`, `checkpoint`, `train`, `experiment`)
+import it lazily. Linked into ComfyUI's custom_nodes (as `spacetime_lab`), the folder is also a small extension of
+its own: the lab checkpoint's loader node and the `lab_shapes` example workflow, for hosts that want the lab.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .loader_node import LabExtension
+
+
+async def comfy_entrypoint() -> LabExtension:
+    """ComfyUI's V3 entry point; the node module is imported here, so importing `lab` stays ComfyUI-free."""
+    from .loader_node import LabExtension
+
+    return LabExtension()

@@ -4,16 +4,16 @@ usage: python -m lab.experiment [--two 40] [--three 12] [--samples 3] [--split h
                                 [--variants NAME ...] [--table lab/runs/experiment.md]
                                 [--grid docs/lab_grid.jpg] [--checkpoint lab/fixtures/spacetime_lab.safetensors]
 
-Boots ComfyUI in this process with the pack (tests/support/comfy_host.py), makes the lab checkpoint visible to
-CheckpointLoaderSimple from lab/fixtures, and for each held-out caption runs one API prompt holding every
-variant (`VARIANTS`), with `--samples` images per variant (one latent batch from the caption's seed). Every
-image is decoded by the checkpoint's VAE, read back from ComfyUI's PreviewImage output and scored by the
-detector (`lab.metrics`).
+Run it after `eval "$(tools/provision.sh)"` (ComfyUI and the harness `support` on PYTHONPATH, the lab linked into
+the host as an extension). Boots ComfyUI in this process with the pack and the lab extension
+(tests/support/comfy_host.py), makes the lab checkpoint visible to the lab's loader node from lab/fixtures, and
+for each held-out caption runs one API prompt holding every variant (`VARIANTS`), with `--samples` images per
+variant (one latent batch from the caption's seed). Every image is decoded by the checkpoint's VAE, read back from
+ComfyUI's PreviewImage output and scored by the detector (`lab.metrics`) with the pack's centre rule for relations.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -22,9 +22,10 @@ from PIL import Image, ImageDraw
 
 from .captions import canonical_caption
 from .detect import detect
-from .graphs import CHECKPOINT, Variant, caption_prompt
+from .graphs import CHECKPOINT, LOADER, Variant, caption_prompt
 from .heldout import heldout_scenes, validation_scenes
 from .metrics import ImageScore, in_box_rate, score_image, summarise
+from .scenes import CentreRule
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "lab" / "fixtures"
@@ -46,12 +47,13 @@ METRICS = ("presence", "binding", "relation", "all_correct", "in_gold_box")
 
 
 def boot_host(checkpoint_dir: Path = FIXTURES):
-    """ComfyUI in-process with the pack, the lab model registered and `checkpoint_dir` among the checkpoints."""
-    sys.path.insert(0, str(REPO / "tests"))
+    """ComfyUI in-process with the pack and the lab extension, and `checkpoint_dir` among the checkpoints."""
     from support.comfy_host import boot
 
     host = boot()
-    host.pack_module("nodes.lab_registration")
+    if LOADER not in host.nodes.NODE_CLASS_MAPPINGS:
+        raise RuntimeError(f"the lab extension is not loaded (no {LOADER} node): link lab/ into ComfyUI's "
+                           'custom_nodes as spacetime_lab (eval "$(tools/provision.sh)" does)')
     import folder_paths
 
     folder_paths.add_model_folder_path("checkpoints", str(checkpoint_dir))
@@ -79,10 +81,16 @@ def run_caption(host, scene, variants: list[Variant], seed: int, batch: int,
     return images
 
 
-def image_scores(scene, image: np.ndarray) -> dict[str, float]:
+def pack_centre_rule(host) -> CentreRule:
+    """layout_model's centre rule from the pack this host loaded: the lab scores relations as the pack evaluates
+    them, and layout_model keeps the one module name ComfyUI gave it."""
+    return host.pack_module("layout_model.evaluate").relation_holds
+
+
+def image_scores(scene, image: np.ndarray, centre_rule: CentreRule) -> dict[str, float]:
     """The `lab.metrics` scores of one image, plus the share of objects (by colour) inside their gold box."""
     found = detect(image)
-    score: ImageScore = score_image(scene, found)
+    score: ImageScore = score_image(scene, found, centre_rule)
     return {**vars(score), "in_gold_box": in_box_rate(scene, found, image.shape[0] / scene.size)}
 
 
@@ -145,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)
     host = boot_host(args.checkpoint.parent)
+    centre_rule = pack_centre_rule(host)
     variants = [v for v in VARIANTS if v.name == "vanilla" or not args.variants
                 or any(part in v.name for part in args.variants)]
     scenes = (heldout_scenes(min(args.two, 40), min(args.three, 12)) if args.split == "heldout"
@@ -157,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples,
                              checkpoint=args.checkpoint.name)
         for name, batch in images.items():
-            per_image = [image_scores(scene, img) for img in batch]
+            per_image = [image_scores(scene, img, centre_rule) for img in batch]
             scores[name].append(per_image)
             by_count.setdefault(f"{name} ({len(scene.objects)} objects)", []).append(per_image)
         if len(grid_rows) < args.grid_rows:

@@ -1,6 +1,6 @@
 """ComfyUI API prompts for the lab: the standard graph, with or without the pack's nodes, as plain dicts.
 
-CheckpointLoaderSimple -> CLIPTextEncode (prompt, and "" as negative) -> [Predict Layout -> Region Prompt Encode
+Load SpaceTime Lab Checkpoint -> CLIPTextEncode (prompt, and "" as negative) -> [Predict Layout -> Region Prompt Encode
 -> Step Weights Schedule -> Attention Patch] -> KSampler (DDIM, 20 steps, cfg 4) -> VAEDecode -> PreviewImage;
 optimised variants replace Patch + KSampler by Optimize Step Weights (its latent output is the final sample).
 One prompt holds every variant of one caption, so the checkpoint and text encodings are computed once.
@@ -14,6 +14,7 @@ from typing import Any
 from .scenes import PACK_RELATIONS, Scene
 
 CHECKPOINT = "spacetime_lab.safetensors"
+LOADER = "SpaceTimeLabCheckpointLoader"  # the lab extension's node (lab/loader_node.py)
 IMAGE_SIZE = 256
 SAMPLER = {"steps": 20, "cfg": 4.0, "sampler_name": "ddim", "scheduler": "ddim_uniform", "denoise": 1.0}
 LOCAL_TEMPLATE = "{phrase}"  # the lab model knows "a red circle", not the paper's "a photo of ..."
@@ -58,7 +59,7 @@ def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: in
                    checkpoint: str = CHECKPOINT) -> tuple[dict[str, Any], dict[str, str]]:
     """The API prompt and, per variant name, the id of its PreviewImage node."""
     p: dict[str, Any] = {
-        "ckpt": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": checkpoint}},
+        "ckpt": {"class_type": LOADER, "inputs": {"ckpt_name": checkpoint}},
         "pos": {"class_type": "CLIPTextEncode", "inputs": {"text": caption, "clip": ["ckpt", 1]}},
         "neg": {"class_type": "CLIPTextEncode", "inputs": {"text": "", "clip": ["ckpt", 1]}},
         "latent": {"class_type": "EmptyLatentImage",

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from .detect import Detection
-from .scenes import Obj, Scene, relation_holds
+from .scenes import CentreRule, Obj, Scene, relation_holds
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _match(objects: tuple[Obj, ...], found: list[Detection], exact: bool) -> dic
     return matched
 
 
-def score_image(scene: Scene, found: list[Detection]) -> ImageScore:
+def score_image(scene: Scene, found: list[Detection], centre_rule: CentreRule) -> ImageScore:
     """`found` boxes may be at any resolution: relations only compare centres with each other."""
     n = len(scene.objects)
     shapes = _match(scene.objects, found, exact=False)
@@ -43,7 +43,7 @@ def score_image(scene: Scene, found: list[Detection]) -> ImageScore:
     for r in scene.relations:
         s, a = bound.get(r.subject), bound.get(r.anchor)
         ok = s is not None and a is not None and relation_holds(
-            Obj("", "", s.box), r.relation, Obj("", "", a.box))
+            Obj("", "", s.box), r.relation, Obj("", "", a.box), centre_rule)
         relations_ok.append(ok)
     relation = sum(relations_ok) / len(relations_ok) if relations_ok else 1.0
     return ImageScore(len(shapes) / n, len(bound) / n, relation, float(len(bound) == n and all(relations_ok)))

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-CONTEXT_DIM = 48  # unique among ComfyUI's model configs: what identifies a lab checkpoint
+CONTEXT_DIM = 48
 LATENT_SIZE = 32
 IMAGE_SIZE = LATENT_SIZE * 8
 SD15_LATENT_SCALE = 0.18215
@@ -119,7 +119,9 @@ _CONFIG_CLASS: type | None = None
 
 
 def lab_model_config_class() -> type:
-    """A `comfy.supported_models.SD15` subclass matching only the lab UNet (context_dim 48), built once."""
+    """The lab's model config: ComfyUI's `SD15` (schedule, latent format, VAE and CLIP key prefixes) with the lab
+    UNet and text encoder, built once. It is handed to ComfyUI explicitly (`lab.checkpoint`), never put into
+    ComfyUI's detection list, so it needs no `unet_config` to match against."""
     global _CONFIG_CLASS
     if _CONFIG_CLASS is None:
         import comfy.sd1_clip
@@ -129,31 +131,10 @@ def lab_model_config_class() -> type:
         clip_class = lab_clip_model_class()
 
         class SpaceTimeLab(comfy.supported_models.SD15):
-            unet_config = {"context_dim": CONTEXT_DIM, "model_channels": 32, "use_linear_in_transformer": False,
-                           "adm_in_channels": None, "use_temporal_attention": False}
-            unet_extra_config = {"num_heads": -1, "num_head_channels": 32}
+            unet_extra_config: dict[str, Any] = {}  # UNET_CONFIG is complete; SD15's would set num_heads 8
 
             def clip_target(self, state_dict: dict | None = None) -> Any:
                 return smb.ClipTarget(comfy.sd1_clip.SD1Tokenizer, clip_class)
 
         _CONFIG_CLASS = SpaceTimeLab
     return _CONFIG_CLASS
-
-
-def save_lab_checkpoint(path: str | Any, unet_sd: dict[str, torch.Tensor], text_sd: dict[str, torch.Tensor],
-                        metadata: dict[str, str] | None = None, dtype: torch.dtype = torch.float16) -> None:
-    """Assemble model, CLIP and the fixed TAESD with ComfyUI's classes and write them with `save_checkpoint`."""
-    import comfy.model_management as mm
-    import comfy.model_patcher
-    import comfy.sd
-
-    config = lab_model_config_class()(dict(UNET_CONFIG))
-    config.set_inference_dtype(dtype, None)
-    model = config.get_model({})
-    model.diffusion_model.load_state_dict({k: v.to(dtype) for k, v in unet_sd.items()})
-    patcher = comfy.model_patcher.ModelPatcher(model, load_device=mm.get_torch_device(),
-                                               offload_device=mm.unet_offload_device())
-    clip = comfy.sd.CLIP(target=config.clip_target(), model_options={"dtype": dtype})
-    clip.cond_stage_model.clip_l.load_state_dict({k: v.to(dtype) for k, v in text_sd.items()}, strict=False)
-    vae = comfy.sd.VAE(sd={k: v.to(dtype) for k, v in fixed_taesd_state_dict().items()}, dtype=dtype)
-    comfy.sd.save_checkpoint(str(path), patcher, clip, vae, metadata=metadata)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from layout_model.evaluate import relation_holds as _centre_rule
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (230, 40, 40), "green": (40, 200, 60), "blue": (50, 90, 240), "yellow": (235, 215, 40)}
@@ -71,10 +70,14 @@ class Scene:
 # The lab's relation names -> the pack's (layout_model's), whose centre rule the lab shares.
 PACK_RELATIONS: dict[str, str] = {"left": "left of", "right": "right of", "above": "above", "below": "below"}
 
+# layout_model.evaluate.relation_holds, handed in by the caller rather than imported here: inside a ComfyUI host
+# the caller takes it from the pack ComfyUI loaded, so one process never holds layout_model under two names.
+CentreRule = Callable[[str, tuple[float, float], tuple[float, float]], bool]
 
-def relation_holds(subject: Obj, relation: str, anchor: Obj) -> bool:
+
+def relation_holds(subject: Obj, relation: str, anchor: Obj, centre_rule: CentreRule) -> bool:
     """The evaluation rule (layout_model.evaluate's): compare box centres along the relation's axis (y down)."""
-    return _centre_rule(PACK_RELATIONS[relation], subject.centre, anchor.centre)
+    return centre_rule(PACK_RELATIONS[relation], subject.centre, anchor.centre)
 
 
 def is_held_out(kinds: list[tuple[str, str]]) -> bool:

@@ -1,6 +1,8 @@
-"""The thumbnail of `example_workflows/lab_shapes`: the workflow's own two outputs, vanilla above SpaceTime.
+"""The thumbnail of the lab extension's `example_workflows/lab_shapes`: the workflow's own two outputs, vanilla
+above SpaceTime.
 
-usage: python -m lab.thumbnail   (writes example_workflows/lab_shapes.jpg; runs the workflow in ComfyUI in-process)
+usage: eval "$(tools/provision.sh)"; $SPACETIME_HOST_PYTHON -m lab.thumbnail
+       (writes lab/example_workflows/lab_shapes.jpg; runs the workflow in ComfyUI in-process)
 """
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .experiment import REPO, boot_host
+from .experiment import boot_host
 
-WORKFLOW = REPO / "example_workflows" / "lab_shapes.json"
+WORKFLOW = Path(__file__).resolve().parent / "example_workflows" / "lab_shapes.json"
 CELL = 128
 
 

@@ -182,7 +182,7 @@ def train(run: Path, steps: int, batch_size: int, seed: int, lr: float, ema_deca
 
 def export(run: Path, out: Path) -> None:
     """Write the EMA weights as a ComfyUI checkpoint (fp16 safetensors) with the hand-set TAESD."""
-    from .model import save_lab_checkpoint
+    from .checkpoint import save_lab_checkpoint
 
     state = torch.load(run / "last.pt", weights_only=True)
     out.parent.mkdir(parents=True, exist_ok=True)

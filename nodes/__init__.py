@@ -1,7 +1,6 @@
 """Thin V3 adapters over `spacetime/` and `layout_model/`, one module per node family."""
 from __future__ import annotations
 
-from . import lab_registration  # noqa: F401  (lets CheckpointLoaderSimple detect the lab model's checkpoint)
 from ..bridge.server import running_server
 from .bbox_nodes import NODES as BBOX_NODES
 from .layout_convert_nodes import NODES as LAYOUT_CONVERT_NODES

@@ -1,4 +1,4 @@
-"""The lab checkpoint in the real ComfyUI: it loads through CheckpointLoaderSimple, weight 0 is vanilla to the
+"""The lab checkpoint in the real ComfyUI: it loads through the lab's own loader node, weight 0 is vanilla to the
 bit, and with the right boxes the pack puts objects where the text says (vs vanilla and swapped boxes)."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab.graphs import CHECKPOINT, Variant
+from lab.graphs import CHECKPOINT, LOADER, Variant
 from lab.heldout import heldout_scenes
 
 # The issue's targets as margins, below what the step-4000 fixture measured on these 20 images with the current
@@ -30,11 +30,11 @@ def lab_host(comfy):
     return boot_host()
 
 
-def test_checkpoint_loads_through_checkpoint_loader_simple(lab_host):
+def test_checkpoint_loads_through_the_lab_loader_node(lab_host):
     import torch
 
-    model, clip, vae = lab_host.node_class("CheckpointLoaderSimple")().load_checkpoint(CHECKPOINT)[:3]
-    assert type(model.model.model_config).__name__ == "SpaceTimeLab"
+    model, clip, vae = lab_host.node_class(LOADER).execute(CHECKPOINT).result
+    assert type(model.model.model_config) is lab_host.sibling_module(LOADER, "model").lab_model_config_class()
     attn2 = [m for n, m in model.model.diffusion_model.named_modules() if n.endswith("attn2")]
     assert len(attn2) == 7
     cond = clip.encode_from_tokens(clip.tokenize("a red circle to the left of a blue square"))
@@ -57,16 +57,17 @@ def test_patch_beats_vanilla_and_swapped_boxes(lab_host):
     falling linearly to 0 at the last). With the pack's predicted layout, relations are right and colours bound
     more often than vanilla; with the right boxes objects land in their own box far more often than vanilla,
     and swapping the boxes makes relations wrong: the patch follows the boxes."""
-    from lab.experiment import image_scores, run_caption
+    from lab.experiment import image_scores, pack_centre_rule, run_caption
 
     ramp = {"mode": "guidance", "weight": 4.0, "weight_end": 0.0}
     variants = [Variant("vanilla"), Variant("predicted", "predicted", **ramp), Variant("gold", "gold", **ramp),
                 Variant("swapped", "swapped", **ramp)]
     scores = {v.name: [] for v in variants}
+    centre_rule = pack_centre_rule(lab_host)
     for i, scene in enumerate(heldout_scenes()[:10]):
         images = run_caption(lab_host, scene, variants, seed=1000 + i, batch=2)
         for name, batch in images.items():
-            scores[name] += [image_scores(scene, img) for img in batch]
+            scores[name] += [image_scores(scene, img, centre_rule) for img in batch]
     mean = {metric: {k: float(np.mean([s[metric] for s in v])) for k, v in scores.items()}
             for metric in ("relation", "binding", "in_gold_box")}
     print(mean)

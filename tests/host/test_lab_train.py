@@ -1,4 +1,4 @@
-"""Lab training resumes exactly where it stopped, and its export is a checkpoint ComfyUI's loader accepts."""
+"""Lab training resumes exactly where it stopped, and its export is a checkpoint the lab's loader node accepts."""
 from __future__ import annotations
 
 import torch
@@ -11,6 +11,7 @@ def _ema(run) -> dict[str, torch.Tensor]:
 
 def test_resumed_run_equals_uninterrupted_run_and_exports(comfy, tmp_path, capsys):
     from lab.experiment import boot_host
+    from lab.graphs import LOADER
     from lab.train import main
 
     host = boot_host()
@@ -31,5 +32,5 @@ def test_resumed_run_equals_uninterrupted_run_and_exports(comfy, tmp_path, capsy
     import folder_paths
 
     folder_paths.add_model_folder_path("checkpoints", str(out.parent))
-    model = host.node_class("CheckpointLoaderSimple")().load_checkpoint(out.name)[0]
-    assert type(model.model.model_config).__name__ == "SpaceTimeLab"
+    model = host.node_class(LOADER).execute(out.name).result[0]
+    assert type(model.model.model_config) is host.sibling_module(LOADER, "model").lab_model_config_class()

@@ -43,6 +43,12 @@ class ComfyHost:
         name = f"{self.pack_name}.{submodule}"
         return sys.modules[name] if name in sys.modules else importlib.import_module(name)
 
+    def sibling_module(self, node_id: str, submodule: str):
+        """A module beside the one defining `node_id`, as ComfyUI imported it (e.g. the lab extension's `model`
+        next to its loader node), so tests compare with the classes the host really uses."""
+        package = self.node_class(node_id).__module__.rpartition(".")[0]
+        return importlib.import_module(f"{package}.{submodule}")
+
     def validate(self, prompt: dict) -> tuple[bool, Any, list, dict]:
         pid = str(uuid.uuid4())
         return self.loop.run_until_complete(self.execution.validate_prompt(pid, prompt, None))

@@ -9,6 +9,7 @@ from lab.heldout import heldout_scenes, validation_scenes
 from lab.metrics import score_image, summarise
 from lab.detect import Detection
 from lab.scenes import HELD_OUT_PAIRS, is_held_out, random_scene, relation_holds
+from layout_model.evaluate import relation_holds as centre_rule
 
 
 def test_training_scenes_hold_their_relations_and_avoid_held_out_pairs():
@@ -18,7 +19,7 @@ def test_training_scenes_hold_their_relations_and_avoid_held_out_pairs():
         kinds = [o.kind for o in scene.objects]
         assert len(set(kinds)) == len(kinds) and not is_held_out(kinds)
         for r in scene.relations:
-            assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor])
+            assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor], centre_rule)
         boxes = [o.box for o in scene.objects]
         for a, b in itertools.combinations(boxes, 2):
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
@@ -43,7 +44,7 @@ def test_heldout_set_is_fixed_unseen_and_consistent():
     for scene in scenes:
         assert is_held_out([o.kind for o in scene.objects])
         for r in scene.relations:
-            assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor])
+            assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor], centre_rule)
     assert len(HELD_OUT_PAIRS) == 10
 
 
@@ -55,7 +56,7 @@ def test_validation_set_is_fixed_seen_in_training_and_apart_from_the_heldout_set
         assert len(scene.objects) == 2 and not is_held_out([o.kind for o in scene.objects])
         assert canonical_caption(scene) not in heldout_captions
         r = scene.relations[0]
-        assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor])
+        assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor], centre_rule)
     assert {s.relations[0].relation for s in scenes} == {"left", "right", "above", "below"}
 
 
@@ -67,7 +68,7 @@ def test_validation_three_object_scenes_are_seen_combinations_and_leave_the_two_
         assert len(scene.objects) == 3 and not is_held_out([o.kind for o in scene.objects])
         assert canonical_caption(scene) not in heldout_captions
         for r in scene.relations:
-            assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor])
+            assert relation_holds(scene.objects[r.subject], r.relation, scene.objects[r.anchor], centre_rule)
 
 
 def test_canonical_caption_names_a_repeated_anchor_with_the():
@@ -81,15 +82,15 @@ def test_canonical_caption_names_a_repeated_anchor_with_the():
 def test_scores_of_a_perfect_a_swapped_and_an_empty_detection():
     scene = heldout_scenes()[0]
     perfect = [Detection(o.colour, o.shape, tuple(int(v) for v in o.box), 50) for o in scene.objects]
-    assert score_image(scene, perfect).all_correct == 1.0
+    assert score_image(scene, perfect, centre_rule).all_correct == 1.0
     a, b = perfect
     swapped = [Detection(a.colour, a.shape, b.box, 50), Detection(b.colour, b.shape, a.box, 50)]
-    s = score_image(scene, swapped)
+    s = score_image(scene, swapped, centre_rule)
     assert (s.binding, s.relation) == (1.0, 0.0)
     recoloured = [Detection("red" if d.colour != "red" else "blue", d.shape, d.box, 50) for d in perfect]
-    s = score_image(scene, recoloured)
+    s = score_image(scene, recoloured, centre_rule)
     assert (s.presence, s.binding, s.relation) == (1.0, 0.0, 0.0)
-    assert score_image(scene, []).presence == 0.0
+    assert score_image(scene, [], centre_rule).presence == 0.0
 
 
 def test_summary_margin_is_over_prompts():
