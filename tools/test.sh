@@ -33,7 +33,7 @@ run_tier() {
     # shellcheck disable=SC1090
     . "$ENV_DIR/$core.env"
     export SPACETIME_ARTIFACTS="$ARTIFACTS/$core"
-    "$SPACETIME_HOST_PYTHON" -m pytest -c tests/pytest.ini --rootdir tests "tests/$tier" -p no:cacheprovider -rs "$@"
+    "$SPACETIME_HOST_PYTHON" -m pytest -c tests/pytest.ini --rootdir tests "tests/$tier" -p no:cacheprovider -rfEs "$@"
   )
   rc=$?
   set -e
