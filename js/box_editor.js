@@ -29,7 +29,49 @@ function chain(target, name, extra) {
 function hideWidget(widget) {
   widget.hidden = true;
   widget.computeSize = () => [0, -4];
-  widget.options = { ...(widget.options || {}), hidden: true };
+  // in place: the Vue renderer keeps a reference to this object
+  widget.options ??= {};
+  widget.options.hidden = true;
+}
+
+/**
+ * A widget whose input is linked takes its value from the linked node; the node's own copy would show a stale
+ * value beside new boxes. Its value mirrors the source's (so it is right on screen, and right when the link is
+ * removed), and on the classic canvas it is hidden while the link exists. Vue nodes draw a linked widget as
+ * linked themselves and rebuild a node's widgets only when the workflow loads, so there it stays visible.
+ */
+function showLinkedState(node, name) {
+  const widget = node.widgets?.find((w) => w.name === name);
+  const input = node.inputs?.find((i) => i.name === name);
+  if (!widget || !input) return false;
+  const linked = input.link != null;
+  mirrorSource(node, name, widget);
+  if (globalThis.LiteGraph?.vueNodesMode) return false;
+  if (linked && !widget.spacetimeLinkHidden) {
+    widget.spacetimeLinkHidden = { computeSize: widget.computeSize };
+    hideWidget(widget);
+    return true;
+  }
+  if (!linked && widget.spacetimeLinkHidden) {
+    widget.hidden = false;
+    widget.computeSize = widget.spacetimeLinkHidden.computeSize;
+    widget.options.hidden = false;
+    widget.spacetimeLinkHidden = null;
+    return true;
+  }
+  return false;
+}
+
+/** Copies a linked primitive's value into the node's own widget (through its callback, so Vue nodes see it). */
+function mirrorSource(node, name, widget) {
+  const source = sourceWidget(node, name);
+  if (!source || source === widget || source.value === widget.value) return;
+  if (typeof widget.callback === "function") widget.callback(source.value);
+  widget.value = source.value;
+}
+
+function showLinkedStates(node) {
+  if (WATCHED.map((name) => showLinkedState(node, name)).some(Boolean)) node.setDirtyCanvas?.(true, true);
 }
 
 /** Tells the workflow that the graph changed (undo history, modified flag, tab persistence). */
@@ -58,7 +100,9 @@ function watchSources(node, view, watched) {
     if (!w || watched.has(w)) continue;
     watched.add(w);
     chain(w, "callback", () => {
-      if (sourceWidget(node, name) === w) view.inputsChanged();
+      if (sourceWidget(node, name) !== w) return;
+      showLinkedState(node, name);
+      view.inputsChanged();
     });
   }
 }
@@ -98,16 +142,20 @@ function attachEditor(node) {
   watchSources(node, view, watched);
   chain(node, "onConnectionsChange", () => {
     watchSources(node, view, watched);
+    showLinkedStates(node);
     view.inputsChanged();
   });
   const [width, height] = node.size;
   node.setSize([Math.max(width, 460), Math.max(height, 660)]);
   // Widget values of a loaded workflow are set after onNodeCreated: read them once that is done.
-  setTimeout(() => view.reload(), 0);
+  setTimeout(() => {
+    showLinkedStates(node);
+    view.reload();
+  }, 0);
 }
 
 app.registerExtension({
-  name: "spacetime.boxEditor",
+  name: "spacetimeattention.boxEditor",
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData?.name !== NODE_ID) return;
@@ -115,6 +163,7 @@ app.registerExtension({
       attachEditor(this);
     });
     chain(nodeType.prototype, "onConfigure", function () {
+      showLinkedStates(this);
       this.spacetimeBoxEditor?.reload();
     });
     chain(nodeType.prototype, "onExecuted", function (message) {
