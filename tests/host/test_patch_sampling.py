@@ -77,7 +77,7 @@ def test_ksampler_advanced_split_reads_the_same_weights(comfy, tiny_sd15, conds,
         split = advanced.sample(m, "disable", 0, 4, 7.0, "euler", "normal", *conds, first, 2, 4, "disable")[0]
         vanilla = advanced.sample(tiny_sd15.model, "enable", 0, 4, 7.0, "euler", "normal", *conds, latent, 0, 4,
                                   "disable")[0]
-    torch.testing.assert_close(split["samples"], whole["samples"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(split["samples"], whole["samples"], atol=1e-4, rtol=1e-4)   # latent rescaling rounds
     assert not torch.allclose(whole["samples"], vanilla["samples"], atol=1e-3)
 
 
