@@ -39,6 +39,11 @@ class PatchConfig:
     start_percent: float = 0.0
     end_percent: float = 1.0
 
+    def __post_init__(self) -> None:
+        # a mode the nodes' menus do not offer would silently run as mix (API prompts skip the menus' check)
+        if self.mode not in st_combine.MODES:
+            raise ValueError(f"mode must be one of {list(st_combine.MODES)}, got {self.mode!r}")
+
 
 @dataclass(frozen=True)
 class AppliedCall:

@@ -10,6 +10,8 @@ from ..spacetime.optimize.attention import PROBE_DOWNSCALE, AttentionObjective, 
 from ..spacetime.optimize.clip_score import ClipObjective, ClipScorer, crop_boxes
 from ..spacetime.optimize.loop import optimize, total_ticks
 from ..spacetime.optimize.plot import plot_optimisation
+from ..spacetime.combine import MODES
+from ..spacetime.masks import SHAPES
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from ..bridge import autograd, clip_models, memory, sampling, vae as vae_io
 from ..bridge.patch import apply_patch, find_runtime
@@ -72,9 +74,9 @@ class SpaceTimeOptimizeStepWeights(io.ComfyNode):
                 io.Float.Input("learning_rate", default=0.0, min=0.0, max=10.0, step=0.001, round=0.0001,
                                tooltip="Adam learning rate; 0 = auto (clip: 0.005 as the paper; attention: "
                                        "0.25). Each update moves a weight by about this much."),
-                io.Combo.Input("mode", options=["guidance", "mix"], default="guidance",
+                io.Combo.Input("mode", options=list(MODES), default="guidance",
                                tooltip="The patch's formula; use the same in SpaceTime Attention Patch."),
-                io.Combo.Input("mask_shape", options=["box", "disc"], default="box",
+                io.Combo.Input("mask_shape", options=list(SHAPES), default="box",
                                tooltip="The patch's mask shape; use the same in SpaceTime Attention Patch."),
                 io.Vae.Input("vae", optional=True, tooltip="Only for objective clip: decodes the latent for CLIP."),
                 io.Combo.Input("clip_model", options=clip_models.clip_model_names(), default=clip_models.NO_CLIP,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from comfy_api.latest import io
 
+from ..spacetime.combine import MODES
+from ..spacetime.masks import SHAPES
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from ..bridge.patch import apply_patch
 from ..bridge.runtime import PatchConfig
@@ -29,12 +31,12 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                                       tooltip="Per-region weights over denoising progress (Step Weights Schedule "
                                               "or an optimiser). Default: constant 'auto' (5 / N in guidance "
                                               "mode, as the paper initialises them; 0.5 in mix mode)."),
-                io.Combo.Input("mode", options=["guidance", "mix"], default="guidance",
+                io.Combo.Input("mode", options=list(MODES), default="guidance",
                                tooltip="guidance (official code): inside region i the cond output gets "
                                        "+ w·(A(cond, local_i) − A(uncond, negative)). mix (paper text, first "
                                        "commit): a mixture (1 − w)·A(cond, prompt) + w·A(cond, local_i). "
                                        "Both change only the cond rows."),
-                io.Combo.Input("mask_shape", options=["box", "disc"], default="box",
+                io.Combo.Input("mask_shape", options=list(SHAPES), default="box",
                                tooltip="box: the object's box. disc: the paper's disc of 'radius' around the "
                                        "object's centre."),
                 io.Float.Input("radius", default=0.2, min=0.01, max=1.0, step=0.01,
@@ -58,14 +60,17 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                 feather=0.0, strength=1.0, start_percent=0.0, end_percent=1.0) -> io.NodeOutput:
         if start_percent > end_percent:
             raise ValueError(f"{NAME}: start_percent ({start_percent}) is after end_percent ({end_percent})")
+        try:
+            config = PatchConfig(mode=mode, mask_shape=mask_shape, radius=radius, feather=feather,
+                                 strength=strength, start_percent=start_percent, end_percent=end_percent)
+        except ValueError as exc:
+            raise ValueError(f"{NAME}: {exc}") from None
         if step_weights is None:
             step_weights = StepWeights(torch.ones(1, DEFAULT_GRID), relative=True)
         try:
             weights = step_weights.resolve(len(regions), mode)
         except ValueError as exc:
             raise ValueError(f"{NAME}: step_weights {exc}") from None
-        config = PatchConfig(mode=mode, mask_shape=mask_shape, radius=radius, feather=feather, strength=strength,
-                             start_percent=start_percent, end_percent=end_percent)
         patched, _ = apply_patch(model, regions, weights, config, node=NAME)
         return io.NodeOutput(patched)
 

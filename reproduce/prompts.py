@@ -1,6 +1,6 @@
 """Prompt sets and their gold objects and relations, parsed as the paper's evaluation scripts read them.
 
-Formats (paper-method.md §6): `gpt.txt` holds 4-line records `Objects:` / `Relation:` / `Sentence:` / blank,
+Formats (as the official evaluation scripts read them): `gpt.txt` holds 4-line records `Objects:` / `Relation:` / `Sentence:` / blank,
 the prompt being the sentence; `mscoco.txt` and `vsr.txt` hold one prompt per line. Any other file is
 read as one prompt per line, or as records if it starts with `Objects:`. Gold names are COCO-80 class
 names, which is what detectors report.

@@ -40,6 +40,8 @@ import torch.nn.functional as F
 
 from .masks import RegionIndex
 
+MODES = ("guidance", "mix")   # the two formulas above; `fused_delta` reads any mode but "guidance" as mix
+
 Attention = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 

@@ -166,3 +166,9 @@ def test_sdxl_square_and_non_square(comfy, tiny_sdxl):
     for h, w in [(128, 128), (64, 128)]:
         a, b = ps.sample(tiny_sdxl.model, pos, neg, h, w), ps.sample(m, pos, neg, h, w)
         assert torch.isfinite(b).all() and not torch.equal(a, b)
+
+
+def test_unknown_mode_is_a_clear_error_not_mix(comfy, tiny_sd15, regs):
+    """ComfyUI checks menu values in the UI; a mode that slipped past would otherwise run as mix."""
+    with pytest.raises(ValueError, match=r"SpaceTime Attention Patch: mode must be one of \['guidance', 'mix'\]"):
+        ps.patch(comfy, tiny_sd15.model, regs, mode="guidence")

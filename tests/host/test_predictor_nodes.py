@@ -13,8 +13,7 @@ def layout_models(comfy, tmp_path_factory):
     """A models/spacetime_layout folder with a synthetic paper checkpoint (+ vocab) and a tiny trained model."""
     import folder_paths
 
-    from layout_model.train_coco import main as train
-
+    train = comfy.pack_module("layout_model.train_coco").main
     root = tmp_path_factory.mktemp("spacetime_layout")
     paper = write_files(root / "paper")
     torch.save({"state_dict": synthetic_state()}, paper / "checkpoint_90_0.0.pth")

@@ -1,4 +1,4 @@
-"""Evaluation on the paper's prompt sets (skipped when `../shared/seed-datasets/` is absent).
+"""Evaluation on the paper's prompt sets (`reproduce/prompt_sets/`, copies of the paper's files).
 
 Targets from the issue: VSR relations 100 %, GPT relations >= 95 % and object recall >= 98 %,
 < 5 ms median per prompt. The GPT relation target is not reachable from the text: 56 of its
@@ -14,14 +14,11 @@ import pytest
 from layout_model import predict
 from layout_model.evaluate import evaluate, read_gpt, read_mscoco, read_vsr, relation_holds
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "seed-datasets"
+DATA = Path(__file__).resolve().parents[2] / "reproduce" / "prompt_sets"
 
 
 def _report(name, reader):
-    path = DATA / f"{name}.txt"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
-    return evaluate(name, reader(str(path)))
+    return evaluate(name, reader(str(DATA / f"{name}.txt")))
 
 
 @pytest.fixture(scope="module")
