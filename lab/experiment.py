@@ -34,14 +34,14 @@ VARIANTS = [
     Variant("guidance w=1, predicted boxes", "predicted", "guidance", 1.0),
     Variant("guidance w=2, predicted boxes", "predicted", "guidance", 2.0),
     Variant("guidance w=3, predicted boxes", "predicted", "guidance", 3.0),
-    Variant("guidance w=4→0, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0),
-    Variant("guidance w=6→0, predicted boxes", "predicted", "guidance", 6.0, weight_end=0.0),
+    Variant("guidance w=4->0, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0),
+    Variant("guidance w=6->0, predicted boxes", "predicted", "guidance", 6.0, weight_end=0.0),
     Variant("mix 0.5, predicted boxes", "predicted", "mix", 0.5),
-    Variant("mix 1→0, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0),
+    Variant("mix 1->0, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0),
     Variant("optimised from w=2, predicted boxes", "predicted", "guidance", 2.0, optimise=True),
-    Variant("optimised from w=4→0, predicted boxes", "predicted", "guidance", 4.0, optimise=True, weight_end=0.0),
-    Variant("guidance w=4→0, gold boxes", "gold", "guidance", 4.0, weight_end=0.0),
-    Variant("control: guidance w=4→0, swapped gold boxes", "swapped", "guidance", 4.0, weight_end=0.0),
+    Variant("optimised from w=4->0, predicted boxes", "predicted", "guidance", 4.0, optimise=True, weight_end=0.0),
+    Variant("guidance w=4->0, gold boxes", "gold", "guidance", 4.0, weight_end=0.0),
+    Variant("control: guidance w=4->0, swapped gold boxes", "swapped", "guidance", 4.0, weight_end=0.0),
 ]
 METRICS = ("presence", "binding", "relation", "all_correct", "in_gold_box")
 
@@ -105,11 +105,10 @@ def markdown_table(scores: dict[str, list[list[dict[str, float]]]], label: str) 
 
 
 def draw_column_labels(draw: ImageDraw.ImageDraw, names: list[str], cell: int) -> None:
-    """Variant names above the columns, two lines each, in ASCII (PIL's default font has no arrow)."""
+    """Variant names above the columns, two lines each (ASCII names: PIL's default font has few symbols)."""
     for c, name in enumerate(names):
-        label = name.replace("→", "->")
-        draw.text((c * cell + 3, 2), label[:24], fill="black")
-        draw.text((c * cell + 3, 14), label[24:48], fill="black")
+        draw.text((c * cell + 3, 2), name[:24], fill="black")
+        draw.text((c * cell + 3, 14), name[24:48], fill="black")
 
 
 def save_grid(rows: list[tuple[str, dict[str, np.ndarray]]], names: list[str], path: Path, cell: int = 128) -> None:

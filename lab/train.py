@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import torch
+# The lab trains on the CPU outside ComfyUI's model management (no comfy.ops casting there): plain autocast.
+from torch import autocast
 
 from .captions import random_caption
 from .render import render
@@ -90,7 +92,7 @@ class Trainer:
         noise = torch.randn(x0.shape, generator=gen)
         a = self.alphas_cumprod[t].view(-1, 1, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with autocast("cpu", dtype=torch.bfloat16):
             context = self.encode(captions)
             eps = self.unet(xt, timesteps=t.float(), context=context)
         loss = torch.nn.functional.mse_loss(eps.float(), noise)

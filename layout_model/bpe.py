@@ -2,8 +2,8 @@
 
 The paper's layout network reads RoBERTa ids and takes its output at the first BPE piece of each object's
 head noun, so the tokenizer must give, besides the ids, where each piece sits in the sentence. This is the
-standard GPT-2 algorithm (byte→unicode table, pre-tokenising regex, rank-ordered merges) over the Hugging
-Face `roberta-base` files `vocab.json` (piece → RoBERTa id) and `merges.txt`; stdlib plus `regex` only.
+standard GPT-2 algorithm (byte->unicode table, pre-tokenising regex, rank-ordered merges) over the Hugging
+Face `roberta-base` files `vocab.json` (piece -> RoBERTa id) and `merges.txt`; stdlib plus `regex` only.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Piece:
 
 @lru_cache(maxsize=1)
 def _byte_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible map from bytes to printable unicode characters (spaces become 'Ġ')."""
+    """GPT-2's reversible map from bytes to printable unicode characters (spaces become U+0120)."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
         + list(range(ord("®"), ord("ÿ") + 1))
     chars = printable[:]

@@ -1,7 +1,7 @@
 """The 5-component bivariate Gaussian mixture over object centres, shared by the paper and trained heads.
 
 LayoutTransformer's `GMM_head` emits 30 numbers per token, split into six consecutive groups of five:
-π logits, μx, μy, log σx, log σy, ρ (`get_gmm_params`). μ is left raw (no sigmoid), as in the paper;
+pi logits, mux, muy, log sigmax, log sigmay, rho (`get_gmm_params`). mu is left raw (no sigmoid), as in the paper;
 callers clamp decoded centres. The two training losses of the paper live here too, next to the
 parametrisation they depend on.
 """
@@ -29,27 +29,27 @@ class Mixture(NamedTuple):
 
 
 def split(raw: torch.Tensor) -> Mixture:
-    """Raw head output `[..., 30]` → mixture (softmax π, exp σ, tanh ρ clamped to ±0.95, as the paper)."""
+    """Raw head output `[..., 30]` -> mixture (softmax pi, exp sigma, tanh rho clamped to ±0.95, as the paper)."""
     logits, mu_x, mu_y, log_sx, log_sy, rho = torch.split(raw, COMPONENTS, dim=-1)
     return Mixture(torch.softmax(logits, -1), mu_x, mu_y, log_sx.exp(), log_sy.exp(),
                    torch.tanh(rho).clamp(-0.95, 0.95))
 
 
 def most_likely_mean(mix: Mixture) -> torch.Tensor:
-    """`[..., 2]` mean of the component with the largest π: the deterministic decoding."""
+    """`[..., 2]` mean of the component with the largest pi: the deterministic decoding."""
     index = mix.pi.argmax(-1, keepdim=True)
     return torch.cat([mix.mu_x.gather(-1, index), mix.mu_y.gather(-1, index)], -1)
 
 
 def sampled_mean(mix: Mixture, generator: torch.Generator) -> torch.Tensor:
-    """`[..., 2]` mean of a component drawn from π (the paper's `GREEDY` decoding), seeded."""
+    """`[..., 2]` mean of a component drawn from pi (the paper's `GREEDY` decoding), seeded."""
     flat = mix.pi.reshape(-1, COMPONENTS)
     index = torch.multinomial(flat, 1, generator=generator).reshape(*mix.pi.shape[:-1], 1)
     return torch.cat([mix.mu_x.gather(-1, index), mix.mu_y.gather(-1, index)], -1)
 
 
 def nll(mix: Mixture, xy: torch.Tensor) -> torch.Tensor:
-    """Per-point `−log(Σ_k π_k N(xy; μ_k, Σ_k) + 1e-5)` (the paper's `Customized_Gmm_Loss`); xy `[..., 2]`."""
+    """Per-point `-log(sum_k pi_k N(xy; mu_k, Sigma_k) + 1e-5)` (the paper's `Customized_Gmm_Loss`); xy `[..., 2]`."""
     x, y = xy[..., :1], xy[..., 1:2]
     zx = (x - mix.mu_x) / mix.sigma_x
     zy = (y - mix.mu_y) / mix.sigma_y
@@ -63,7 +63,7 @@ def nll(mix: Mixture, xy: torch.Tensor) -> torch.Tensor:
 def relation_hinge(first: Mixture, second: Mixture, relation: str, margin: float = 0.2) -> torch.Tensor:
     """The paper's `Customized_Hinge_Loss` for "first <relation> second" (y points down).
 
-    e.g. above: `max(max_k μy(first) − min_k μy(second), −margin)`, over all component means, unweighted.
+    e.g. above: `max(max_k muy(first) - min_k muy(second), -margin)`, over all component means, unweighted.
     """
     if relation == "above":
         diff = first.mu_y.amax(-1) - second.mu_y.amin(-1)

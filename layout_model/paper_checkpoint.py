@@ -2,7 +2,7 @@
 
 `coco_F_seq2seq_v9_ablation_4/checkpoint_90_0.0.pth` holds a fairseq post-LN RoBERTa-base encoder whose
 token embeddings get a learned `object_embedding` added at object head-noun pieces, followed by
-`output_Layer` (Linear d→d) and `xy_bivariate` (Linear d→30, a 5-component GMM). `LayoutNet` re-implements
+`output_Layer` (Linear d->d) and `xy_bivariate` (Linear d->30, a 5-component GMM). `LayoutNet` re-implements
 exactly that forward pass in plain torch (~60 lines), with the same parameter names so the state dict maps
 one-to-one. The same class, at a smaller size with a word vocabulary and a box-size head, is the model
 that `layout_model.train_coco` trains. Files are read with `weights_only=True` or as safetensors: never
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -64,18 +65,20 @@ class LayoutNetConfig:
 
 
 class EncoderLayer(nn.Module):
-    """fairseq `TransformerEncoderLayer` with `normalize_before=False` (post-LN), GELU, key padding mask."""
+    """fairseq `TransformerEncoderLayer` with `normalize_before=False` (post-LN), GELU, key padding mask.
 
-    def __init__(self, cfg: LayoutNetConfig):
+    `operations` supplies the layer classes, as in ComfyUI's models (torch.nn here; a host may pass its own ops)."""
+
+    def __init__(self, cfg: LayoutNetConfig, operations: Any = nn):
         super().__init__()
         self.heads = cfg.heads
         self.self_attn = nn.Module()
         for name in ("q_proj", "k_proj", "v_proj", "out_proj"):
-            setattr(self.self_attn, name, nn.Linear(cfg.dim, cfg.dim))
-        self.self_attn_layer_norm = nn.LayerNorm(cfg.dim)
-        self.fc1 = nn.Linear(cfg.dim, cfg.ffn)
-        self.fc2 = nn.Linear(cfg.ffn, cfg.dim)
-        self.final_layer_norm = nn.LayerNorm(cfg.dim)
+            setattr(self.self_attn, name, operations.Linear(cfg.dim, cfg.dim))
+        self.self_attn_layer_norm = operations.LayerNorm(cfg.dim)
+        self.fc1 = operations.Linear(cfg.dim, cfg.ffn)
+        self.fc2 = operations.Linear(cfg.ffn, cfg.dim)
+        self.final_layer_norm = operations.LayerNorm(cfg.dim)
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -97,13 +100,13 @@ class EncoderLayer(nn.Module):
 class Encoder(nn.Module):
     """fairseq RoBERTa `sentence_encoder` plus the paper's `object_embedding` (Model.py 222-227)."""
 
-    def __init__(self, cfg: LayoutNetConfig):
+    def __init__(self, cfg: LayoutNetConfig, operations: Any = nn):
         super().__init__()
-        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.dim, padding_idx=PAD_ID)
-        self.embed_positions = nn.Embedding(cfg.max_positions + PAD_ID + 1, cfg.dim, padding_idx=PAD_ID)
-        self.layernorm_embedding = nn.LayerNorm(cfg.dim)
+        self.embed_tokens = operations.Embedding(cfg.vocab_size, cfg.dim, padding_idx=PAD_ID)
+        self.embed_positions = operations.Embedding(cfg.max_positions + PAD_ID + 1, cfg.dim, padding_idx=PAD_ID)
+        self.layernorm_embedding = operations.LayerNorm(cfg.dim)
         self.object_embedding = nn.Parameter(torch.zeros(1, cfg.dim))
-        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.layers))
+        self.layers = nn.ModuleList(EncoderLayer(cfg, operations) for _ in range(cfg.layers))
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, tokens: torch.Tensor, objects: torch.Tensor) -> torch.Tensor:
@@ -118,18 +121,18 @@ class Encoder(nn.Module):
 
 
 class LayoutNet(nn.Module):
-    """Encoder → `output_Layer` → `xy_bivariate` (30 GMM numbers per token) [→ `size_head`: μ, log σ of log w, h]."""
+    """Encoder -> `output_Layer` -> `xy_bivariate` (30 GMM numbers per token) [-> `size_head`: mu, log sigma of log w, h]."""
 
-    def __init__(self, cfg: LayoutNetConfig):
+    def __init__(self, cfg: LayoutNetConfig, operations: Any = nn):
         super().__init__()
         self.config = cfg
-        self.encoder = Encoder(cfg)
-        self.output_Layer = nn.Linear(cfg.dim, cfg.dim)
-        self.xy_bivariate = nn.Linear(cfg.dim, gmm.COMPONENTS * gmm.PARAMS_PER_COMPONENT)
-        self.size_head = nn.Linear(cfg.dim, 4) if cfg.size_head else None
+        self.encoder = Encoder(cfg, operations)
+        self.output_Layer = operations.Linear(cfg.dim, cfg.dim)
+        self.xy_bivariate = operations.Linear(cfg.dim, gmm.COMPONENTS * gmm.PARAMS_PER_COMPONENT)
+        self.size_head = operations.Linear(cfg.dim, 4) if cfg.size_head else None
 
     def forward(self, tokens: torch.Tensor, objects: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """tokens `[B,T]` (pad 1), objects `[B,T]` bool → (GMM raw `[B,T,30]`, size raw `[B,T,4]` or None)."""
+        """tokens `[B,T]` (pad 1), objects `[B,T]` bool -> (GMM raw `[B,T,30]`, size raw `[B,T,4]` or None)."""
         hidden = self.output_Layer(self.encoder(tokens, objects))
         sizes = self.size_head(hidden) if self.size_head is not None else None
         return self.xy_bivariate(hidden), sizes
@@ -165,7 +168,7 @@ def _numpy_scalar_globals() -> list:
 
 
 def paper_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Checkpoint names → `LayoutNet` names, keeping only the tensors on the centre path."""
+    """Checkpoint names -> `LayoutNet` names, keeping only the tensors on the centre path."""
     out: dict[str, torch.Tensor] = {}
     unexpected = []
     for key, value in state.items():
@@ -197,7 +200,7 @@ def build_net(tensors: dict[str, torch.Tensor], cfg: LayoutNetConfig, source: Pa
     net = LayoutNet(cfg)
     expected = net.state_dict()
     missing = sorted(set(expected) - set(tensors))
-    wrong = [f"{k} {tuple(tensors[k].shape)}≠{tuple(v.shape)}" for k, v in expected.items()
+    wrong = [f"{k} {tuple(tensors[k].shape)}!={tuple(v.shape)}" for k, v in expected.items()
              if k in tensors and tensors[k].shape != v.shape]
     if missing or wrong:
         detail = ", ".join((missing + wrong)[:4])
@@ -336,7 +339,7 @@ class NetLayoutPredictor:
 
 
 class PaperLayoutPredictor(NetLayoutPredictor):
-    """The paper's checkpoint with GPT-2 byte-level BPE → RoBERTa ids."""
+    """The paper's checkpoint with GPT-2 byte-level BPE -> RoBERTa ids."""
 
     name = "paper"
 

@@ -3,7 +3,7 @@
 Examples come from two sources, as in the paper (§1.5): COCO captions, whose objects (found by the rule
 parser) are matched to the largest instance of their category in that image (absolute targets, GMM
 likelihood), and template sentences built from pairs of those instances ("a cat to the left of a dog"),
-whose stated relation also drives the paper's hinge loss. Loss = hinge + λ·(centre NLL + size NLL), λ = 0.1
+whose stated relation also drives the paper's hinge loss. Loss = hinge + lambda·(centre NLL + size NLL), lambda = 0.1
 as in the paper. Every epoch is saved (safetensors + JSON); `--resume` continues from the last one.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _read(path: Path, what: str) -> dict:
 
 
 def _category_name(name: str) -> str:
-    """COCO-stuff names such as 'tree-merged' or 'wall-other' → 'tree', 'wall'."""
+    """COCO-stuff names such as 'tree-merged' or 'wall-other' -> 'tree', 'wall'."""
     return name.lower().replace("-merged", "").replace("-other", "").replace("-stuff", "")
 
 
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-4)
-    parser.add_argument("--nll-weight", type=float, default=0.1, help="λ in hinge + λ·NLL (the paper: 0.1)")
+    parser.add_argument("--nll-weight", type=float, default=0.1, help="lambda in hinge + lambda·NLL (the paper: 0.1)")
     parser.add_argument("--min-count", type=int, default=2, help="words seen fewer times become <unk>")
     parser.add_argument("--templates-per-image", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,7 @@
 """A layout network trained on the user's COCO files: word vocabulary, files on disk, and its predictor.
 
 Same architecture as the paper's (`LayoutNet`: post-LN encoder, object marker, 5-component GMM over the
-centre) at a configurable, smaller size, plus a size head (μ and log σ of log w, log h) so boxes can be
+centre) at a configurable, smaller size, plus a size head (mu and log sigma of log w, log h) so boxes can be
 learned rather than fixed. Saved as `layout_model.safetensors` + `layout_model.json` (config, vocabulary,
 training state); no pickles.
 """

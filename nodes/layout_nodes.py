@@ -41,7 +41,7 @@ def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int,
 
 
 def pil_to_image_tensor(picture) -> torch.Tensor:
-    """PIL RGB picture → ComfyUI IMAGE batch [1, H, W, 3] in [0, 1]."""
+    """PIL RGB picture -> ComfyUI IMAGE batch [1, H, W, 3] in [0, 1]."""
     array = np.asarray(picture.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array).unsqueeze(0)
 

@@ -33,8 +33,8 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                                               "mode, as the paper initialises them; 0.5 in mix mode)."),
                 io.Combo.Input("mode", options=list(MODES), default="guidance",
                                tooltip="guidance (official code): inside region i the cond output gets "
-                                       "+ w·(A(cond, local_i) − A(uncond, negative)). mix (paper text, first "
-                                       "commit): a mixture (1 − w)·A(cond, prompt) + w·A(cond, local_i). "
+                                       "+ w·(A(cond, local_i) - A(uncond, negative)). mix (paper text, first "
+                                       "commit): a mixture (1 - w)·A(cond, prompt) + w·A(cond, local_i). "
                                        "Both change only the cond rows."),
                 io.Combo.Input("mask_shape", options=list(SHAPES), default="box",
                                tooltip="box: the object's box. disc: the paper's disc of 'radius' around the "

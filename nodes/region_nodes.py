@@ -1,4 +1,4 @@
-"""Region Prompt Encode: a layout's objects → local text embeddings + geometry (`SPACETIME_REGIONS`)."""
+"""Region Prompt Encode: a layout's objects -> local text embeddings + geometry (`SPACETIME_REGIONS`)."""
 from __future__ import annotations
 
 import torch
@@ -26,7 +26,7 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             display_name=NAME,
             category="conditioning/spacetime",
             description="Encodes one local description per layout object with the graph's CLIP (plus the empty "
-                        "prompt as the baseline ∅) and keeps each object's box and centre, for the SpaceTime "
+                        "prompt as the baseline) and keeps each object's box and centre, for the SpaceTime "
                         "Attention Patch.",
             inputs=[
                 io.Clip.Input("clip", tooltip="The text encoder of the model you sample with (SD1.x CLIP or SDXL "

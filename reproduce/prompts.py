@@ -44,7 +44,7 @@ class PromptSet:
 
 def coco_class(phrase: str) -> str:
     """The class of an object phrase as the paper's scripts take it: last word, or last two words for
-    two-word COCO names ("white tennis racket" → "tennis racket")."""
+    two-word COCO names ("white tennis racket" -> "tennis racket")."""
     words = phrase.lower().strip().strip(".").split()
     if len(words) >= 2 and " ".join(words[-2:]) in COCO80:
         return " ".join(words[-2:])

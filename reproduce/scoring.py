@@ -1,10 +1,10 @@
 """Object and relation accuracy of a batch run, as the paper's evaluation scripts define them (§7).
 
 * object accuracy: a gold object counts as found if its class is among the detected labels with
-  confidence ≥ 0.4 (presence only, no location or count);
-* relation accuracy: with detections of confidence ≥ 0.5, a gold (a, rel, b) is counted only when both
+  confidence >= 0.4 (presence only, no location or count);
+* relation accuracy: with detections of confidence >= 0.5, a gold (a, rel, b) is counted only when both
   classes are detected, and is correct if any pair of distinct detected instances satisfies the rule on
-  box centres (y down): left of ⇔ xa < xb, right of ⇔ xa > xb, above ⇔ ya < yb, below ⇔ ya > yb.
+  box centres (y down): left of <=> xa < xb, right of <=> xa > xb, above <=> ya < yb, below <=> ya > yb.
 """
 from __future__ import annotations
 

@@ -1,19 +1,19 @@
 """The two combination formulas, applied to the output of a cross-attention layer.
 
-Notation and equations: docs/method.md section 1. ``A(h, ctx) = to_out(softmax(q kᵀ/√d) v)`` with ``q = to_q(h)``,
-``k, v = to_k(ctx), to_v(ctx)``; D = the sampler's prompt, ∅ = the empty prompt, L_i = local description i,
+Notation and equations: docs/method.md section 1. ``A(h, ctx) = to_out(softmax(q k^T/sqrt(d)) v)`` with ``q = to_q(h)``,
+``k, v = to_k(ctx), to_v(ctx)``; D = the sampler's prompt, empty = the empty prompt, L_i = local description i,
 M_i = mask of region i, w_i = its weight at this step.
 
 guidance (the official code), cond rows only::
 
-    out_c(p) = A(h_c, D)(p) + Σ_i M_i(p) w_i (A(h_c, L_i)(p) − B(p))
+    out_c(p) = A(h_c, D)(p) + sum_i M_i(p) w_i (A(h_c, L_i)(p) - B(p))
 
-    B = A(h_u, neg), the uncond rows of the same call (the paper's A(h_u, ∅) when the negative prompt is empty),
-    or A(h_c, ∅) when the call has no uncond rows (cond and uncond in separate calls, cfg = 1).
+    B = A(h_u, neg), the uncond rows of the same call (the paper's A(h_u, empty) when the negative prompt is empty),
+    or A(h_c, empty) when the call has no uncond rows (cond and uncond in separate calls, cfg = 1).
 
 mix (the paper's README and the official first commit: a convex mixture), cond rows only::
 
-    out_c(p) = (1 − Σ_i M_i(p) w_i) A(h_c, D)(p) + Σ_i M_i(p) w_i A(h_c, L_i)(p)
+    out_c(p) = (1 - sum_i M_i(p) w_i) A(h_c, D)(p) + sum_i M_i(p) w_i A(h_c, L_i)(p)
 
 Uncond rows are never changed and cells outside every region are returned untouched (bit-exact).
 
@@ -23,7 +23,7 @@ axis against their own stacked keys, so one attention call serves all regions wh
 length), and all local terms are accumulated *before* the output projection, which is affine
 (``to_out(x) = W x + b``)::
 
-    Σ_i c_i A(h, L_i) = W (Σ_i c_i o_i) + (Σ_i c_i) b,      o_i = softmax(q k_iᵀ/√d) v_i,  c_i = M_i w_i
+    sum_i c_i A(h, L_i) = W (sum_i c_i o_i) + (sum_i c_i) b,      o_i = softmax(q k_i^T/sqrt(d)) v_i,  c_i = M_i w_i
 
 so `to_out` runs once over the union of the regions whatever R is. Everything that does not change between steps
 (gather/scatter indices, padded mask values, stacked keys/values) is built once per run (`fused_plan`,
@@ -46,7 +46,7 @@ Attention = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tens
 
 
 def sdpa_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int) -> torch.Tensor:
-    """Multi-head attention on unsplit heads: q ``[B, N, H·d]``, k/v ``[B, T, H·d]`` → ``[B, N, H·d]``."""
+    """Multi-head attention on unsplit heads: q ``[B, N, H·d]``, k/v ``[B, T, H·d]`` -> ``[B, N, H·d]``."""
     b, n, inner = q.shape
     d = inner // heads
     qh = q.reshape(b, n, heads, d).transpose(1, 2)
@@ -63,7 +63,7 @@ class LayerOps:
     to_q, to_out: the layer's projections (to_out affine, including its bias).
     bias:         to_out's bias as a ``[C]`` tensor (zeros if none) in the activations' dtype.
     local_kv:     per region, ``(k_i, v_i)`` = ``(to_k(L_i), to_v(L_i))``, each ``[1, T_i, H·d]``.
-    empty_kv:     ``(to_k(∅), to_v(∅))`` or a callable producing it (only needed for the cond-only baseline).
+    empty_kv:     ``(to_k(empty), to_v(empty))`` or a callable producing it (only needed for the cond-only baseline).
     """
 
     to_q: Callable[[torch.Tensor], torch.Tensor]
@@ -158,7 +158,7 @@ def fused_plan(index: RegionIndex, b: int, groups: tuple[tuple[int, ...], ...]) 
 @dataclass
 class Coefficients:
     """The step's weights spread over a plan: per group ``c [G, b · n_max, 1]`` = w_i(row) · M_i(cell) (0 at the
-    padding), and per union cell ``total`` S = Σ_i c_i and ``total − 1``, both ``[b, U, 1]``. Computed once per
+    padding), and per union cell ``total`` S = sum_i c_i and ``total - 1``, both ``[b, U, 1]``. Computed once per
     model call and resolution, shared by all its layers."""
 
     coef: list[torch.Tensor]
@@ -204,16 +204,16 @@ def fused_delta(hidden: torch.Tensor, base: torch.Tensor | None, out: torch.Tens
     total = coefs.total
     if mode == "guidance":
         if base is not None:
-            # Σ c_i (W o_i + b) − S·B  =  to_out(acc) + (S − 1) b − S·B
+            # sum c_i (W o_i + b) - S·B  =  to_out(acc) + (S - 1) b - S·B
             delta = torch.addcmul(torch.addcmul(ops.to_out(acc), coefs.total_m1, bias), total,
                                   base.index_select(1, plan.union), value=-1)
         else:
-            # Σ c_i (W o_i + b) − S (W o_∅ + b)  =  W (acc − S o_∅)  =  to_out(acc − S o_∅) − b
+            # sum c_i (W o_i + b) - S (W o_empty + b)  =  W (acc - S o_empty)  =  to_out(acc - S o_empty) - b
             k, v = ops.get_empty_kv()
             o_empty = ops.attention(q_flat.unsqueeze(0), k, v, ops.heads).view(b, u, inner)
             delta = ops.to_out(torch.addcmul(acc, total, o_empty, value=-1)) - bias
     else:
-        # Σ c_i (A_i − A_D)  =  W acc + S b − S A_D  =  to_out(acc) − b + S (b − A_D)
+        # sum c_i (A_i - A_D)  =  W acc + S b - S A_D  =  to_out(acc) - b + S (b - A_D)
         delta = torch.addcmul(ops.to_out(acc) - bias, total, bias - out.index_select(1, plan.union))
     return delta.reshape(b * u, -1).to(out.dtype)
 

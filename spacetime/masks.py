@@ -7,8 +7,8 @@ Geometry conventions (docs/method.md section 3):
   ComfyUI's ``x.movedim(1, 3).flatten(1, 2)`` in ``SpatialTransformer``.
 * Distances are measured in units of the image's shorter side, so a disc is round on non-square images.
 * ``box``: cell in ``x0 <= x < x1 and y0 <= y < y1`` (half-open: neighbouring boxes tile without overlap).
-* ``disc``: the paper's disc, ``|cell − centre| < radius`` (radius 0.2 by default).
-* ``feather`` f > 0: a linear ramp ``clamp(0.5 − d / (f · size), 0, 1)`` across the edge, d = signed distance
+* ``disc``: the paper's disc, ``|cell - centre| < radius`` (radius 0.2 by default).
+* ``feather`` f > 0: a linear ramp ``clamp(0.5 - d / (f · size), 0, 1)`` across the edge, d = signed distance
   (negative inside), size = the box's shorter side or the disc's diameter.
 * A region too small to contain any cell centre at a coarse resolution gets the single cell nearest its centre,
   so every region acts in every cross-attention layer.

@@ -11,7 +11,7 @@ COLORS = [(230, 85, 13), (49, 130, 189), (49, 163, 84), (117, 107, 177), (214, 3
 
 def plot_step_weights(weights: StepWeights, width: int = 512, height: int = 256, names: list[str] | None = None,
                       auto_note: str = "") -> np.ndarray:
-    """``[height, width, 3]`` uint8 image: one line per row over denoising progress 0 → 1."""
+    """``[height, width, 3]`` uint8 image: one line per row over denoising progress 0 -> 1."""
     from PIL import Image, ImageDraw
 
     img = Image.new("RGB", (width, height), (255, 255, 255))

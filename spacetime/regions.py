@@ -21,7 +21,7 @@ class Regions:
     centers:    ``[R, 2]`` float32, normalised ``x, y`` (the paper's disc centres).
     names:      short object names (noun / category) for plots and logs.
     prompts:    the local descriptions that were encoded (``"a photo of <phrase>"`` by default).
-    empty:      ``[1, T, C]`` embedding of the empty prompt "" (the paper's ∅), used as the baseline when the
+    empty:      ``[1, T, C]`` embedding of the empty prompt "" (the paper's empty prompt), used as the baseline when the
                 sampler call has no uncond rows.
     empty_pooled: pooled embedding of "" or None.
     """

@@ -6,7 +6,7 @@ sigma of each model call into progress, so a schedule means the same thing with 
 samplers such as heun or dpmpp_sde read the weights at their intermediate sigmas by interpolation), any
 scheduler, any step count and any KSamplerAdvanced split.
 
-Grid point j of G sits at progress ``j / (G − 1)``; values in between are linearly interpolated, outside they are
+Grid point j of G sits at progress ``j / (G - 1)``; values in between are linearly interpolated, outside they are
 held constant. The paper's 50-column table (one column per PLMS step) maps onto G = 50.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ class StepWeights:
         return int(self.values.shape[0])
 
     def at(self, progress: float | torch.Tensor) -> torch.Tensor:
-        """Weights at `progress` (scalar → ``[R]``; tensor ``[...]`` → ``[..., R]``), linear in between grid points."""
+        """Weights at `progress` (scalar -> ``[R]``; tensor ``[...]`` -> ``[..., R]``), linear in between grid points."""
         return interpolate_rows(self.values, progress)
 
     def resolve(self, n_regions: int, mode: str) -> "StepWeights":
@@ -149,7 +149,7 @@ def build_schedule(shape: str, start: float, end: float, grid: int = DEFAULT_GRI
                    ) -> StepWeights:
     """The schedule node's whole logic.
 
-    shape: constant (start everywhere), linear / cosine (start → end over progress), or list (`values_text`,
+    shape: constant (start everywhere), linear / cosine (start -> end over progress), or list (`values_text`,
     numbers at evenly spaced progress points). `per_region_text`: one line per region; a blank line keeps the
     default curve, one number is a constant, two numbers a ramp of the chosen shape (linear for list/constant),
     three or more numbers a list. With overrides the result has one row per line.

@@ -1,12 +1,12 @@
 """Objective ``attention``: each object's cross-attention should fall inside its own region.
 
 Score (BoxDiff's inner/outer constraints and Attend-and-Excite's token maps, reduced to one number per object):
-at a probe layer, for the cond rows, take the softmax of ``q kᵀ/√d`` of the hidden state against the object's
+at a probe layer, for the cond rows, take the softmax of ``q k^T/sqrt(d)`` of the hidden state against the object's
 *local prompt* L_i with the start token left out (it soaks up most of the mass in SD and carries no object),
 sum it over the object's phrase tokens and average the heads: a map ``a_i(p)``. The score is the share of that map
 inside the object's mask M_i::
 
-    r_i = Σ_p M_i(p) a_i(p) / Σ_p a_i(p)        loss = 1 − mean over objects, probe layers and cond rows of r_i
+    r_i = sum_p M_i(p) a_i(p) / sum_p a_i(p)        loss = 1 - mean over objects, probe layers and cond rows of r_i
 
 Why the local prompt and not the phrase inside the main prompt: ComfyUI's CONDITIONING carries embeddings, not text,
 so the node cannot know where the phrase sits in the main prompt; each local prompt is known text.
@@ -20,7 +20,7 @@ Which layers: the cross-attention layers at 1/4 of the latent resolution (16×16
 Attend-and-Excite and BoxDiff read: coarse enough to be semantic, fine enough to localise; both encoder and decoder
 layers there). Which steps: the calls whose progress is below `GRADIENT_UNTIL` (the layout is decided in the first
 part of denoising; later steps only refine it, and Attend-and-Excite/BoxDiff also stop their guidance early). The
-window is also what the cost scales with: default cost ≈ (1 + 2 · 0.25 · (1 + backward/forward)) plain samples,
+window is also what the cost scales with: default cost ~ (1 + 2 · 0.25 · (1 + backward/forward)) plain samples,
 about 2x (docs/benchmarks.md).
 Grid columns beyond the window get no gradient and keep their initial values.
 """
@@ -104,7 +104,7 @@ class AttentionRecorder:
 
 
 class AttentionObjective:
-    """Truncated per-call gradients of ``1 − region attention share`` inside the gradient window."""
+    """Truncated per-call gradients of ``1 - region attention share`` inside the gradient window."""
 
     name = "attention"
 

@@ -1,7 +1,7 @@
 """Objective ``clip`` (the paper, docs/method.md section 4.2): a CLIP image-text loss on the decoded final image.
 
-    L = [1 − cos(CLIP_img(resize(img)), CLIP_txt(prompt))]
-        + crop_weight · Σ_i [1 − cos(CLIP_img(resize(crop_i(img))), CLIP_txt("A photo of " + name_i))]
+    L = [1 - cos(CLIP_img(resize(img)), CLIP_txt(prompt))]
+        + crop_weight · sum_i [1 - cos(CLIP_img(resize(crop_i(img))), CLIP_txt("A photo of " + name_i))]
 
 back-propagated through the CLIP image encoder, the VAE decoder and every sampling step (`trajectory`) into the
 weights. Differences from the official code, on purpose: images are normalised with CLIP's mean/std (the official
@@ -85,7 +85,7 @@ class ClipScorer:
 
 
 class ClipObjective:
-    """Full back-propagation: Euler trajectory (checkpointed per step) → VAE decode → CLIP loss."""
+    """Full back-propagation: Euler trajectory (checkpointed per step) -> VAE decode -> CLIP loss."""
 
     name = "clip"
 

@@ -15,7 +15,7 @@ from .context import Denoise
 
 
 def euler_step(denoise: Denoise, x: torch.Tensor, sigma: torch.Tensor, sigma_next: torch.Tensor) -> torch.Tensor:
-    """One Euler step of the probability-flow ODE, ``x + (x − x0)/σ · (σ' − σ)``; σ' = 0 returns x0."""
+    """One Euler step of the probability-flow ODE, ``x + (x - x0)/sigma · (sigma' - sigma)``; sigma' = 0 returns x0."""
     s_in = x.new_ones(x.shape[0])
     denoised = denoise(x, sigma * s_in)
     if float(sigma_next) == 0.0:

@@ -82,7 +82,7 @@ def test_empty_text_gives_an_empty_layout_not_a_crash(comfy):
 
 
 def test_hostile_and_unicode_text_is_handled(comfy):
-    for text in ["ein Hund 🐶 links von einer Katze", "<script>alert(1)</script> a cat", "dog " * 1000]:
+    for text in ["ein Hund \U0001f436 links von einer Katze", "<script>alert(1)</script> a cat", "dog " * 1000]:
         run = comfy.run(predict_prompt(text=text))
         assert run.success or "Predict Layout" in run.error_text() or "no objects" in run.error_text()
 

@@ -63,7 +63,7 @@ def test_sampling_reads_sigmas_once_per_model_call(comfy, tiny_sd15):
     assert torch.isfinite(out).all()
     assert len(rt.trace) == 3 * len(rt.layers)     # cond and uncond batched: one model call per step
     assert len(reads) == 3                          # not one per layer
-    assert len({id(w) for w in moves}) == 3         # one host→device weights copy per step, not per layer
+    assert len({id(w) for w in moves}) == 3         # one host->device weights copy per step, not per layer
 
 
 def test_device_weights_are_cached_per_weights_tensor(comfy, tiny_sd15):

@@ -136,11 +136,12 @@ def test_composes_with_other_attention_patches(comfy, tiny_sd15, conds, regs, ot
 
 def test_model_without_cross_attention_is_a_clear_error(comfy, tiny_sd15, regs):
     from comfy.model_patcher import ModelPatcher
+    from comfy.ops import disable_weight_init
 
     class NoCrossAttn(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.diffusion_model = torch.nn.Conv2d(4, 4, 1)
+            self.diffusion_model = disable_weight_init.Conv2d(4, 4, 1)
 
     patcher = ModelPatcher(NoCrossAttn(), torch.device("cpu"), torch.device("cpu"))
     with pytest.raises(ValueError, match="SpaceTime Attention Patch: model has no cross-attention layers the patch "

@@ -1,5 +1,5 @@
-"""End to end through the real executor: loader → CLIPTextEncode → layout → Region Prompt Encode → Step Weights
-Schedule → Patch → KSampler → VAEDecode, with the full-size random SD1.5 checkpoint."""
+"""End to end through the real executor: loader -> CLIPTextEncode -> layout -> Region Prompt Encode -> Step Weights
+Schedule -> Patch -> KSampler -> VAEDecode, with the full-size random SD1.5 checkpoint."""
 import pytest
 
 

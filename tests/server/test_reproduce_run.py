@@ -1,7 +1,7 @@
 """`python -m reproduce run` against the real ComfyUI server: outputs, sidecars, resume, several workers, errors.
 
-The stand-in workflow uses core nodes only (EmptyImage → ImageAddNoise(seed) → SaveImage, and the prompt
-through PrimitiveStringMultiline → PreviewAny), so the runner is tested independently of the pack. A
+The stand-in workflow uses core nodes only (EmptyImage -> ImageAddNoise(seed) -> SaveImage, and the prompt
+through PrimitiveStringMultiline -> PreviewAny), so the runner is tested independently of the pack. A
 SpaceTimeAttentionPatch node sits in the image path: vanilla mode must bypass it through its `model` input.
 """
 from __future__ import annotations

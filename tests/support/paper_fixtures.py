@@ -47,9 +47,9 @@ def synthetic_state(seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 
-MERGES = [("Ġ", "t"), ("h", "e"), ("Ġt", "he"), ("Ġ", "b"), ("e", "d"), ("Ġb", "ed"), ("o", "u"),
-          ("c", "h"), ("ou", "ch"), ("Ġ", "c"), ("Ġc", "ouch"), ("i", "s"), ("Ġ", "is"), ("e", "r"),
-          ("Ġ", "s"), ("Ġs", "i"), ("l", "v"), ("Ġsi", "lv"), ("Ġsilv", "er"), ("T", "he")]
+MERGES = [("\u0120", "t"), ("h", "e"), ("\u0120t", "he"), ("\u0120", "b"), ("e", "d"), ("\u0120b", "ed"), ("o", "u"),
+          ("c", "h"), ("ou", "ch"), ("\u0120", "c"), ("\u0120c", "ouch"), ("i", "s"), ("\u0120", "is"), ("e", "r"),
+          ("\u0120", "s"), ("\u0120s", "i"), ("l", "v"), ("\u0120si", "lv"), ("\u0120silv", "er"), ("T", "he")]
 SENTENCES = ["The silver bed is left of the couch.", "Hello world", "  two  spaces, café ünïcode 123!",
              "the bed's couch", "a\nnew line"]
 

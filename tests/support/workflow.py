@@ -1,4 +1,4 @@
-"""UI workflow (what the frontend saves) → API prompt (what /prompt and PromptExecutor take).
+"""UI workflow (what the frontend saves) -> API prompt (what /prompt and PromptExecutor take).
 
 The frontend's graphToPrompt maps `widgets_values` onto a node's widget inputs in schema order; an INT
 input with `control_after_generate` (or named seed / noise_seed, the frontend's default) stores one extra

@@ -37,7 +37,7 @@ def test_region_attention_ratio_matches_a_direct_computation():
     for h in range(heads):
         qs, ks = q[0, :, h * d:(h + 1) * d], k[0, 1:, h * d:(h + 1) * d]        # start token dropped
         p = torch.softmax(qs @ ks.T / math.sqrt(d), dim=-1)
-        amap += (p[:, 1] + p[:, 2]) / heads                                    # positions 2, 3 → columns 1, 2
+        amap += (p[:, 1] + p[:, 2]) / heads                                    # positions 2, 3 -> columns 1, 2
     assert torch.allclose(got[0, 0], (amap * mask).sum() / amap.sum(), atol=1e-6)
 
 
@@ -67,7 +67,7 @@ def test_recorder_only_records_between_begin_and_end():
 # ---------------------------------------------------------------------------------------------- loop
 
 class FakeObjective:
-    """loss = Σ (w − target)², one gradient pass = one call; final pass returns the weights as the 'latent'."""
+    """loss = sum (w - target)², one gradient pass = one call; final pass returns the weights as the 'latent'."""
 
     name = "fake"
 

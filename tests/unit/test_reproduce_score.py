@@ -2,7 +2,7 @@
 
 The detector is the lab's colour segmentation + connected components (`lab.detect`); each colour stands for
 a COCO class, and the confidence is the shape's brightness, so a faint shape (0.45) counts for object
-accuracy (≥ 0.4) but not for relations (≥ 0.5).
+accuracy (>= 0.4) but not for relations (>= 0.5).
 """
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ Relation: cat left of dog, cup below cat
 Sentence: A cat left of a dog, and a cup below the cat.
 """
 
-BRIGHT, FAINT = 1.0, 0.5  # colour scale: bright shapes score ≈ 0.9, faint ones ≈ 0.45-0.47
+BRIGHT, FAINT = 1.0, 0.5  # colour scale: bright shapes score ~ 0.9, faint ones ~ 0.45-0.47
 
-# mode → prompt index → [(class, centre x, centre y, intensity)]
+# mode -> prompt index -> [(class, centre x, centre y, intensity)]
 SCENES = {
     "vanilla": {0: [("cat", 70, 48, BRIGHT), ("dog", 20, 48, BRIGHT)],                      # objects 2/2, relation wrong
                 1: [("cup", 48, 48, BRIGHT)],                                              # 1/2, relation not counted

@@ -23,19 +23,20 @@ def make_layer(seed=0, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     wq, wk, wv = (torch.randn(INNER, c, generator=g) * 0.3 for c in (C_IN, C_CTX, C_CTX))
     wo, bo = torch.randn(C_IN, INNER, generator=g) * 0.3, torch.randn(C_IN, generator=g)
-    to_q = torch.nn.Linear(C_IN, INNER, bias=False)
-    to_out = torch.nn.Linear(INNER, C_IN)
-    with torch.no_grad():
-        to_q.weight.copy_(wq)
-        to_out.weight.copy_(wo)
-        to_out.bias.copy_(bo)
-    to_q, to_out = to_q.to(dtype), to_out.to(dtype)
+    wq_t, wo_t, bo_t = wq.to(dtype), wo.to(dtype), bo.to(dtype)
+
+    def to_q(x):
+        return torch.nn.functional.linear(x, wq_t)
+
+    def to_out(x):
+        return torch.nn.functional.linear(x, wo_t, bo_t)
+
     params = (wq, wk, wv, wo, bo)
 
     def ops(locals_, empty):
         kv = [((L @ wk.T).to(dtype).unsqueeze(0), (L @ wv.T).to(dtype).unsqueeze(0)) for L in locals_]
         e = ((empty @ wk.T).to(dtype).unsqueeze(0), (empty @ wv.T).to(dtype).unsqueeze(0))
-        return LayerOps(to_q=to_q, to_out=to_out, bias=to_out.bias.detach(), heads=HEADS, local_kv=kv, empty_kv=e)
+        return LayerOps(to_q=to_q, to_out=to_out, bias=bo_t, heads=HEADS, local_kv=kv, empty_kv=e)
 
     def attn(h, ctx):
         return reference.attention(h, ctx, *params, HEADS)
