@@ -6,11 +6,11 @@ import torch
 from comfy_api.latest import io
 
 from ..layout_model import Layout, LayoutError, predict
-from ..layout_model.pixel_boxes import pixel_boxes_to_layout
+from ..layout_model.pixel_boxes import boxes_to_layout
 from ..layout_model.render import render_preview
 from ..layout_model.schema import MAX_SEED, MAX_SIDE_PX, MIN_SIDE_PX, check_text
 from . import types
-from .bbox_nodes import BOXES_TYPE
+from .bbox_nodes import core_box_types
 
 CATEGORY = "conditioning/spacetime"
 
@@ -32,7 +32,7 @@ def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int,
             layout.width, layout.height = width, height
             return layout
         if field == "bboxes":
-            return pixel_boxes_to_layout(bboxes, width, height, text)
+            return boxes_to_layout(bboxes, width, height, text)
         if predictor is not None:
             return predictor.predict(text, width=width, height=height, seed=seed)
         return predict(text, width=width, height=height, seed=seed)
@@ -47,13 +47,15 @@ def pil_to_image_tensor(picture) -> torch.Tensor:
 
 
 def _bounding_boxes_input() -> list:
-    """On cores with ComfyUI's own BOUNDING_BOXES type, an optional input that seeds the layout with its boxes."""
-    if not BOXES_TYPE:
+    """On cores with ComfyUI's own box types, an optional input that seeds the layout with their boxes."""
+    box_types = core_box_types()
+    if not box_types:
         return []
-    return [io.Custom(BOXES_TYPE).Input(
-        "bboxes", optional=True,
-        tooltip="Optional boxes from ComfyUI's Create Bounding Boxes (or a detector): one object per box, named "
-                "by its text, used instead of the prediction. An edit in the box editor still wins.")]
+    return [io.MultiType.Input(
+        "bboxes", types=box_types, optional=True,
+        tooltip="Optional boxes from ComfyUI's Create Bounding Boxes (its elements keep each box's description "
+                "as the name) or a detector, in pixels of width x height: one object per box, used instead of "
+                "the prediction. An edit in the box editor still wins.")]
 
 
 class PredictLayout(io.ComfyNode):

@@ -1,46 +1,149 @@
-"""BOUNDING_BOXES interop (nodes/bbox_nodes.py): absent on cores without io.BoundingBoxes, exact on newer ones.
+"""Boxes from elsewhere into a layout, and a layout into ComfyUI's own boxes, through the real executor.
 
-The host is ComfyUI 0.3.75, which lacks the type; a newer core is simulated by giving `io` a BoundingBoxes
-stand-in and importing the module afresh under the pack's own package. The conversions themselves are unit
-tests (tests/unit/test_layout_regions.py).
+On a 2026 core (0.33) with the lab model: boxes drawn on the core canvas (Create Bounding Boxes) reach the patch,
+and the layout goes back out as BOUNDING_BOX into Draw BBoxes and into the canvas, whose boxes give the same
+layout again (the two paths sample the same image). On every core: KJNodes' BBOX and a MASK batch make layouts.
+The conversions themselves are unit tests (tests/unit/test_layout_regions.py).
 """
 from __future__ import annotations
 
-import importlib
-import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+
+from lab.graphs import CHECKPOINT, LOADER
+
+SIZE = 256
+CANVAS = [{"x": 32, "y": 64, "width": 96, "height": 96, "metadata": {"type": "obj", "desc": "a red circle"}},
+          {"x": 160, "y": 64, "width": 64, "height": 128, "metadata": {"type": "obj", "desc": "a blue square"}}]
+PROMPT = "a red circle to the left of a blue square"
 
 
-@pytest.fixture
-def bbox_module(comfy):
-    name = f"{comfy.pack_name}.nodes.bbox_nodes"
-    sys.modules.pop(name, None)
-    yield lambda: importlib.import_module(name)
-    sys.modules.pop(name, None)
+@pytest.fixture(scope="module")
+def lab_host(comfy):
+    from lab.experiment import boot_host
+
+    torch.set_num_threads(1)
+    return boot_host()
 
 
-def test_no_nodes_on_a_core_without_bounding_boxes(bbox_module):
+def _core_has(comfy, node_id: str) -> bool:
+    return node_id in comfy.nodes.NODE_CLASS_MAPPINGS
+
+
+def test_box_nodes_on_this_core(comfy):
     from comfy_api.latest import io
 
-    assert not hasattr(io, "BoundingBoxes")
-    assert bbox_module().NODES == []
+    assert _core_has(comfy, "SpaceTimeBoxesToLayout") and _core_has(comfy, "SpaceTimeMasksToLayout")
+    has_core_boxes = hasattr(io, "BoundingBox")
+    assert _core_has(comfy, "SpaceTimeLayoutToBoundingBoxes") is has_core_boxes
+    accepted = comfy.node_class("SpaceTimeBoxesToLayout").GET_SCHEMA().inputs[0].io_types
+    names = {t.io_type for t in accepted}
+    assert "BBOX" in names and ("BOUNDING_BOX" in names) is has_core_boxes
 
 
-def test_nodes_exist_and_run_on_a_core_with_bounding_boxes(bbox_module, monkeypatch):
-    from comfy_api.latest import io
+def _sample(prefix: str, layout_ref: list) -> dict:
+    """Lab model: the layout -> Region Prompt Encode -> patch -> KSampler -> preview, nodes named prefix + n."""
+    p = prefix
+    return {
+        f"{p}enc": {"class_type": "SpaceTimeRegionPromptEncode",
+                    "inputs": {"clip": ["ckpt", 1], "layout": layout_ref, "template": "{phrase}"}},
+        f"{p}patch": {"class_type": "SpaceTimeAttentionPatch",
+                      "inputs": {"model": ["ckpt", 0], "regions": [f"{p}enc", 0], "mode": "guidance",
+                                 "mask_shape": "box", "radius": 0.2, "feather": 0.0, "strength": 1.0,
+                                 "start_percent": 0.0, "end_percent": 1.0}},
+        f"{p}ks": {"class_type": "KSampler",
+                   "inputs": {"model": [f"{p}patch", 0], "seed": 3, "steps": 4, "cfg": 4.0, "sampler_name": "euler",
+                              "scheduler": "normal", "positive": ["pos", 0], "negative": ["neg", 0],
+                              "latent_image": ["latent", 0], "denoise": 1.0}},
+        f"{p}dec": {"class_type": "VAEDecode", "inputs": {"samples": [f"{p}ks", 0], "vae": ["ckpt", 2]}},
+        f"{p}out": {"class_type": "PreviewImage", "inputs": {"images": [f"{p}dec", 0]}},
+    }
 
-    monkeypatch.setattr(io, "BoundingBoxes", io.Custom("BOUNDING_BOXES"), raising=False)
-    module = bbox_module()
-    ids = [cls.define_schema().node_id for cls in module.NODES]
-    assert ids == ["SpaceTimeLayoutToBoundingBoxes", "SpaceTimeBoxesToLayout"]
-    to_layout = module.NODES[1]
-    out = to_layout.execute([{"x": 0, "y": 0, "width": 256, "height": 512, "metadata": {"text": "a tree"}}],
-                            512, 512, "a tree")
-    layout = out.args[0] if hasattr(out, "args") else out.result[0]
-    assert layout.objects[0].phrase == "a tree" and layout.objects[0].box == [0.0, 0.0, 0.5, 1.0]
-    boxes = module.NODES[0].execute(layout)
-    boxes = boxes.args[0] if hasattr(boxes, "args") else boxes.result[0]
-    assert boxes == [{"x": 0, "y": 0, "width": 256, "height": 512, "metadata": {"text": "a tree", "desc": ""}}]
-    with pytest.raises(ValueError, match=r"Bounding Boxes to Layout: bboxes\[0\]: expected numbers"):
-        to_layout.execute([{"x": "left"}], 512, 512, "")
+
+def _image(run, node: str) -> np.ndarray:
+    import folder_paths
+
+    f = run.outputs[node]["images"][0]
+    from PIL import Image
+
+    return np.asarray(Image.open(Path(folder_paths.get_temp_directory()) / f["subfolder"] / f["filename"]))
+
+
+def test_core_canvas_boxes_reach_the_patch_and_a_layout_round_trips_through_the_canvas(lab_host):
+    if not _core_has(lab_host, "CreateBoundingBoxes"):
+        pytest.skip("this core has no Create Bounding Boxes (ComfyUI 0.3.75)")
+    to_layout = {"width": SIZE, "height": SIZE, "number_format": "xywh", "names": "", "text": PROMPT}
+    prompt = {
+        "ckpt": {"class_type": LOADER, "inputs": {"ckpt_name": CHECKPOINT}},
+        "pos": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["ckpt", 1], "text": PROMPT}},
+        "neg": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["ckpt", 1], "text": ""}},
+        "latent": {"class_type": "EmptyLatentImage", "inputs": {"width": SIZE, "height": SIZE, "batch_size": 1}},
+        # the user's drawing on the core canvas (list widget values travel as {"__value__": ...} in API prompts);
+        # its elements carry each box's description
+        "canvas": {"class_type": "CreateBoundingBoxes",
+                   "inputs": {"width": SIZE, "height": SIZE, "editor_state": {"__value__": CANVAS}}},
+        "drawn": {"class_type": "SpaceTimeBoxesToLayout", "inputs": {"bboxes": ["canvas", 2], **to_layout}},
+        **_sample("a_", ["drawn", 0]),
+        # the layout back out as BOUNDING_BOX: drawn by a core node, and into the canvas, and back again
+        "boxes": {"class_type": "SpaceTimeLayoutToBoundingBoxes", "inputs": {"layout": ["drawn", 0]}},
+        "draw": {"class_type": "DrawBBoxes", "inputs": {"bboxes": ["boxes", 0]}},
+        "drawn_out": {"class_type": "PreviewImage", "inputs": {"images": ["draw", 0]}},
+        "canvas2": {"class_type": "CreateBoundingBoxes",
+                    "inputs": {"bboxes": ["boxes", 0], "width": SIZE, "height": SIZE,
+                               "editor_state": {"__value__": []}}},
+        "again": {"class_type": "SpaceTimeBoxesToLayout", "inputs": {"bboxes": ["canvas2", 2], **to_layout}},
+        **_sample("b_", ["again", 0]),
+        "v_ks": {"class_type": "KSampler",
+                 "inputs": {"model": ["ckpt", 0], "seed": 3, "steps": 4, "cfg": 4.0, "sampler_name": "euler",
+                            "scheduler": "normal", "positive": ["pos", 0], "negative": ["neg", 0],
+                            "latent_image": ["latent", 0], "denoise": 1.0}},
+        "v_dec": {"class_type": "VAEDecode", "inputs": {"samples": ["v_ks", 0], "vae": ["ckpt", 2]}},
+        "v_out": {"class_type": "PreviewImage", "inputs": {"images": ["v_dec", 0]}},
+    }
+    run = lab_host.run(prompt)
+    assert run.success, run.error_text()
+    patched, round_trip, vanilla = (_image(run, n) for n in ("a_out", "b_out", "v_out"))
+    assert np.array_equal(patched, round_trip), "the layout changed on its way through the canvas"
+    assert not np.array_equal(patched, vanilla), "the canvas boxes did not reach the patch"
+    assert [b["metadata"]["desc"] for b in run.outputs["canvas2"]["input_bboxes"]] == ["a red circle",
+                                                                                     "a blue square"]
+    assert _image(run, "drawn_out").any(), "Draw BBoxes drew nothing"
+
+
+def test_kjnodes_bbox_and_masks_become_layouts_in_the_executor(comfy):
+    """A MASK batch into a layout through the executor (drawn back by Layout to Masks at the masks' size), and
+    KJNodes' BBOX (four numbers per box) in both of its formats."""
+    prompt = {
+        "solid": {"class_type": "SolidMask", "inputs": {"value": 1.0, "width": 128, "height": 64}},
+        "masks_layout": {"class_type": "SpaceTimeMasksToLayout",
+                         "inputs": {"masks": ["solid", 0], "names": "a wall", "text": "a wall"}},
+        "drawn": {"class_type": "SpaceTimeLayoutToMasks",
+                  "inputs": {"layout": ["masks_layout", 0], "width": 0, "height": 0, "shape": "box", "radius": 0.2,
+                             "feather": 0.0}},
+        "img": {"class_type": "MaskToImage", "inputs": {"mask": ["drawn", 0]}},
+        "out": {"class_type": "PreviewImage", "inputs": {"images": ["img", 0]}},
+    }
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    import folder_paths
+    from PIL import Image
+
+    f = run.outputs["out"]["images"][0]
+    drawn = np.asarray(Image.open(Path(folder_paths.get_temp_directory()) / f["subfolder"] / f["filename"]))
+    assert drawn.shape[:2] == (64, 128) and drawn.min() == 255, "the mask's box is the whole mask"
+    node = comfy.node_class("SpaceTimeBoxesToLayout")
+    with torch.inference_mode():
+        layout = node.execute([(128, 0, 256, 256)], 512, 512, "xywh", "a red cat", "").result[0]
+        corners = node.execute([(128, 0, 384, 256)], 512, 512, "xyxy", "", "").result[0]
+    assert layout.objects[0].box == corners.objects[0].box == [0.25, 0.0, 0.75, 0.5]
+    assert layout.objects[0].phrase == "a red cat" and corners.objects[0].phrase == "object 1"
+
+
+def test_bad_boxes_and_masks_name_the_node_and_the_field(comfy):
+    with pytest.raises(ValueError, match=r"^Boxes to Layout: bboxes\[0\]: expected numbers x, y, width, height"):
+        comfy.node_class("SpaceTimeBoxesToLayout").execute([{"x": "left"}], 512, 512)
+    with pytest.raises(ValueError, match=r"^Masks to Layout: masks: all 2 masks are empty"):
+        comfy.node_class("SpaceTimeMasksToLayout").execute(torch.zeros(2, 64, 64))

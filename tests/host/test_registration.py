@@ -6,7 +6,7 @@ from support.paths import PACK_DIR_NAME, REPO
 def expected_ids() -> set[str]:
     from comfy_api.latest import io
 
-    return node_ids.expected_ids(hasattr(io, "BoundingBoxes"))
+    return node_ids.expected_ids(hasattr(io, "BoundingBox"))
 
 
 def test_pack_loads_without_import_failure(comfy):

@@ -6,8 +6,8 @@ import json
 from .paths import REPO
 
 PUBLIC_IDS: list[str] = json.loads((REPO / "node_list.json").read_text())
-# Registered only where the core has ComfyUI's own BOUNDING_BOXES type (2026 cores; not the 0.3.75 host).
-BOUNDING_BOX_IDS = {"SpaceTimeLayoutToBoundingBoxes", "SpaceTimeBoxesToLayout"}
+# Registered only where the core has ComfyUI's own BOUNDING_BOX type (2026 cores; not the 0.3.75 host).
+BOUNDING_BOX_IDS = {"SpaceTimeLayoutToBoundingBoxes"}
 
 
 def expected_ids(core_has_bounding_boxes: bool) -> set[str]:
@@ -15,5 +15,5 @@ def expected_ids(core_has_bounding_boxes: bool) -> set[str]:
 
 
 def core_has_bounding_boxes(object_info: dict) -> bool:
-    """Whether any core node of a running server produces or takes BOUNDING_BOXES."""
-    return "BOUNDING_BOXES" in json.dumps({k: v for k, v in object_info.items() if not k.startswith("SpaceTime")})
+    """Whether any core node of a running server produces or takes BOUNDING_BOX."""
+    return '"BOUNDING_BOX"' in json.dumps({k: v for k, v in object_info.items() if not k.startswith("SpaceTime")})

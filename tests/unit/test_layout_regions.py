@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from layout_model import Layout, LayoutError, LayoutObject, predict
-from layout_model.pixel_boxes import layout_to_pixel_boxes, pixel_boxes_to_layout
+from layout_model.pixel_boxes import boxes_to_layout, layout_to_pixel_boxes, masks_to_layout
 from layout_model.regions import DEFAULT_TEMPLATE, gligen_box, layout_regions, local_description
 
 
@@ -65,28 +65,77 @@ def test_gligen_boxes_snap_to_multiples_of_eight_and_keep_thin_boxes():
     assert gligen_box([0.5, 0.5, 0.501, 0.9], 512, 512) == (8, 208, 256, 256)
 
 
-def test_pixel_boxes_round_trip_and_bad_boxes_name_the_box():
+def test_pixel_boxes_round_trip_keeps_names_and_bad_boxes_name_the_box():
     layout = Layout.from_dict({"schema": "spacetime-layout", "version": 1, "width": 640, "height": 480,
-                               "objects": [{"phrase": "a tall red lamp", "box": [0.1, 0.2, 0.5, 0.9],
-                                            "prompt": "a lamp"}]})
+                               "objects": [{"phrase": "a tall red lamp", "box": [0.1, 0.2, 0.5, 0.9]}]})
     boxes = layout_to_pixel_boxes(layout)
-    assert boxes == [{"x": 64, "y": 96, "width": 256, "height": 336,
-                      "metadata": {"text": "a tall red lamp", "desc": "a lamp"}}]
-    back = pixel_boxes_to_layout(boxes, 640, 480)
+    assert boxes == [{"x": 64, "y": 96, "width": 256, "height": 336, "label": "a tall red lamp",
+                      "metadata": {"type": "obj", "text": "", "desc": "a tall red lamp"}}]
+    back = boxes_to_layout(boxes, 640, 480)
     assert back.objects[0].box == pytest.approx(layout.objects[0].box, abs=1 / 480)
-    assert (back.objects[0].noun, back.objects[0].category, back.objects[0].prompt) == ("lamp", None, "a lamp")
-    for bad, field in (([{"x": 1}], "bboxes[0]"), ("boxes", "bboxes"), (boxes, "width")):
+    assert (back.objects[0].phrase, back.objects[0].noun) == ("a tall red lamp", "lamp")
+    for bad, field in (([{"x": 1}], "bboxes[0]"), ("boxes", "bboxes"), (boxes, "width"), (["x"], "bboxes[0]"),
+                       ([{"bbox": [1, 2]}], "bboxes[0]")):
         with pytest.raises(LayoutError) as err:
-            pixel_boxes_to_layout(bad, 0 if field == "width" else 512, 512)
+            boxes_to_layout(bad, 0 if field == "width" else 512, 512)
         assert err.value.field == field
 
 
 def test_pixel_boxes_outside_or_empty_are_dropped_and_a_batch_uses_its_first_image():
-    layout = pixel_boxes_to_layout([[{"x": -10, "y": 0, "width": 60, "height": 100},
-                                     {"x": 600, "y": 0, "width": 50, "height": 50},
-                                     {"x": 0, "y": 0, "width": 0, "height": 10}]], 512, 512)
+    layout = boxes_to_layout([[{"x": -10, "y": 0, "width": 60, "height": 100},
+                               {"x": 600, "y": 0, "width": 50, "height": 50},
+                               {"x": 0, "y": 0, "width": 0, "height": 10}],
+                              [{"x": 0, "y": 0, "width": 512, "height": 512}]], 512, 512)
     assert len(layout.objects) == 1 and layout.objects[0].box == [0.0, 0.0, 0.0977, 0.1953]
     assert layout.objects[0].phrase == "object 1" and layout.predictor == "bounding_boxes"
+
+
+def test_every_box_form_gives_the_same_layout():
+    """Create Bounding Boxes' bboxes and elements, a detector's labelled boxes, the canvas state and KJNodes' BBOX
+    in both of its number formats: the same two boxes."""
+    want = [[0.25, 0.0, 0.75, 0.5], [0.0, 0.5, 0.5, 1.0]]
+    forms = {
+        "core frames": ([[{"x": 128, "y": 0, "width": 256, "height": 256},
+                          {"x": 0, "y": 256, "width": 256, "height": 256}]], {}),
+        "canvas state": ([{"x": 128, "y": 0, "width": 256, "height": 256, "metadata": {"desc": "a red cat"}},
+                          {"x": 0, "y": 256, "width": 256, "height": 256, "metadata": {"text": "a dog"}}], {}),
+        "detector": ([{"x": 128.0, "y": 0.0, "width": 256.0, "height": 256.0, "label": "cat", "score": 0.9},
+                      {"x": 0.0, "y": 256.0, "width": 256.0, "height": 256.0, "label": "dog"}], {}),
+        "elements": ([{"type": "obj", "bbox": [0, 250, 500, 750], "desc": "a red cat"},
+                      {"type": "obj", "bbox": [500, 0, 1000, 500], "desc": "a dog"}], {}),
+        "kj xywh": ([(128, 0, 256, 256), (0, 256, 256, 256)], {"number_format": "xywh"}),
+        "kj xyxy": ([[128, 0, 384, 256], [0, 256, 256, 512]], {"number_format": "xyxy"}),
+        "one box": ({"x": 128, "y": 0, "width": 256, "height": 256}, {}),
+    }
+    names = {"canvas state": ["a red cat", "a dog"], "detector": ["cat", "dog"], "elements": ["a red cat", "a dog"]}
+    for form, (value, kw) in forms.items():
+        layout = boxes_to_layout(value, 512, 512, **kw)
+        boxes = [o.box for o in layout.objects]
+        assert boxes == want[:len(boxes)], form
+        expected = names.get(form, ["object 1", "object 2"])
+        assert [o.phrase for o in layout.objects] == expected[:len(boxes)], form
+    named = boxes_to_layout(forms["detector"][0], 512, 512, names=["", "a blue dog"])
+    assert [o.phrase for o in named.objects] == ["cat", "a blue dog"]
+    with pytest.raises(LayoutError) as err:
+        boxes_to_layout(forms["kj xywh"][0], 512, 512, number_format="yxyx")
+    assert err.value.field == "number_format"
+
+
+def test_masks_become_their_extents():
+    import torch
+
+    masks = torch.zeros(3, 64, 128)
+    masks[0, 8:24, 16:48] = 1.0
+    masks[2, 32:64, 64:128] = 0.9
+    layout = masks_to_layout(masks, ["a red cat", "", ""], "a cat and a dog")
+    assert (layout.width, layout.height, layout.text) == (128, 64, "a cat and a dog")
+    assert [o.box for o in layout.objects] == [[0.125, 0.125, 0.375, 0.375], [0.5, 0.5, 1.0, 1.0]]
+    assert [o.phrase for o in layout.objects] == ["a red cat", "object 3"]
+    for bad, field in ((torch.zeros(2, 64, 64), "masks"), (torch.zeros(4), "masks"),
+                       (torch.ones(1, 64, 32), "masks width")):
+        with pytest.raises(LayoutError) as err:
+            masks_to_layout(bad)
+        assert err.value.field == field
 
 
 @pytest.mark.parametrize("text, counted, description", [
