@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class ComfyServer:
         return self.log_path.read_text(errors="replace")
 
     def get_json(self, path: str):
-        with urllib.request.urlopen(self.url + path, timeout=30) as resp:
+        with urllib.request.urlopen(self.url + urllib.parse.quote(path, safe="/?=&"), timeout=30) as resp:
             return json.loads(resp.read())
 
     def post_json(self, path: str, body) -> tuple[int, object]:

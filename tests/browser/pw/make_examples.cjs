@@ -1,6 +1,7 @@
 // Builds the example workflows with the real frontend, so the files are exactly what ComfyUI saves:
-// nodes are created, filled and linked through LiteGraph, then app.graph.serialize() is written out with
-// a JPEG thumbnail of the graph. Run against a server with the pack loaded; `RESULT` lists what it wrote.
+// nodes are created, filled and linked through LiteGraph, then app.graph.serialize() is written out (the
+// thumbnails come from tools/example_thumbnails.py). Run against a server with the pack loaded; `RESULT` lists
+// what it wrote. The file name is the template's title in ComfyUI's Templates dialog.
 // usage: node make_examples.cjs URL OUT_DIR [name ...]
 const fs = require('fs');
 const path = require('path');
@@ -13,10 +14,14 @@ const SDXL = 'sd_xl_base_1.0.safetensors';
 
 // Each spec runs in the page: g.add(type, [x, y], widgets, title) and g.link(src, output, dst, input).
 const SPECS = {
-  spacetime_basic: { ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
-  spacetime_sdxl: { ckpt: SDXL, size: 1024, steps: 25, cfg: 7.0, compare: false },
-  spacetime_compare: { ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: true },
-  spacetime_optimized: { ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false, optimize: true },
+  'SpaceTime 1 - objects in their boxes, SD1.5':
+    { prefix: 'spacetime_basic', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
+  'SpaceTime 4 - objects in their boxes, SDXL':
+    { prefix: 'spacetime_sdxl', ckpt: SDXL, size: 1024, steps: 25, cfg: 7.0, compare: false },
+  'SpaceTime 2 - patched and vanilla, same seed, SD1.5':
+    { prefix: 'spacetime_compare', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: true },
+  'SpaceTime 3 - optimized step weights, SD1.5':
+    { prefix: 'spacetime_optimized', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false, optimize: true },
 };
 
 async function build(page, name, spec) {
@@ -92,8 +97,8 @@ async function build(page, name, spec) {
       const save = g.add('SaveImage', [pos[0] + 580, pos[1]], { filename_prefix: prefix });
       g.link(decode, 0, save, 'images');
     };
-    sampler(patch, [1400, 60], 'KSampler (SpaceTime)', `spacetime/${name}`);
-    if (spec.compare) sampler(ckpt, [1400, 420], 'KSampler (vanilla, same seed)', `spacetime/${name}_vanilla`);
+    sampler(patch, [1400, 60], 'KSampler (SpaceTime)', `spacetime/${spec.prefix}`);
+    if (spec.compare) sampler(ckpt, [1400, 420], 'KSampler (vanilla, same seed)', `spacetime/${spec.prefix}_vanilla`);
     const preview = g.add('PreviewImage', g.below(layout), {}, 'Layout preview');
     g.link(layout, 'preview', preview, 'images');
     window.app.canvas.setDirty(true, true);
@@ -128,8 +133,6 @@ async function fitView(page) {
     await fitView(page);
     const workflow = await page.evaluate(() => window.app.graph.serialize());
     fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(workflow, null, 2) + '\n');
-    await page.screenshot({ path: path.join(outDir, `${name}.jpg`), type: 'jpeg', quality: 80,
-      clip: { x: 70, y: 80, width: 1310, height: 800 } });
     written.push(name);
   }
   await ctx.close();
