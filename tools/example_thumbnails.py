@@ -1,6 +1,6 @@
-"""Thumbnails for the example workflows: a card with the template's title, one line on what it does, and the
-layout the pack puts on that prompt (what Predict Layout's preview shows), in a size the Templates dialog shows
-readably. ComfyUI lists a pack's templates by file name only, so the file name is the title.
+"""Thumbnails for the example workflows: a card with the layout the pack puts on the template's prompt (what
+Predict Layout's preview shows) and one line on what the template does, readable at the Templates dialog's card
+size. ComfyUI lists a pack's templates by file name only, so the file name is the title.
 
 usage (the host's Python, from the repository root): python tools/example_thumbnails.py [FILE.json ...]
 """
@@ -25,10 +25,10 @@ DIM = (160, 165, 180)
 
 # what each example does, in one line (the card's second line)
 DESCRIPTIONS = {
-    "SpaceTime 1 - objects in their boxes, SD1.5": "Predict Layout boxes each object; the patch keeps it there.",
-    "SpaceTime 2 - patched and vanilla, same seed, SD1.5": "The same seed with and without the patch, side by side.",
-    "SpaceTime 3 - optimized step weights, SD1.5": "Optimize Step Weights tunes the weights for this prompt and seed.",
-    "SpaceTime 4 - objects in their boxes, SDXL": "The same graph on SDXL at 1024 px.",
+    "Layout-guided SD1.5": "Each object of the prompt drawn in its own box.",
+    "Patched vs vanilla SD1.5": "The same seed with and without the patch.",
+    "Optimized weights SD1.5": "Step weights tuned for this prompt and seed.",
+    "Layout-guided SDXL": "The same graph on SDXL at 1024 px.",
 }
 
 
@@ -48,31 +48,32 @@ def prompt_of(workflow: dict) -> tuple[str, int, int]:
     return text, int(width), int(height)
 
 
-def card(title: str, description: str, workflow: dict) -> Image.Image:
+def card(description: str, workflow: dict) -> Image.Image:
+    """The layout on top (the Templates dialog puts badges over the top-left corner), then one line on what
+    the template does and the prompt; the file name above the card is the title."""
     text, width, height = prompt_of(workflow)
     image = Image.new("RGB", (CARD, CARD), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    name, _, rest = title.partition(" - ")
-    draw.text((MARGIN, MARGIN), rest or name, fill=TEXT, font=_font(30))
-    draw.text((MARGIN, MARGIN + 44), description, fill=DIM, font=_font(18))
-    layout = predict(text, width=width, height=height)
-    scale = 448 / max(width, height)
-    preview = render_preview(layout, round(width * scale), round(height * scale))
-    left, top = (CARD - preview.width) // 2, MARGIN + 92
+    scale = 440 / max(width, height)
+    preview = render_preview(predict(text, width=width, height=height), round(width * scale),
+                             round(height * scale))
+    left, top = (CARD - preview.width) // 2, 64
     image.paste(preview, (left, top))
     draw.rectangle([left - 1, top - 1, left + preview.width, top + preview.height], outline=DIM, width=1)
-    draw.text((MARGIN, top + preview.height + 14), f'"{text}"', fill=DIM, font=_font(17))
+    below = top + preview.height + 22
+    draw.text((MARGIN, below), description, fill=TEXT, font=_font(22))
+    draw.text((MARGIN, below + 36), f'"{text}"', fill=DIM, font=_font(18))
     return image
 
 
 def main(paths: list[str]) -> int:
-    files = [Path(p) for p in paths] or sorted(EXAMPLES.glob("SpaceTime *.json"))
+    files = [Path(p) for p in paths] or sorted(EXAMPLES / f"{name}.json" for name in DESCRIPTIONS)
     for path in files:
         title = path.stem
         if title not in DESCRIPTIONS:
             print(f"{path.name}: no description in tools/example_thumbnails.py", file=sys.stderr)
             return 2
-        image = card(title, DESCRIPTIONS[title], json.loads(path.read_text()))
+        image = card(DESCRIPTIONS[title], json.loads(path.read_text()))
         image.save(path.with_suffix(".jpg"), quality=88)
         print(path.with_suffix(".jpg"))
     return 0

@@ -27,5 +27,5 @@ else
   [ -f "$LAB" ] && ln -sf "$LAB" "$COMFYUI_DIR/models/checkpoints/spacetime_lab.safetensors"
 fi
 cd "$COMFYUI_DIR"
-echo "SpaceTime Attention: ComfyUI starting at http://127.0.0.1:$PORT/  (example workflows: Workflow > Browse Templates > $TEMPLATES)"
+echo "SpaceTime Attention: ComfyUI starting at http://127.0.0.1:$PORT/  (example workflows: Templates in the left sidebar > Extensions > $TEMPLATES)"
 exec "$PY" main.py --listen 127.0.0.1 --port "$PORT" --disable-api-nodes "${EXTRA[@]}" "$@"

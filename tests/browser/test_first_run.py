@@ -12,7 +12,7 @@ pytestmark = pytest.mark.fullsize
 
 @pytest.mark.parametrize("mode", ["classic", "vue"])
 def test_main_example_queues_to_an_image_with_the_moved_box(comfy_server, full_sd15_checkpoint, mode):
-    result = run_scenario("queue_example", comfy_server.url, str(EXAMPLE_DIR / "SpaceTime 1 - objects in their boxes, SD1.5.json"),
+    result = run_scenario("queue_example", comfy_server.url, str(EXAMPLE_DIR / "Layout-guided SD1.5.json"),
                           full_sd15_checkpoint, screenshot_path(f"first-run-{mode}"), mode, timeout=400)
     assert result["errors"] == []
     assert result["moved"][0] > result["before"][0] and result["moved"][1] < result["before"][1]

@@ -11,7 +11,7 @@ NEW_TEXT = "a green frog above a yellow boat"
 
 @pytest.mark.parametrize("mode", ["classic", "vue"])
 def test_linked_text_widget_mirrors_the_prompt_and_returns_when_unlinked(comfy_server, mode):
-    workflow = REPO / "example_workflows" / "SpaceTime 1 - objects in their boxes, SD1.5.json"
+    workflow = REPO / "example_workflows" / "Layout-guided SD1.5.json"
     result = run_scenario("linked_text", comfy_server.url, screenshot_path(f"linked-text-{mode}")[:-len(".png")],
                           mode, str(workflow))
     assert result["errors"] == []

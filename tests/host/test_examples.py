@@ -85,7 +85,7 @@ def test_optimized_example_with_the_clip_objective_runs_in_the_executor(comfy, t
 
     write_tiny_clip(tmp_path / TINY_CLIP_NAME)
     folder_paths.add_model_folder_path("spacetime_clip", str(tmp_path))
-    prompt = make_small(api_prompt(comfy, "SpaceTime 3 - optimized step weights, SD1.5"), tiny_loader, "sd15")
+    prompt = make_small(api_prompt(comfy, "Optimized weights SD1.5"), tiny_loader, "sd15")
     [loader] = ids_of(prompt, tiny_loader)
     [optimize] = ids_of(prompt, "SpaceTimeOptimizeStepWeights")
     prompt[optimize]["inputs"].update(objective="clip", clip_model=TINY_CLIP_NAME, vae=[loader, 2])
@@ -96,7 +96,7 @@ def test_optimized_example_with_the_clip_objective_runs_in_the_executor(comfy, t
 
 
 def test_compare_example_patched_differs_from_vanilla_on_the_same_seed(comfy, tiny_loader):
-    name = "SpaceTime 2 - patched and vanilla, same seed, SD1.5"
+    name = "Patched vs vanilla SD1.5"
     prompt = make_small(api_prompt(comfy, name), tiny_loader, "sd15")
     samplers = ids_of(prompt, "KSampler")
     assert len({prompt[s]["inputs"]["seed"] for s in samplers}) == 1
@@ -115,6 +115,6 @@ def test_compare_example_patched_differs_from_vanilla_on_the_same_seed(comfy, ti
 
 
 def test_basic_example_runs_through_checkpoint_loader_simple(comfy, full_sd15_checkpoint):
-    prompt = make_small(api_prompt(comfy, "SpaceTime 1 - objects in their boxes, SD1.5"), None, full_sd15_checkpoint)
+    prompt = make_small(api_prompt(comfy, "Layout-guided SD1.5"), None, full_sd15_checkpoint)
     run = comfy.run(prompt)
     assert run.success, run.error_text()

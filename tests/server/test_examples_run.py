@@ -9,7 +9,7 @@ from support.workflow import EXAMPLE_DIR, make_small, specs_from_object_info, ui
 pytestmark = pytest.mark.fullsize
 
 
-@pytest.mark.parametrize("name", ["SpaceTime 1 - objects in their boxes, SD1.5", "SpaceTime 3 - optimized step weights, SD1.5"])
+@pytest.mark.parametrize("name", ["Layout-guided SD1.5", "Optimized weights SD1.5"])
 def test_example_runs_to_an_image(comfy_server, full_sd15_checkpoint, name):
     workflow = json.loads((EXAMPLE_DIR / f"{name}.json").read_text())
     prompt = make_small(ui_to_api(workflow, specs_from_object_info(comfy_server.get_json("/object_info"))),
@@ -30,7 +30,7 @@ def test_optimize_with_the_clip_objective_runs_on_the_server(comfy_server, full_
     """The paper's objective end to end: back-propagation through sampling, the VAE and a (tiny) CLIP model."""
     from support.clip_fixtures import TINY_CLIP_NAME
 
-    workflow = json.loads((EXAMPLE_DIR / "SpaceTime 3 - optimized step weights, SD1.5.json").read_text())
+    workflow = json.loads((EXAMPLE_DIR / "Optimized weights SD1.5.json").read_text())
     prompt = make_small(ui_to_api(workflow, specs_from_object_info(comfy_server.get_json("/object_info"))),
                         None, full_sd15_checkpoint)
     loader = next(k for k, v in prompt.items() if v["class_type"] == "CheckpointLoaderSimple")

@@ -14,13 +14,13 @@ const SDXL = 'sd_xl_base_1.0.safetensors';
 
 // Each spec runs in the page: g.add(type, [x, y], widgets, title) and g.link(src, output, dst, input).
 const SPECS = {
-  'SpaceTime 1 - objects in their boxes, SD1.5':
+  'Layout-guided SD1.5':
     { prefix: 'spacetime_basic', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
-  'SpaceTime 4 - objects in their boxes, SDXL':
+  'Layout-guided SDXL':
     { prefix: 'spacetime_sdxl', ckpt: SDXL, size: 1024, steps: 25, cfg: 7.0, compare: false },
-  'SpaceTime 2 - patched and vanilla, same seed, SD1.5':
+  'Patched vs vanilla SD1.5':
     { prefix: 'spacetime_compare', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: true },
-  'SpaceTime 3 - optimized step weights, SD1.5':
+  'Optimized weights SD1.5':
     { prefix: 'spacetime_optimized', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false, optimize: true },
 };
 
