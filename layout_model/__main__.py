@@ -1,4 +1,7 @@
-"""Command line: `python3 -m layout_model "TEXT"` prints layout JSON; `... eval SET FILE` scores.
+"""Command line: `python -m layout_model "TEXT"` prints layout JSON; `... eval SET FILE` scores.
+
+Run it from the pack's folder (the repository root, e.g. ComfyUI/custom_nodes/spacetime_attention), where
+`layout_model` is importable, with ComfyUI's Python, which has torch and Pillow (for --png).
 
     python3 -m layout_model "The silver bed was situated to the right of the white couch."
     python3 -m layout_model "a cat left of a dog" --png preview.png --width 768 --height 512
@@ -102,7 +105,8 @@ def _run_predict(args: argparse.Namespace) -> int:
         try:
             render_preview(layout).save(args.png)
         except ImportError:
-            raise ImportError("--png needs Pillow (pip install pillow)") from None
+            raise ImportError("--png needs Pillow: run with ComfyUI's Python (it ships Pillow) or pip install "
+                              "pillow") from None
     print(layout.to_json(indent=args.indent if args.indent > 0 else None))
     return 0
 
