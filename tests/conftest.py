@@ -53,23 +53,29 @@ def tiny_sdxl(comfy):
 
 @pytest.fixture(scope="session")
 def full_sd15_checkpoint(comfy):
-    """Name of the full-size random SD1.5 checkpoint in the host's models/checkpoints (generated once)."""
+    """Name of the full-size random SD1.5 checkpoint (generated once into the tests' own models folder, which this
+    host and the test servers list among their checkpoints)."""
     import folder_paths
 
-    from support.models import ensure_full_sd15_checkpoint
+    from support.models import ensure_full_sd15_checkpoint, move_out_of_host
+    from support.paths import test_models_dir
 
-    path = ensure_full_sd15_checkpoint(folder_paths.get_folder_paths("checkpoints")[0])
-    return path.name
+    checkpoints = test_models_dir() / "checkpoints"
+    folder_paths.add_model_folder_path("checkpoints", str(checkpoints))
+    move_out_of_host(folder_paths.get_folder_paths("checkpoints")[0], checkpoints)
+    return ensure_full_sd15_checkpoint(checkpoints).name
 
 
 @pytest.fixture(scope="session")
 def comfy_server(tmp_path_factory):
     """The real ComfyUI server (main.py) with the pack, on a free loopback port, for the whole session; a tiny
-    random CLIP model folder is offered to it as models/spacetime_clip/tiny-clip."""
+    random CLIP model folder is offered to it as models/spacetime_clip/tiny-clip, and the tests' own checkpoints
+    folder among its checkpoints."""
     from support.clip_fixtures import extra_model_paths_yaml
+    from support.paths import test_models_dir
     from support.server import start_server
 
-    yaml = extra_model_paths_yaml(tmp_path_factory.mktemp("server-models"))
+    yaml = extra_model_paths_yaml(tmp_path_factory.mktemp("server-models"), test_models_dir() / "checkpoints")
     server = start_server(["--extra-model-paths-config", str(yaml)])
     yield server
     server.stop()

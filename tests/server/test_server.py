@@ -40,3 +40,16 @@ def test_bad_prompt_is_rejected_with_json_errors(comfy_server):
     status, body = comfy_server.post_json("/prompt", {"prompt": {
         "1": {"class_type": "SpaceTimePredictLayout", "inputs": {"text": 5}}}})
     assert status == 400 and isinstance(body, dict) and "error" in body
+
+
+def test_test_servers_leave_the_hosts_own_folders_alone(comfy_server):
+    """tools/run.sh serves the same host to the user: settings a test writes and models it generates stay out of
+    the host's own user and models folders."""
+    from support.paths import comfy_dir
+
+    marker = "SpaceTime.TestIsolationMarker"
+    assert comfy_server.post_json("/api/settings", {marker: 1})[0] == 200
+    assert comfy_server.get_json("/api/settings")[marker] == 1
+    host_settings = comfy_dir() / "user" / "default" / "comfy.settings.json"
+    assert not host_settings.exists() or marker not in host_settings.read_text()
+    assert not list((comfy_dir() / "models" / "checkpoints").glob("random_sd15*"))

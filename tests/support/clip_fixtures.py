@@ -27,9 +27,11 @@ def write_tiny_clip(folder: Path) -> Path:
     return Path(folder)
 
 
-def extra_model_paths_yaml(root: Path) -> Path:
-    """An extra_model_paths.yaml giving a server `root/spacetime_clip/tiny-clip` as a CLIP model folder."""
+def extra_model_paths_yaml(root: Path, checkpoints: Path) -> Path:
+    """An extra_model_paths.yaml giving a server `root/spacetime_clip/tiny-clip` as a CLIP model folder and
+    `checkpoints` (the tests' own, outside the host) among its checkpoints."""
     write_tiny_clip(root / "spacetime_clip" / TINY_CLIP_NAME)
     path = root / "extra_model_paths.yaml"
-    path.write_text(f"spacetime_tests:\n  base_path: {root}\n  spacetime_clip: spacetime_clip\n")
+    path.write_text(f"spacetime_tests:\n  base_path: {root}\n  spacetime_clip: spacetime_clip\n"
+                    f"  checkpoints: {checkpoints}\n")
     return path

@@ -11,13 +11,14 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import cores
-from .paths import PACK_DIR_NAME, comfy_dir
+from .paths import PACK_DIR_NAME, comfy_dir, sandbox_args
 
 
 @dataclass
@@ -100,7 +101,8 @@ def boot() -> ComfyHost:
     adapter = cores.adapter(core)  # fails here, naming the version, on a core without an adapter
     _check_comfy_importable(Path(root))
     os.chdir(root)
-    sys.argv = [sys.argv[0], *host_args(), "--disable-api-nodes"]
+    sandbox = Path(tempfile.mkdtemp(prefix="spacetime-host-"))
+    sys.argv = [sys.argv[0], *host_args(), *sandbox_args(sandbox), "--disable-api-nodes"]
     import comfy.options
 
     comfy.options.enable_args_parsing()

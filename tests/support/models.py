@@ -131,6 +131,15 @@ def _init_full(module: torch.nn.Module, gen: torch.Generator) -> None:
             param.copy_((torch.randn(param.shape, generator=gen) / math.sqrt(fan_in)).to(param.dtype))
 
 
+def move_out_of_host(host_checkpoints: str | Path, checkpoints_dir: Path) -> None:
+    """Earlier test runs generated the random checkpoint into the host's own models folder, where tools/run.sh
+    offered it to the user as a model: move it to the tests' folder (it is 2 GB to regenerate)."""
+    for suffix in (".safetensors", ".version"):
+        old = Path(host_checkpoints) / Path(FULL_SD15_NAME).with_suffix(suffix)
+        if old.exists() and old.parent.resolve() != Path(checkpoints_dir).resolve():
+            old.replace(Path(checkpoints_dir) / old.name)
+
+
 def ensure_full_sd15_checkpoint(checkpoints_dir: Path) -> Path:
     """A full-size SD1.5 checkpoint with seeded random weights (2.1 GB), generated once and reused.
 

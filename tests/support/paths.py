@@ -23,6 +23,25 @@ def host_python() -> str:
     return os.environ.get("SPACETIME_HOST_PYTHON", "python")
 
 
+def test_models_dir() -> Path:
+    """Model files the tests generate (the full-size random checkpoint): in the cache, never in the host's own
+    models folder, which tools/run.sh serves to the user."""
+    path = CACHE / "test-models"
+    (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sandbox_args(root: Path) -> list[str]:
+    """ComfyUI arguments that give one test host its own user, input, output and temp folders under `root`, so a
+    test run leaves the host's own folders (settings, outputs) as the user left them."""
+    args = []
+    for name in ("user", "input", "output", "temp"):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        args += [f"--{name}-directory", str(folder)]
+    return args
+
+
 def artifacts_dir() -> Path:
     path = Path(os.environ.get("SPACETIME_ARTIFACTS", REPO / "test-artifacts"))
     path.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cores import running_core_label
-from .paths import artifacts_dir, comfy_dir
+from .paths import artifacts_dir, comfy_dir, sandbox_args
 
 
 def free_port() -> int:
@@ -99,8 +100,9 @@ def start_server(extra_args: list[str] | None = None, timeout: float = 120) -> C
     port = free_port()
     log_path = artifacts_dir() / f"comfyui-server-{port}.log"
     log = open(log_path, "w")
+    sandbox = Path(tempfile.mkdtemp(prefix=f"spacetime-server-{port}-"))
     cmd = [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
-           "--disable-api-nodes", *(extra_args or [])]
+           "--disable-api-nodes", *sandbox_args(sandbox), *(extra_args or [])]
     process = subprocess.Popen(cmd, cwd=comfy_dir(), stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True, env=os.environ.copy())
     server = ComfyServer(port, process, log_path)
