@@ -10,6 +10,7 @@ Run it from the pack's folder (the repository root, e.g. ComfyUI/custom_nodes/sp
     python -m layout_model --trained models/spacetime_layout/coco "a cat left of a dog"
     python -m layout_model convert-paper checkpoint_90_0.0.pth paper_layout.safetensors
     python -m layout_model train-coco --instances ... --captions ... --out DIR
+    python -m layout_model from-llm answer.txt --width 512 --height 512 [--ideogram]
 
 Errors print one line to stderr and exit with status 2.
 """
@@ -76,6 +77,31 @@ def _eval_parser() -> _Parser:
     return parser
 
 
+def _llm_parser() -> _Parser:
+    parser = _Parser(prog=f"{PROG} from-llm", description="Read the layout a language model wrote (LMD, LayoutGPT, "
+                     "Ideogram 4 JSON or JSON {label, box} lists) and print it as layout JSON.")
+    parser.add_argument("file", help='the model\'s answer ("-" reads stdin)')
+    parser.add_argument("--width", type=int, default=512, help="image width the boxes refer to (default 512)")
+    parser.add_argument("--height", type=int, default=512, help="image height the boxes refer to (default 512)")
+    parser.add_argument("--box-format", choices=["auto", "xyxy", "xywh"], default="auto",
+                        help="for JSON 'box' lists: corners or corner and size (default: auto)")
+    parser.add_argument("--ideogram", action="store_true", help="print an Ideogram 4 JSON prompt instead")
+    return parser
+
+
+def _run_from_llm(args: argparse.Namespace) -> int:
+    from .llm_layouts import layout_from_llm_text, layout_to_ideogram
+
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        with open(args.file, encoding="utf-8") as fh:
+            text = fh.read()
+    layout = layout_from_llm_text(text, args.width, args.height, args.box_format)
+    print(json.dumps(layout_to_ideogram(layout), indent=2) if args.ideogram else layout.to_json(indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -87,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             args = _convert_parser().parse_args(argv[1:])
             print(convert_paper_checkpoint(args.src, args.dst))
             return 0
+        if argv[:1] == ["from-llm"]:
+            return _run_from_llm(_llm_parser().parse_args(argv[1:]))
         if argv[:1] == ["train-coco"]:
             from .train_coco import main as train_coco
 

@@ -1,4 +1,4 @@
-"""Layouts from boxes and masks made elsewhere, and layouts as ComfyUI's own boxes.
+"""Layouts from boxes, masks and text made elsewhere, and layouts as ComfyUI's own boxes.
 
 ComfyUI's box types are feature-detected, never assumed: 2026 cores have BOUNDING_BOX (Create Bounding Boxes'
 `bboxes`, detectors, Draw BBoxes), BOUNDING_BOXES (the canvas' own state) and ARRAY (its `elements`); every core
@@ -6,9 +6,12 @@ gets KJNodes' BBOX and MASK. The conversions live in `layout_model.pixel_boxes`.
 """
 from __future__ import annotations
 
+import json
+
 from comfy_api.latest import io
 
 from ..layout_model import LayoutError
+from ..layout_model.llm_layouts import BOX_FORMATS as LLM_BOX_FORMATS, layout_from_llm_text, layout_to_ideogram
 from ..layout_model.pixel_boxes import NUMBER_FORMATS, boxes_to_layout, layout_to_pixel_boxes, masks_to_layout
 from ..layout_model.schema import MAX_SIDE_PX, MIN_SIDE_PX
 from . import types
@@ -107,7 +110,47 @@ class MasksToLayout(io.ComfyNode):
             raise _field_error(cls.NAME, err) from None
 
 
-NODES: list = [BoxesToLayout, MasksToLayout]
+class LayoutFromText(io.ComfyNode):
+    """A layout that a language model wrote (LMD, LayoutGPT, Ideogram 4 JSON, plain JSON), pasted or wired in."""
+
+    NAME = "Layout from LLM Text"
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="SpaceTimeLayoutFromText",
+            display_name=cls.NAME,
+            category=CATEGORY,
+            description="Reads the boxes a language model wrote: LMD's [('a red cat', [x, y, w, h]), ...] with "
+                        "'Background prompt:', LayoutGPT's 'a red cat {left: 30px; top: 200px; width: 120px; "
+                        "height: 80px}', Ideogram 4's JSON prompt (bbox in 0..1000) or a JSON list of {label, box} "
+                        "in pixels or fractions. Code fences and prose around it are ignored.",
+            inputs=[
+                io.String.Input("text", multiline=True, default="",
+                                tooltip="The model's answer, as it came (code fences and prose are fine)."),
+                io.Int.Input("width", default=512, min=MIN_SIDE_PX, max=MAX_SIDE_PX, step=8,
+                             tooltip="Width in pixels of the image the boxes refer to (LMD and LayoutGPT: 512)."),
+                io.Int.Input("height", default=512, min=MIN_SIDE_PX, max=MAX_SIDE_PX, step=8,
+                             tooltip="Height in pixels of the image the boxes refer to."),
+                io.Combo.Input("box_format", options=list(LLM_BOX_FORMATS), default="auto",
+                               tooltip="Only for JSON 'box' lists: xyxy = corners, xywh = corner and size; auto "
+                                       "reads corners unless some box cannot be corners."),
+            ],
+            outputs=[types.Layout.Output(display_name="layout", tooltip="One object per box, no relations."),
+                     io.String.Output(display_name="ideogram_json",
+                                      tooltip="The same layout as an Ideogram 4 JSON prompt (bbox in 0..1000).")],
+        )
+
+    @classmethod
+    def execute(cls, text: str, width: int = 512, height: int = 512, box_format: str = "auto") -> io.NodeOutput:
+        try:
+            layout = layout_from_llm_text(text, width, height, box_format)
+        except LayoutError as err:
+            raise _field_error(cls.NAME, err) from None
+        return io.NodeOutput(layout, json.dumps(layout_to_ideogram(layout), indent=2))
+
+
+NODES: list = [BoxesToLayout, MasksToLayout, LayoutFromText]
 
 if CORE_BOX is not None:
     class LayoutToBoundingBoxes(io.ComfyNode):

@@ -7,6 +7,7 @@ The conversions themselves are unit tests (tests/unit/test_layout_regions.py).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +148,28 @@ def test_bad_boxes_and_masks_name_the_node_and_the_field(comfy):
         comfy.node_class("SpaceTimeBoxesToLayout").execute([{"x": "left"}], 512, 512)
     with pytest.raises(ValueError, match=r"^Masks to Layout: masks: all 2 masks are empty"):
         comfy.node_class("SpaceTimeMasksToLayout").execute(torch.zeros(2, 64, 64))
+
+
+def test_a_layout_an_llm_wrote_reaches_region_prompt_encode(comfy):
+    """LMD's answer as a model gives it, through the executor into Region Prompt Encode (Layout to Masks draws it);
+    unreadable text is an error naming the node and the field."""
+    answer = ("Objects: [('a red cat', [0, 128, 256, 256]), ('a blue dog', [256, 256, 256, 256])]\n"
+              "Background prompt: a sunny garden")
+    prompt = {
+        "llm": {"class_type": "SpaceTimeLayoutFromText",
+                "inputs": {"text": answer, "width": 512, "height": 512, "box_format": "auto"}},
+        "drawn": {"class_type": "SpaceTimeLayoutToMasks",
+                  "inputs": {"layout": ["llm", 0], "width": 64, "height": 64, "shape": "box", "radius": 0.2,
+                             "feather": 0.0}},
+        "img": {"class_type": "MaskToImage", "inputs": {"mask": ["drawn", 0]}},
+        "out": {"class_type": "PreviewImage", "inputs": {"images": ["img", 0]}},
+    }
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    node = comfy.node_class("SpaceTimeLayoutFromText")
+    with torch.inference_mode():
+        layout, ideogram = node.execute(answer, 512, 512, "auto").result
+    assert [o.phrase for o in layout.objects] == ["a red cat", "a blue dog"] and layout.text == "a sunny garden"
+    assert json.loads(ideogram)["elements"][0] == {"type": "obj", "bbox": [250, 0, 750, 500], "desc": "a red cat"}
+    with pytest.raises(ValueError, match=r"^Layout from LLM Text: text: found no layout"):
+        node.execute("I cannot draw boxes.", 512, 512, "auto")
