@@ -92,8 +92,8 @@ class RunState:
 
 @dataclass
 class ResolutionCache:
-    masks: dict[tuple[int, int], st_masks.RegionIndex] = field(default_factory=dict)
-    on_device: dict[tuple[int, int, str, torch.dtype], st_masks.RegionIndex] = field(default_factory=dict)
+    cpu_index: dict[tuple[int, int], st_masks.RegionIndex] = field(default_factory=dict)
+    device_index: dict[tuple[int, int, str, torch.dtype], st_masks.RegionIndex] = field(default_factory=dict)
     plans: dict[tuple, st_combine.FusedPlan] = field(default_factory=dict)
 
 
@@ -203,13 +203,13 @@ class SpaceTimeRuntime:
 
     def region_index(self, height: int, width: int, device: Any, dtype: torch.dtype) -> st_masks.RegionIndex:
         key = (height, width, str(device), dtype)
-        idx = self._resolutions.on_device.get(key)
+        idx = self._resolutions.device_index.get(key)
         if idx is None:
-            cpu = self._resolutions.masks.get((height, width))
+            cpu = self._resolutions.cpu_index.get((height, width))
             if cpu is None:
                 cpu = st_masks.RegionIndex.from_masks(self.region_masks(height, width), height, width)
-                self._resolutions.masks[(height, width)] = cpu
-            idx = self._resolutions.on_device[key] = cpu.to(device, dtype)
+                self._resolutions.cpu_index[(height, width)] = cpu
+            idx = self._resolutions.device_index[key] = cpu.to(device, dtype)
         return idx
 
     def _plan(self, index: st_masks.RegionIndex, b: int, groups) -> st_combine.FusedPlan:

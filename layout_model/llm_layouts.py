@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from .pixel_boxes import ELEMENT_SCALE, boxes_to_layout
+from .pixel_boxes import ELEMENT_SCALE, boxes_to_layout, first_text
 from .schema import Layout, LayoutError, check_side, check_text
 
 BOX_FORMATS = ("auto", "xyxy", "xywh")
@@ -145,7 +145,7 @@ def _entry(item: Any, k: int, field: str) -> tuple[str, str, list[float]]:
         return item[0], "lmd", _four(item[1], f"{where}[1]")
     if not isinstance(item, dict):
         raise LayoutError(where, "expected {label, box} or ('name', [x, y, w, h])")
-    name = next((item[k2].strip() for k2 in _NAME_KEYS if isinstance(item.get(k2), str) and item[k2].strip()), "")
+    name = first_text(item, _NAME_KEYS) or ""
     if "bbox" in item and ("desc" in item or item.get("type") in ("obj", "text")):
         return name, "element", _four(item["bbox"], f"{where}.bbox")
     for key in _BOX_KEYS:

@@ -123,17 +123,18 @@ def _read_box(item: Any, k: int, width: int, height: int, number_format: str) ->
         except (TypeError, ValueError):
             raise LayoutError(field, "an element's bbox must be four numbers [ymin, xmin, ymax, xmax]") from None
         box = [min(xmin, xmax), min(ymin, ymax), max(xmin, xmax), max(ymin, ymax)]
-        return box, _text_of(item, ("desc", "text"))
+        return box, first_text(item, ("desc", "text"))
     try:
         x, y, w, h = (float(item[key]) for key in ("x", "y", "width", "height"))
     except (KeyError, TypeError, ValueError):
         raise LayoutError(field, "expected numbers x, y, width, height") from None
     meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
     return [x / width, y / height, (x + w) / width, (y + h) / height], (
-        _text_of(meta, ("desc", "text", "label", "name")) or _text_of(item, ("label",)))
+        first_text(meta, ("desc", "text", "label", "name")) or first_text(item, ("label",)))
 
 
-def _text_of(source: dict, keys: tuple[str, ...]) -> str | None:
+def first_text(source: dict, keys: tuple[str, ...]) -> str | None:
+    """The first non-blank string among `source`'s `keys`, stripped (the name a box gives itself)."""
     for key in keys:
         value = source.get(key)
         if isinstance(value, str) and value.strip():

@@ -30,6 +30,11 @@ def _names(text: str) -> list[str]:
     return (text or "").splitlines()
 
 
+def _prompt_input() -> io.String.Input:
+    return io.String.Input("text", multiline=True, default="",
+                           tooltip="The main prompt, kept with the layout for reference.")
+
+
 def _field_error(node: str, err: LayoutError) -> ValueError:
     return ValueError(f"{node}: {err}")
 
@@ -63,8 +68,7 @@ class BoxesToLayout(io.ComfyNode):
                 io.String.Input("names", multiline=True, default="",
                                 tooltip="Optional: one name per line, in box order (e.g. 'a red cat'); a blank "
                                         "line keeps the box's own description or label."),
-                io.String.Input("text", multiline=True, default="",
-                                tooltip="The main prompt, kept with the layout for reference."),
+                _prompt_input(),
             ],
             outputs=[types.Layout.Output(display_name="layout", tooltip="One object per box, no relations.")],
         )
@@ -96,8 +100,7 @@ class MasksToLayout(io.ComfyNode):
                 io.String.Input("names", multiline=True, default="",
                                 tooltip="One name per line, in mask order (e.g. 'a red cat'); unnamed masks are "
                                         "'object 1', 'object 2', ..."),
-                io.String.Input("text", multiline=True, default="",
-                                tooltip="The main prompt, kept with the layout for reference."),
+                _prompt_input(),
             ],
             outputs=[types.Layout.Output(display_name="layout", tooltip="One object per non-empty mask.")],
         )
