@@ -64,12 +64,23 @@ def _sample(prefix: str, layout_ref: list) -> dict:
     }
 
 
-def _image(run, node: str) -> np.ndarray:
-    import folder_paths
+def _drawn(layout_ref: list, width: int, height: int) -> dict:
+    """Layout to Masks -> Mask to Image -> preview "out": a layout's boxes as an image (size 0: the layout's)."""
+    return {
+        "drawn": {"class_type": "SpaceTimeLayoutToMasks",
+                  "inputs": {"layout": layout_ref, "width": width, "height": height, "shape": "box", "radius": 0.2,
+                             "feather": 0.0}},
+        "img": {"class_type": "MaskToImage", "inputs": {"mask": ["drawn", 0]}},
+        "out": {"class_type": "PreviewImage", "inputs": {"images": ["img", 0]}},
+    }
 
-    f = run.outputs[node]["images"][0]
+
+def _image(run, node: str) -> np.ndarray:
+    """The first image a preview node of `run` saved."""
+    import folder_paths
     from PIL import Image
 
+    f = run.outputs[node]["images"][0]
     return np.asarray(Image.open(Path(folder_paths.get_temp_directory()) / f["subfolder"] / f["filename"]))
 
 
@@ -121,19 +132,11 @@ def test_kjnodes_bbox_and_masks_become_layouts_in_the_executor(comfy):
         "solid": {"class_type": "SolidMask", "inputs": {"value": 1.0, "width": 128, "height": 64}},
         "masks_layout": {"class_type": "SpaceTimeMasksToLayout",
                          "inputs": {"masks": ["solid", 0], "names": "a wall", "text": "a wall"}},
-        "drawn": {"class_type": "SpaceTimeLayoutToMasks",
-                  "inputs": {"layout": ["masks_layout", 0], "width": 0, "height": 0, "shape": "box", "radius": 0.2,
-                             "feather": 0.0}},
-        "img": {"class_type": "MaskToImage", "inputs": {"mask": ["drawn", 0]}},
-        "out": {"class_type": "PreviewImage", "inputs": {"images": ["img", 0]}},
+        **_drawn(["masks_layout", 0], 0, 0),
     }
     run = comfy.run(prompt)
     assert run.success, run.error_text()
-    import folder_paths
-    from PIL import Image
-
-    f = run.outputs["out"]["images"][0]
-    drawn = np.asarray(Image.open(Path(folder_paths.get_temp_directory()) / f["subfolder"] / f["filename"]))
+    drawn = _image(run, "out")
     assert drawn.shape[:2] == (64, 128) and drawn.min() == 255, "the mask's box is the whole mask"
     node = comfy.node_class("SpaceTimeBoxesToLayout")
     with torch.inference_mode():
@@ -151,21 +154,20 @@ def test_bad_boxes_and_masks_name_the_node_and_the_field(comfy):
 
 
 def test_a_layout_an_llm_wrote_reaches_region_prompt_encode(comfy):
-    """LMD's answer as a model gives it, through the executor into Region Prompt Encode (Layout to Masks draws it);
-    unreadable text is an error naming the node and the field."""
+    """LMD's answer as a model gives it, through the executor (Layout to Masks draws it, the cat's box on the
+    left); unreadable text is an error naming the node and the field."""
     answer = ("Objects: [('a red cat', [0, 128, 256, 256]), ('a blue dog', [256, 256, 256, 256])]\n"
               "Background prompt: a sunny garden")
     prompt = {
         "llm": {"class_type": "SpaceTimeLayoutFromText",
                 "inputs": {"text": answer, "width": 512, "height": 512, "box_format": "auto"}},
-        "drawn": {"class_type": "SpaceTimeLayoutToMasks",
-                  "inputs": {"layout": ["llm", 0], "width": 64, "height": 64, "shape": "box", "radius": 0.2,
-                             "feather": 0.0}},
-        "img": {"class_type": "MaskToImage", "inputs": {"mask": ["drawn", 0]}},
-        "out": {"class_type": "PreviewImage", "inputs": {"images": ["img", 0]}},
+        **_drawn(["llm", 0], 64, 64),
     }
     run = comfy.run(prompt)
     assert run.success, run.error_text()
+    assert len(run.outputs["out"]["images"]) == 2
+    cat = _image(run, "out")                       # the cat's mask: the left half, rows 16-47 of 64
+    assert cat.shape[:2] == (64, 64) and cat[32, 10].min() == 255 and cat[32, 50].max() == 0
     node = comfy.node_class("SpaceTimeLayoutFromText")
     with torch.inference_mode():
         layout, ideogram = node.execute(answer, 512, 512, "auto").result
