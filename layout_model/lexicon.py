@@ -131,6 +131,11 @@ NON_OBJECTS: frozenset[str] = frozenset({
     "vibe", "angle", "level", "height", "length", "distance", "gap", "order", "horizon",
     "close", "interior", "exterior", "inside", "outside", "scenery", "landscape", "bathroom",
     "kitchen", "bedroom", "office", "foresight", "middle-ground",
+}) | frozenset({
+    # where in the frame ("the upper right corner", "the far left", "the right third", "the bottom-left")
+    "upper", "lower", "far", "third", "thirds", "quarter", "quarters", "halves", "corners", "edges", "border",
+    "margin", "left-hand", "right-hand", "top-left", "top-right", "bottom-left", "bottom-right", "upper-left",
+    "upper-right", "lower-left", "lower-right",
 })
 
 # Heads of settings: "in a sunny garden" says where the whole picture is, not where one object goes, so after

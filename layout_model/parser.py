@@ -1,4 +1,4 @@
-"""Text -> Scene: tokens, mentions, coreference, relations and anchors, in that order."""
+"""Text -> Scene: tokens, mentions, coreference, relations, anchors and parts, in that order."""
 
 from __future__ import annotations
 
@@ -18,4 +18,6 @@ def parse(text: str) -> Scene:
     for index, (tx, ty, scale) in extraction.anchors.items():
         entities[index].anchor = (tx, ty)
         entities[index].scale *= scale
+    for index, part in extraction.parts.items():
+        entities[index].part = part
     return Scene(text=text, entities=entities, relations=extraction.relations)

@@ -14,6 +14,10 @@ from .tokens import Token
 _FRAME = r"(?: of the (?:image|picture|scene|frame|photo|photograph|canvas|painting|view))?"
 _LR_TAIL = r"(?:-hand side| hand side| side| edge| half| part| corner)?"
 _BODY = "(?:its|his|her|their)"
+_SIDE_WORDS = {"top": "(?:top|upper)", "bottom": "(?:bottom|lower)", "left": "left", "right": "right"}
+# Verbs and prepositions before "the left half" / "the top third": the object takes up that part of the frame.
+_OCCUPY = (r"(?:(?:in|on|at|across|within|into|to|occupies|occupy|occupying|fills|fill|filling|covers|cover"
+           r"|covering|spans|span|spanning|takes up|take up|taking up|dominates|dominate|dominating) )?")
 
 
 @dataclass(frozen=True)
@@ -37,18 +41,25 @@ def _lr(side: str) -> list[Pattern]:
         Pattern("rel", rel, rf"{side} of"),
         Pattern("poss", rel, rf"(?:to|on|at) {_BODY} (?:far |immediate )?{side}{_LR_TAIL}"),
         Pattern("anchor", side, rf"(?:to|from) the (?:far )?{side}{_LR_TAIL}", relative=True),
-        Pattern("anchor", side, rf"(?:on|at|in|to|towards?) the (?:far )?{side}{_LR_TAIL}{_FRAME}"),
+        Pattern("anchor", side, rf"(?:on|at|in|to|towards?|near|along) the (?:far |very )?{side}{_LR_TAIL}"
+                                rf"{_FRAME}"),
     ]
 
 
+def _part(side: str, part: str) -> Pattern:
+    """"occupies the left half", "in the top third": a centre target plus a part the box stays inside."""
+    return Pattern("anchor", f"{side}-{part}",
+                   rf"{_OCCUPY}the {_SIDE_WORDS[side]}(?:-hand)? {part}{_FRAME}")
+
+
 def _corner(vertical: str, horizontal: str) -> Pattern:
-    words = {"top": "(?:top|upper)", "bottom": "(?:bottom|lower)"}[vertical]
     return Pattern("anchor", f"{vertical}-{horizontal}",
-                    rf"(?:(?:in|at|on) the )?{words}[- ]{horizontal}(?: corner| side| part| area"
-                    rf"| half)?{_FRAME}")
+                   rf"(?:(?:in|at|on|near|into|towards?) the )?(?:far |very )?{_SIDE_WORDS[vertical]}[- ]"
+                   rf"{horizontal}(?:-hand)?(?: corner| side| part| area| half| edge)?{_FRAME}")
 
 
 PATTERNS: tuple[Pattern, ...] = (
+    *(_part(side, part) for part in ("half", "third") for side in ("left", "right", "top", "bottom")),
     *_lr("left"), *_lr("right"),
     Pattern("rel", "above", r"above|over|atop|on top of|on the top of|higher than|up above",
              implicit=True),
@@ -73,8 +84,8 @@ PATTERNS: tuple[Pattern, ...] = (
              implicit=True),
     Pattern("rel", "between", r"(?:in )?between|flanked by|sandwiched between", implicit=True),
     *(_corner(v, h) for v in ("top", "bottom") for h in ("left", "right")),
-    Pattern("anchor", "top", rf"(?:at|on|in|near) the (?:very )?top{_LR_TAIL}{_FRAME}"),
-    Pattern("anchor", "bottom", rf"(?:at|on|in|near) the (?:very )?bottom{_LR_TAIL}{_FRAME}"),
+    Pattern("anchor", "top", rf"(?:at|on|in|near|along|towards?) the (?:very )?top{_LR_TAIL}{_FRAME}"),
+    Pattern("anchor", "bottom", rf"(?:at|on|in|near|along|towards?) the (?:very )?bottom{_LR_TAIL}{_FRAME}"),
     Pattern("anchor", "center", rf"(?:in|at) the (?:very )?(?:center|centre|middle){_FRAME}"
                                 r"|centered|centred"),
     Pattern("anchor", "background", r"in the (?:far )?(?:background|distance)|far away|far off"
@@ -90,6 +101,17 @@ ANCHORS: dict[str, tuple[float | None, float | None, float]] = {
     "top-right": (0.83, 0.17, 1.0), "bottom-left": (0.17, 0.83, 1.0),
     "bottom-right": (0.83, 0.83, 1.0), "background": (None, 0.35, 0.7),
     "foreground": (None, 0.72, 1.25),
+    "left-half": (0.25, None, 1.0), "right-half": (0.75, None, 1.0), "top-half": (None, 0.25, 1.0),
+    "bottom-half": (None, 0.75, 1.0), "left-third": (1 / 6, None, 1.0), "right-third": (5 / 6, None, 1.0),
+    "top-third": (None, 1 / 6, 1.0), "bottom-third": (None, 5 / 6, 1.0),
+}
+
+# Anchor name -> the part of the frame (x0, y0, x1, y1) the object's box stays inside.
+PARTS: dict[str, tuple[float, float, float, float]] = {
+    "left-half": (0.0, 0.0, 0.5, 1.0), "right-half": (0.5, 0.0, 1.0, 1.0),
+    "top-half": (0.0, 0.0, 1.0, 0.5), "bottom-half": (0.0, 0.5, 1.0, 1.0),
+    "left-third": (0.0, 0.0, 1 / 3, 1.0), "right-third": (2 / 3, 0.0, 1.0, 1.0),
+    "top-third": (0.0, 0.0, 1.0, 1 / 3), "bottom-third": (0.0, 2 / 3, 1.0, 1.0),
 }
 
 _COMPILED = tuple((p, re.compile(rf"(?<![^ ])(?:{p.regex})(?![^ ])")) for p in PATTERNS)

@@ -1,9 +1,10 @@
-"""`RuleLayoutPredictor`: parse the prompt, solve the boxes, expand groups into instances."""
+"""`RuleLayoutPredictor`: parse the prompt, solve the boxes, fit them into named parts, expand groups into instances."""
 
 from __future__ import annotations
 
 from .lexicon import DETERMINERS, NUMBER_WORDS, PARTITIVES, POSSESSIVES
 from .parser import parse
+from .parts import fit_inside
 from .scene import Scene
 from .schema import MAX_OBJECTS, Layout, LayoutError, LayoutObject, check_side, check_text
 from .solver import solve
@@ -25,6 +26,8 @@ class RuleLayoutPredictor:
         objects: list[LayoutObject] = []
         first_instance: list[int] = []
         for index, (entity, instance_boxes) in enumerate(zip(scene.entities, boxes)):
+            if entity.part is not None:
+                instance_boxes = fit_inside(instance_boxes, entity.part)
             first_instance.append(len(objects))
             group = index if entity.count > 1 else None
             phrase = instance_phrase(entity.phrase, entity.noun) if group is not None else entity.phrase

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .lexicon import CLOSED_CLASS, FRAME_NOUNS, NON_OBJECTS
-from .phrases import ANCHORS, Phrase, find_phrases
+from .phrases import ANCHORS, PARTS, Phrase, find_phrases
 from .scene import Mention
 from .tokens import Token, is_adverb, is_content_word, is_verbish
 
@@ -54,10 +54,11 @@ class _Done:
 
 @dataclass
 class Extraction:
-    """Relations `(i, relation, j)` between entity ids and anchors per entity id."""
+    """Relations `(i, relation, j)` between entity ids, anchors and parts of the frame per entity id."""
 
     relations: list[tuple[int, str, int]] = field(default_factory=list)
     anchors: dict[int, tuple[float | None, float | None, float]] = field(default_factory=dict)
+    parts: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)
 
 
 def extract(tokens: list[Token], mentions: list[Mention]) -> Extraction:
@@ -330,6 +331,8 @@ class _Extractor:
             old = self.out.anchors.get(entity, (None, None, 1.0))
             self.out.anchors[entity] = (tx if tx is not None else old[0],
                                         ty if ty is not None else old[1], scale * old[2])
+            if pattern.value in PARTS:
+                self.out.parts[entity] = _intersect(self.out.parts.get(entity), PARTS[pattern.value])
 
     def _emit(self, found: Phrase, trajectors: list[int], value: str, landmarks: list[int],
               landmark_end: int) -> None:
@@ -457,3 +460,11 @@ class _Extractor:
                 result.insert(0, previous.entity)
             current = previous
         return result
+
+
+def _intersect(old: tuple[float, float, float, float] | None, new: tuple[float, float, float, float]
+               ) -> tuple[float, float, float, float]:
+    """"in the left half ... in the top half": the box stays in both parts (the top-left quarter)."""
+    if old is None:
+        return new
+    return max(old[0], new[0]), max(old[1], new[1]), min(old[2], new[2]), min(old[3], new[3])

@@ -26,7 +26,10 @@ class Mention:
 
 @dataclass
 class Entity:
-    """One thing of the scene; `count` > 1 makes it a group of identical instances."""
+    """One thing of the scene; `count` > 1 makes it a group of identical instances.
+
+    `part` (x0, y0, x1, y1) is the part of the frame the text confines it to ("the left half").
+    """
 
     phrase: str
     noun: str
@@ -36,6 +39,7 @@ class Entity:
     anchor: tuple[float | None, float | None] | None = None
     scale: float = 1.0
     size_factor: tuple[float, float] = (1.0, 1.0)
+    part: tuple[float, float, float, float] | None = None
 
 
 @dataclass

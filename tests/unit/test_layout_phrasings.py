@@ -1,0 +1,112 @@
+"""Phrasings of positions, counts, non-objects and references, on sentences written for these tests.
+
+Each test reads the layout `layout_model.predict` returns: which objects it has, how many boxes, where they lie.
+"""
+from __future__ import annotations
+
+import pytest
+
+from layout_model import Layout, predict
+
+EPS = 1e-6
+
+
+def nouns(layout: Layout) -> list[str]:
+    """One name per object (instances of a group repeat it), in layout order."""
+    return [o.category or o.noun for o in layout.objects]
+
+
+def boxes_of(layout: Layout, noun: str) -> list[list[float]]:
+    found = [o.box for o in layout.objects if noun in (o.category, o.noun)]
+    assert found, f"no {noun!r} in {nouns(layout)}"
+    return found
+
+
+def centre_of(layout: Layout, noun: str) -> tuple[float, float]:
+    """Centre of all boxes of `noun` (the mean centre of a group)."""
+    boxes = boxes_of(layout, noun)
+    return (sum(b[0] + b[2] for b in boxes) / (2 * len(boxes)),
+            sum(b[1] + b[3] for b in boxes) / (2 * len(boxes)))
+
+
+# -- 1. absolute positions ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, noun, right, low", [
+    ("A cat sits in the upper right corner.", "cat", True, False),
+    ("A red ball in the lower left.", "sports ball", False, True),
+    ("A vase at the bottom-left.", "vase", False, True),
+    ("A clock in the top left corner of the image.", "clock", False, False),
+    ("In the upper-right corner of the frame sits an owl.", "bird", True, False),
+    ("A lamp stands in the lower right-hand corner of the picture.", "lamp", True, True),
+])
+def test_corner_phrases_put_the_object_in_that_corner(text, noun, right, low):
+    layout = predict(text)
+    assert nouns(layout) == [noun]
+    x, y = centre_of(layout, noun)
+    assert (x > 0.6 if right else x < 0.4) and (y > 0.6 if low else y < 0.4), (x, y)
+
+
+def test_two_objects_in_opposite_corners():
+    layout = predict("The cat is in the lower right corner and a dog is in the upper left.")
+    assert nouns(layout) == ["cat", "dog"]
+    cat, dog = centre_of(layout, "cat"), centre_of(layout, "dog")
+    assert cat[0] > 0.6 and cat[1] > 0.6 and dog[0] < 0.4 and dog[1] < 0.4
+
+
+@pytest.mark.parametrize("text, noun, axis, side", [
+    ("A dog on the far right.", "dog", 0, "high"),
+    ("A lamp near the left edge of the picture.", "lamp", 0, "low"),
+    ("A horse on the right side of the photo.", "horse", 0, "high"),
+    ("A kite flies near the top edge of the frame.", "kite", 1, "low"),
+    ("A cat sleeps along the bottom edge.", "cat", 1, "high"),
+    ("A boat sails at the far left of the image.", "boat", 0, "low"),
+])
+def test_edge_and_side_phrases_move_the_object_there(text, noun, axis, side):
+    layout = predict(text)
+    assert nouns(layout) == [noun]
+    value = centre_of(layout, noun)[axis]
+    assert value > 0.6 if side == "high" else value < 0.4
+
+
+@pytest.mark.parametrize("text, noun, part", [
+    ("A sofa occupies the left half of the image.", "couch", (0.0, 0.0, 0.5, 1.0)),
+    ("A tree in the right third.", "tree", (2 / 3, 0.0, 1.0, 1.0)),
+    ("A bus takes up the top third of the photo.", "bus", (0.0, 0.0, 1.0, 1 / 3)),
+    ("A car fills the bottom half of the frame.", "car", (0.0, 0.5, 1.0, 1.0)),
+    ("A couch in the left third of the picture, a lamp on the far right.", "couch", (0.0, 0.0, 1 / 3, 1.0)),
+    ("Three dogs run in the right third of the image.", "dog", (2 / 3, 0.0, 1.0, 1.0)),
+])
+def test_halves_and_thirds_keep_every_box_inside_that_part(text, noun, part):
+    layout = predict(text)
+    assert not {"half", "third", "image", "picture", "photo", "frame"} & set(nouns(layout))
+    for box in boxes_of(layout, noun):
+        assert part[0] - EPS <= box[0] and box[2] <= part[2] + EPS, box
+        assert part[1] - EPS <= box[1] and box[3] <= part[3] + EPS, box
+        assert box[2] - box[0] > 0.05 and box[3] - box[1] > 0.05, box
+
+
+def test_a_half_and_a_half_on_the_other_axis_give_a_quarter():
+    layout = predict("A clock in the left half of the image, in the top half.")
+    (box,) = boxes_of(layout, "clock")
+    assert box[2] <= 0.5 + EPS and box[3] <= 0.5 + EPS
+
+
+def test_relations_still_hold_beside_a_half():
+    layout = predict("A dog in the left half and a cat to the right of the dog.")
+    assert nouns(layout) == ["dog", "cat"]
+    (dog,) = boxes_of(layout, "dog")
+    assert dog[2] <= 0.5 + EPS
+    assert centre_of(layout, "cat")[0] > centre_of(layout, "dog")[0]
+
+
+@pytest.mark.parametrize("text, noun", [
+    ("A boat centered in the frame.", "boat"),
+    ("A bird in the middle of the picture.", "bird"),
+    ("A vase in the centre of the image.", "vase"),
+    ("A red apple centered on the canvas.", "apple"),
+])
+def test_centre_phrases_and_no_position_word_becomes_an_object(text, noun):
+    layout = predict(text)
+    assert nouns(layout) == [noun]
+    x, y = centre_of(layout, noun)
+    assert abs(x - 0.5) < 0.1 and abs(y - 0.5) < 0.1
