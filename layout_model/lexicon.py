@@ -94,12 +94,17 @@ PERSON_GROUPS: dict[str, int] = {"couple": 2, "crowd": 3, "family": 3, "team": 3
 NUMBER_WORDS: dict[str, int] = {
     "one": 1, "single": 1, "lone": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "both": 2,
-    "several": 3, "few": 3, "many": 4, "multiple": 3, "numerous": 4, "dozen": 12,
+    "several": 3, "few": 3, "many": 4, "multiple": 3, "numerous": 4, "dozen": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100,
 }
+
+# Count words that multiply the number before them ("two dozen" = 24).
+MULTIPLIERS: frozenset[str] = frozenset({"dozen", "hundred"})
 
 # "<word> of X": the word counts X ("a pair of dogs") and is not an object itself.
 PARTITIVES: dict[str, int] = {
-    "pair": 2, "couple": 2, "group": 3, "herd": 3, "flock": 3, "bunch": 3, "pack": 3,
+    "pair": 2, "couple": 2, "trio": 3, "quartet": 4, "handful": 3, "dozens": 24, "hundreds": 100, "group": 3, "herd": 3, "flock": 3, "bunch": 3, "pack": 3,
     "crowd": 3, "team": 3, "family": 3, "set": 3, "stack": 3, "pile": 3, "row": 3, "line": 3,
     "lot": 4, "lots": 4, "number": 3, "collection": 3, "variety": 3, "slice": 1, "piece": 1,
     "stalk": 1, "head": 1, "loaf": 1, "roll": 1, "side": 1, "plate": 1, "bowl": 1, "box": 1, "cup": 1,

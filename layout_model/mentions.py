@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .lexicon import (
     ADJECTIVE_NOUNS, COLOURS, COMPOUND_HEADS, DETERMINERS, FRAME_NOUNS, GEOMETRIC_SHAPES, MATERIAL_NOUNS, MATERIALS,
-    MAX_NAME_TOKENS,
+    MAX_NAME_TOKENS, MULTIPLIERS,
     NON_OBJECTS, NOUN_FORMS, NUMBER_WORDS, PAIR_NOUNS, PARTITIVES, PERSON_GROUPS, POSSESSIVES,
     SETTING_PREPOSITIONS, SETTINGS,
     SIZE_WORDS, VERBS, looks_plural, singular,
@@ -17,7 +17,7 @@ from .scene import Mention
 from .tokens import Token, is_content_word, is_verbish
 
 DEFAULT_PLURAL_COUNT = 2  # a bare plural ("dogs") becomes this many instances
-MAX_COUNT = 8  # instances per mention ("twenty birds" -> 8)
+MAX_COUNT = 30  # instances per mention ("a hundred birds" -> 30): more would leave each box a few pixels
 _MAX_LEFT = 7  # tokens a phrase may grow leftwards from its noun
 
 _DEFINITE = frozenset({"the", "this", "that", "these", "those"}) | POSSESSIVES
@@ -33,10 +33,22 @@ Name = tuple[str, str, bool]  # (category, noun, is_plural)
 
 
 def number(low: str) -> int | None:
-    """Value of a count word or ASCII numeral ("two" -> 2, "12" -> 12), else None."""
+    """Value of a count word or ASCII numeral ("two" -> 2, "12" -> 12, "twenty-one" -> 21), else None."""
     if low.isascii() and low.isdigit():
         return int(low) if len(low) <= 3 else MAX_COUNT
+    tens, _, units = low.partition("-")
+    if units and NUMBER_WORDS.get(tens, 0) % 10 == 0 and NUMBER_WORDS.get(tens, 0) >= 20 \
+            and 1 <= NUMBER_WORDS.get(units, 0) <= 9:
+        return NUMBER_WORDS[tens] + NUMBER_WORDS[units]
     return NUMBER_WORDS.get(low)
+
+
+def _counted(count: int | None, low: str) -> int | None:
+    """The count after reading `low`: "dozen" multiplies a number already read ("two dozen"), others replace it."""
+    value = number(low)
+    if value is not None and count is not None and low in MULTIPLIERS:
+        return count * value
+    return value
 
 
 def find_mentions(tokens: list[Token]) -> list[Mention]:
@@ -144,7 +156,8 @@ def _extend_left(tokens: list[Token], first: int, head: int, noun: str, category
             j -= 2
             continue
         elif number(low) is not None:
-            count = number(low)
+            count = number(low) * count if count is not None and tokens[j + 1].low in MULTIPLIERS \
+                else number(low)
             attributes[:0] = pending
             pending = []
             start = j
@@ -219,7 +232,7 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
     count = number(det)
     k = d + 1
     while k < len(tokens) and number(tokens[k].low) is not None:
-        count = number(tokens[k].low)
+        count = _counted(count, tokens[k].low)
         k += 1
     run = _content_run(tokens, k, covered)
     if not run:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .lexicon import DETERMINERS, NUMBER_WORDS, PARTITIVES, POSSESSIVES
+from .lexicon import DETERMINERS, PARTITIVES, POSSESSIVES
+from .mentions import number
 from .parser import parse
 from .parts import fit_inside
 from .scene import Scene
@@ -64,7 +65,7 @@ def instance_phrase(phrase: str, noun: str) -> str:
     k = 0
     while k < len(words):
         low = words[k].lower()
-        if low in DETERMINERS or low in POSSESSIVES or low in NUMBER_WORDS or low.isdigit():
+        if low in DETERMINERS or low in POSSESSIVES or number(low) is not None:
             k += 1
         elif low in PARTITIVES and k + 1 < len(words) and words[k + 1].lower() == "of":
             k += 2

@@ -110,3 +110,48 @@ def test_centre_phrases_and_no_position_word_becomes_an_object(text, noun):
     assert nouns(layout) == [noun]
     x, y = centre_of(layout, noun)
     assert abs(x - 0.5) < 0.1 and abs(y - 0.5) < 0.1
+
+
+# -- 2. counts ------------------------------------------------------------------------------------
+
+def overlap(a: list[float], b: list[float]) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+@pytest.mark.parametrize("text, noun, count, instance", [
+    ("Thirteen birds sit on a wire.", "bird", 13, "a bird"),
+    ("Twenty apples next to a bowl.", "apple", 20, "an apple"),
+    ("A dozen eggs next to a cup.", "egg", 12, "an egg"),
+    ("A trio of cats on a sofa.", "cat", 3, "a cat"),
+    ("A pair of red apples on a table.", "apple", 2, "a red apple"),
+    ("Several dogs play near a tree.", "dog", 3, "a dog"),
+    ("12 apples on a plate.", "apple", 12, "an apple"),
+    ("Fifteen red balloons above a house.", "balloon", 15, "a red balloon"),
+    ("Two dozen roses beside a vase.", "rose", 24, "a rose"),
+    ("Twenty-one stars above a tower.", "star", 21, "a star"),
+])
+def test_counts_give_that_many_singular_instance_boxes(text, noun, count, instance):
+    layout = predict(text)
+    group = [o for o in layout.objects if noun in (o.category, o.noun)]
+    assert len(group) == count and {o.count for o in group} == {count}
+    assert {o.phrase for o in group} == {instance}
+    assert len(layout.objects) == count + 1  # the other object of the sentence stays
+    boxes = [o.box for o in group]
+    for k, a in enumerate(boxes):
+        assert 0.0 <= a[0] < a[2] <= 1.0 and 0.0 <= a[1] < a[3] <= 1.0
+        assert all(overlap(a, b) < 0.2 * (a[2] - a[0]) * (a[3] - a[1]) for b in boxes[k + 1:])
+
+
+def test_every_instance_of_a_large_count_gets_the_relation():
+    layout = predict("Fourteen birds fly above a red barn.")
+    birds = [k for k, o in enumerate(layout.objects) if o.category == "bird"]
+    barn = next(k for k, o in enumerate(layout.objects) if o.noun == "barn")
+    assert len(birds) == 14
+    assert {i for i, rel, j in layout.relations if rel == "above" and j == barn} == set(birds)
+    assert max(layout.objects[k].center[1] for k in birds) < layout.objects[barn].center[1]
+
+
+def test_a_count_beyond_what_can_be_drawn_is_capped_and_later_objects_stay():
+    layout = predict("A hundred birds above a red barn.")
+    assert 20 <= nouns(layout).count("bird") <= 40
+    assert nouns(layout)[-1] == "barn"
