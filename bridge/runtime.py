@@ -199,7 +199,7 @@ class SpaceTimeRuntime:
         """``[R, height * width]`` masks of the regions on one token grid (float32, CPU)."""
         cfg = self.config
         return st_masks.region_masks(self.regions.boxes, self.regions.centers, height, width, cfg.mask_shape,
-                                     cfg.radius, cfg.feather)
+                                     cfg.radius, cfg.feather, self.regions.shapes)
 
     def region_index(self, height: int, width: int, device: Any, dtype: torch.dtype) -> st_masks.RegionIndex:
         key = (height, width, str(device), dtype)

@@ -11,6 +11,8 @@ const { api } = window.comfyAPI.api;
 const NODE_ID = "SpaceTimePredictLayout";
 const EDITOR_WIDGET = "spacetime_box_editor";
 const WATCHED = ["text", "width", "height", "seed"];
+// Inputs that, when linked, replace the prediction with a layout known only at run time.
+const LAYOUT_SOURCES = ["layout", "bboxes"];
 
 /** Calls the original method first, then ours; returns the original's result (LiteGraph may use it). */
 function chain(target, name, extra) {
@@ -123,6 +125,7 @@ function attachEditor(node) {
       width: Number(value("width", widget("width")?.value ?? 512)),
       height: Number(value("height", widget("height")?.value ?? 512)),
       seed: Number(value("seed", widget("seed")?.value ?? 0)),
+      layoutSource: LAYOUT_SOURCES.find((name) => node.inputs?.find((i) => i.name === name)?.link != null) ?? null,
     }),
     stored: () => String(layoutWidget.value ?? ""),
     store: (json) => {

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .object_masks import crop_to_box, encode_mask
 from .schema import SCHEMA, VERSION, Layout, LayoutError, check_side
 
 NUMBER_FORMATS = ("xywh", "xyxy")
@@ -63,8 +64,8 @@ def boxes_to_layout(value: Any, width: int, height: int, text: str = "", names: 
 
 def masks_to_layout(masks: Any, names: Sequence[str] = (), text: str = "", threshold: float = 0.5) -> Layout:
     """A layout from a mask batch ``[N, H, W]`` (one mask per object, e.g. from a segmentation node): each
-    object's box is the extent of its mask above `threshold`; empty masks are dropped. The layout's size is the
-    masks'."""
+    object's box is the extent of its mask above `threshold` and keeps the mask's shape inside it (for the
+    patch's mask_shape "mask"); empty masks are dropped. The layout's size is the masks'."""
     array = np.asarray(masks.detach().cpu() if hasattr(masks, "detach") else masks, dtype=np.float32)
     if array.ndim == 2:
         array = array[None]
@@ -75,12 +76,14 @@ def masks_to_layout(masks: Any, names: Sequence[str] = (), text: str = "", thres
     check_side(height, "masks height")
     objects = []
     for k in range(count):
-        rows, cols = np.nonzero(array[k] > threshold)
-        if rows.size == 0:
+        cropped = crop_to_box(array[k], threshold)
+        if cropped is None:
             continue
-        box = [cols.min() / width, rows.min() / height, (cols.max() + 1) / width, (rows.max() + 1) / height]
+        (x0, y0, x1, y1), grid = cropped
+        box = [x0 / width, y0 / height, x1 / width, y1 / height]
         name = names[k].strip() if k < len(names) and names[k].strip() else f"object {k + 1}"
-        objects.append({"phrase": name, "category": None, "box": [round(float(v), 4) for v in box]})
+        objects.append({"phrase": name, "category": None, "box": [round(float(v), 4) for v in box],
+                        "mask": encode_mask(grid)})
     if not objects:
         raise LayoutError("masks", f"all {count} masks are empty (nothing above {threshold})")
     return _layout(objects, width, height, text, "masks")

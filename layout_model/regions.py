@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from .object_masks import decode_mask
 from .schema import Layout, LayoutError, LayoutObject, box_center, check_box
 
 DEFAULT_TEMPLATE = "a photo of {phrase}"  # the paper's local description
@@ -21,12 +24,14 @@ class Region:
     center: the box centre (the paper's disc centre).
     name:   a short name (noun, else category, else phrase) for plots and logs.
     text:   the local description to encode.
+    mask:   the object's shape as a boolean grid spanning the box, or None (the whole box).
     """
 
     box: list[float]
     center: list[float]
     name: str
     text: str
+    mask: np.ndarray | None = None
 
 
 def local_description(obj: LayoutObject, template: str = DEFAULT_TEMPLATE) -> str:
@@ -58,7 +63,8 @@ def layout_regions(layout: Layout, template: str = DEFAULT_TEMPLATE, overrides: 
         box = check_box(obj.box, f"layout.objects[{i}].box")
         text = lines[i] if i < len(lines) else ""
         regions.append(Region(box=box, center=box_center(box), name=obj.noun or obj.category or obj.phrase,
-                              text=text or local_description(obj, template)))
+                              text=text or local_description(obj, template),
+                              mask=None if obj.mask is None else decode_mask(obj.mask)))
     return regions
 
 

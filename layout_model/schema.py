@@ -28,6 +28,7 @@ MAX_TEXT_CHARS = 20000      # the prompt a layout is predicted from
 MAX_JSON_CHARS = 2_000_000
 MIN_SIDE_PX, MAX_SIDE_PX = 64, 8192  # canvas width and height
 MAX_SEED = 2**31 - 1
+MAX_MASK_SIDE = 256         # cells per side of an object's mask grid; finer than any attention grid
 # Boxes may exceed [0, 1] by this much and are clamped: JSON keeps 4 decimals, so a box edited or
 # computed at the border can land a rounding step outside. Anything further out is an error.
 BOX_TOLERANCE = 1e-3
@@ -49,7 +50,8 @@ class LayoutObject:
     """One region: the words naming it, what it is, and its box (normalised, y down).
 
     Instances of a counted mention ("two dogs") are separate objects sharing `group` and
-    `count`. `prompt` overrides the local description (box editor); None means use `phrase`.
+    `count`. `prompt` overrides the local description (box editor); None means use `phrase`. `mask` is the
+    object's exact shape inside its box (layout_model.object_masks), None for the whole box.
     """
 
     phrase: str
@@ -60,16 +62,20 @@ class LayoutObject:
     group: int | None = None
     attributes: list[str] = field(default_factory=list)
     prompt: str | None = None
+    mask: dict[str, Any] | None = None
 
     @property
     def center(self) -> list[float]:
         return box_center(self.box)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"phrase": self.phrase, "noun": self.noun, "category": self.category,
+        data = {"phrase": self.phrase, "noun": self.noun, "category": self.category,
                 "count": self.count, "group": self.group, "attributes": list(self.attributes),
                 "box": [round(v, 4) for v in self.box], "center": self.center,
                 "prompt": self.prompt}
+        if self.mask is not None:
+            data["mask"] = self.mask
+        return data
 
 
 @dataclass
@@ -201,9 +207,30 @@ def _object(data: Any, name: str) -> LayoutObject:
         _string(prompt, f"{name}.prompt", MAX_PHRASE_CHARS)
     if "center" in data:
         _numbers(data["center"], 2, f"{name}.center")  # derived from box; checked, not kept
+    mask = data.get("mask")
     return LayoutObject(phrase=phrase, noun=noun, category=category,
                         box=check_box(data.get("box"), f"{name}.box"), count=count, group=group,
-                        attributes=list(attributes), prompt=prompt)
+                        attributes=list(attributes), prompt=prompt,
+                        mask=None if mask is None else check_mask(mask, f"{name}.mask"))
+
+
+def check_mask(data: Any, name: str) -> dict[str, Any]:
+    """An object's mask in its JSON form: ``{"width", "height", "runs"}``, run lengths of a grid over the box,
+    alternating outside and inside (layout_model.object_masks); `name` is the field a `LayoutError` names."""
+    if not isinstance(data, dict):
+        raise LayoutError(name, f"expected an object with width, height and runs, got {type(data).__name__}")
+    width, height, runs = data.get("width"), data.get("height"), data.get("runs")
+    for value, side in ((width, "width"), (height, "height")):
+        if not _is_int(value) or not 1 <= value <= MAX_MASK_SIDE:
+            raise LayoutError(f"{name}.{side}", f"expected an integer in 1..{MAX_MASK_SIDE}, got {value!r}"[:200])
+    if not isinstance(runs, list) or not all(_is_int(r) and r >= 0 for r in runs):
+        raise LayoutError(f"{name}.runs", "expected a list of non-negative integers (run lengths)")
+    if sum(runs) != width * height:
+        raise LayoutError(f"{name}.runs", f"the runs cover {sum(runs)} cells, but the grid has "
+                                          f"{width} x {height} = {width * height}")
+    if not any(runs[1::2]):
+        raise LayoutError(name, "the mask is empty (no cell inside)")
+    return {"width": width, "height": height, "runs": list(runs)}
 
 
 def _numbers(value: Any, length: int, name: str) -> list[float]:

@@ -50,7 +50,9 @@ class LayoutToMasks(io.ComfyNode):
                 _side_input("width", "Mask width"),
                 _side_input("height", "Mask height"),
                 io.Combo.Input("shape", options=list(SHAPES), default="box",
-                               tooltip="box: the object's box. disc: the paper's fixed-radius disc at its centre."),
+                               tooltip="box: the object's box. disc: the paper's fixed-radius disc at its centre. "
+                                       "mask: the object's own shape where the layout has one (Masks to Layout), "
+                                       "else its box."),
                 io.Float.Input("radius", default=0.2, min=0.01, max=1.0, step=0.01,
                                tooltip="Disc radius as a fraction of the shorter side (the paper uses 0.2)."),
                 io.Float.Input("feather", default=0.0, min=0.0, max=0.5, step=0.01,
@@ -65,7 +67,8 @@ class LayoutToMasks(io.ComfyNode):
         width, height = _size(layout, width, height)
         boxes = torch.tensor([r.box for r in regions], dtype=torch.float32)
         centers = torch.tensor([r.center for r in regions], dtype=torch.float32)
-        masks = region_masks(boxes, centers, height, width, shape, radius, feather)
+        shapes = [None if r.mask is None else torch.from_numpy(r.mask) for r in regions]
+        masks = region_masks(boxes, centers, height, width, shape, radius, feather, shapes)
         return io.NodeOutput(masks.reshape(len(regions), height, width).float())
 
 

@@ -1,4 +1,5 @@
-"""Predict Layout: text (or the box editor's edit, or core BOUNDING_BOXES) -> SPACETIME_LAYOUT and a preview."""
+"""Predict Layout: text (or the box editor's edit, a linked layout, or core BOUNDING_BOXES) -> SPACETIME_LAYOUT
+and a preview."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,21 +17,22 @@ CATEGORY = "conditioning/spacetime"
 
 
 def layout_from_inputs(node: str, text: str, width: int, height: int, seed: int, layout_json: str,
-                       predictor=None, bboxes=None) -> Layout:
-    """An edited layout (box editor / hand-written JSON) wins over core BOUNDING_BOXES, which win over prediction;
-    errors name the node and the field.
+                       predictor=None, bboxes=None, layout: Layout | None = None) -> Layout:
+    """An edited layout (box editor / hand-written JSON) wins over a linked layout, which wins over core
+    BOUNDING_BOXES, which win over prediction; errors name the node and the field.
 
     `predictor` is a loaded neural predictor (Load Layout Predictor); None means the built-in rule predictor."""
     try:
         check_text(text)
     except LayoutError as err:
         raise ValueError(f"{node}: {err}") from None
-    field = "layout_json" if layout_json and layout_json.strip() else "bboxes" if bboxes is not None else "text"
+    field = "layout_json" if layout_json and layout_json.strip() else "layout" if layout is not None \
+        else "bboxes" if bboxes is not None else "text"
     try:
-        if field == "layout_json":
-            layout = Layout.from_json(layout_json)
-            layout.width, layout.height = width, height
-            return layout
+        if field in ("layout_json", "layout"):
+            chosen = Layout.from_json(layout_json) if field == "layout_json" else Layout.from_dict(layout.to_dict())
+            chosen.width, chosen.height = width, height
+            return chosen
         if field == "bboxes":
             return boxes_to_layout(bboxes, width, height, text)
         if predictor is not None:
@@ -88,6 +90,12 @@ class PredictLayout(io.ComfyNode):
                                             tooltip="Optional neural predictor from Load Layout Predictor (the "
                                                     "paper's checkpoint or a COCO-trained model). Unconnected: "
                                                     "the built-in rule parser and solver (no model file)."),
+                types.Layout.Input("layout", optional=True,
+                                   tooltip="Optional layout to show and edit in the box editor, e.g. from Layout "
+                                           "from LLM Text or Masks to Layout (object masks are kept and follow "
+                                           "their boxes). Used instead of the prediction and the bboxes; an edit "
+                                           "in the box editor still wins. Its boxes are kept as fractions of "
+                                           "this node's width x height."),
                 *_bounding_boxes_input(),
             ],
             outputs=[
@@ -98,8 +106,9 @@ class PredictLayout(io.ComfyNode):
 
     @classmethod
     def execute(cls, text: str, width: int, height: int, seed: int, layout_json: str = "",
-                predictor=None, bboxes=None) -> io.NodeOutput:
-        layout = layout_from_inputs("Predict Layout", text, width, height, seed, layout_json, predictor, bboxes)
+                predictor=None, layout=None, bboxes=None) -> io.NodeOutput:
+        layout = layout_from_inputs("Predict Layout", text, width, height, seed, layout_json, predictor, bboxes,
+                                    layout)
         preview = pil_to_image_tensor(render_preview(layout))
         return io.NodeOutput(layout, preview, ui={"spacetime_layout": [layout.to_dict()]})
 

@@ -1,6 +1,8 @@
 """SpaceTime Attention Patch: adds the spatial-temporal cross-attention control to a cloned MODEL."""
 from __future__ import annotations
 
+import logging
+
 import torch
 from comfy_api.latest import io
 
@@ -38,7 +40,8 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                                        "Both change only the cond rows."),
                 io.Combo.Input("mask_shape", options=list(SHAPES), default="box",
                                tooltip="box: the object's box. disc: the paper's disc of 'radius' around the "
-                                       "object's centre."),
+                                       "object's centre. mask: the object's own shape where its layout has one "
+                                       "(Masks to Layout from a segmentation), else its box; never feathered."),
                 io.Float.Input("radius", default=0.2, min=0.01, max=1.0, step=0.01,
                                tooltip="Disc radius as a fraction of the image's shorter side (paper: 0.2). "
                                        "Only for mask_shape 'disc'."),
@@ -71,6 +74,9 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
             weights = step_weights.resolve(len(regions), mode)
         except ValueError as exc:
             raise ValueError(f"{NAME}: step_weights {exc}") from None
+        if mask_shape == "mask" and all(shape is None for shape in regions.shapes):
+            logging.warning("%s: mask_shape is 'mask' but no object of the layout has a shape (they come from "
+                            "Masks to Layout); every region is its box", NAME)
         patched, _ = apply_patch(model, regions, weights, config, node=NAME)
         return io.NodeOutput(patched)
 

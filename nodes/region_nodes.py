@@ -60,7 +60,8 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             boxes=torch.tensor([r.box for r in regions], dtype=torch.float32).reshape(-1, 4),
             centers=torch.tensor([r.center for r in regions], dtype=torch.float32).reshape(-1, 2),
             names=[r.name for r in regions], prompts=[r.text for r in regions], empty=empty,
-            empty_pooled=empty_pooled, meta={"width": layout.width, "height": layout.height}))
+            empty_pooled=empty_pooled, meta={"width": layout.width, "height": layout.height},
+            shapes=[None if r.mask is None else torch.from_numpy(r.mask) for r in regions]))
 
 
 NODES = [SpaceTimeRegionPromptEncode]

@@ -8,6 +8,8 @@ Geometry conventions (docs/method.md section 3):
 * Distances are measured in units of the image's shorter side, so a disc is round on non-square images.
 * ``box``: cell in ``x0 <= x < x1 and y0 <= y < y1`` (half-open: neighbouring boxes tile without overlap).
 * ``disc``: the paper's disc, ``|cell - centre| < radius`` (radius 0.2 by default).
+* ``mask``: a region with a shape (a boolean grid stretched over its box, from a segmentation mask) holds the
+  cells whose centre falls on an inside cell of that grid; a region without one is its box. Not feathered.
 * ``feather`` f > 0: a linear ramp ``clamp(0.5 - d / (f · size), 0, 1)`` across the edge, d = signed distance
   (negative inside), size = the box's shorter side or the disc's diameter.
 * A region too small to contain any cell centre at a coarse resolution gets the single cell nearest its centre,
@@ -15,16 +17,19 @@ Geometry conventions (docs/method.md section 3):
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
-SHAPES = ("box", "disc")
+SHAPES = ("box", "disc", "mask")
 
 
 def region_masks(boxes: torch.Tensor, centers: torch.Tensor, height: int, width: int, shape: str = "box",
-                 radius: float = 0.2, feather: float = 0.0) -> torch.Tensor:
-    """``[R, height * width]`` float32 masks in [0, 1] for normalised boxes ``[R, 4]`` / centres ``[R, 2]``."""
+                 radius: float = 0.2, feather: float = 0.0,
+                 shapes: Sequence[torch.Tensor | None] = ()) -> torch.Tensor:
+    """``[R, height * width]`` float32 masks in [0, 1] for normalised boxes ``[R, 4]`` / centres ``[R, 2]``;
+    `shapes` (one boolean grid or None per region) is read by shape "mask"."""
     if shape not in SHAPES:
         raise ValueError(f"mask shape must be one of {SHAPES}, got {shape!r}")
     boxes = boxes.detach().to(torch.float64).reshape(-1, 4)
@@ -38,7 +43,7 @@ def region_masks(boxes: torch.Tensor, centers: torch.Tensor, height: int, width:
     ys = (torch.arange(height, dtype=torch.float64) + 0.5) / height * sy        # [h]
     X = xs.view(1, 1, width)
     Y = ys.view(1, height, 1)
-    if shape == "box":
+    if shape in ("box", "mask"):
         x0, y0, x1, y1 = (boxes[:, k].view(n, 1, 1) for k in range(4))
         x0, x1, y0, y1 = x0 * sx, x1 * sx, y0 * sy, y1 * sy
         if feather > 0:
@@ -48,6 +53,10 @@ def region_masks(boxes: torch.Tensor, centers: torch.Tensor, height: int, width:
         else:
             mask = ((X >= x0) & (X < x1) & (Y >= y0) & (Y < y1)).to(torch.float64)
         cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2 * sx, (boxes[:, 1] + boxes[:, 3]) / 2 * sy
+        if shape == "mask":
+            for i, grid in enumerate(shapes):
+                if grid is not None:
+                    mask[i] = _shape_cells(grid, boxes[i], height, width)
     else:
         cx, cy = centers[:, 0] * sx, centers[:, 1] * sy
         dist = ((X - cx.view(n, 1, 1)) ** 2 + (Y - cy.view(n, 1, 1)) ** 2).sqrt()
@@ -64,6 +73,19 @@ def region_masks(boxes: torch.Tensor, centers: torch.Tensor, height: int, width:
         for i in torch.nonzero(empty).flatten().tolist():
             mask[i, row[i] * width + col[i]] = 1.0
     return mask.to(torch.float32)
+
+
+def _shape_cells(grid: torch.Tensor, box: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``[height, width]`` 0/1: the cells whose centre lands on an inside cell of `grid` stretched over `box`."""
+    x0, y0, x1, y1 = box.tolist()
+    u = ((torch.arange(width, dtype=torch.float64) + 0.5) / width - x0) / (x1 - x0)
+    v = ((torch.arange(height, dtype=torch.float64) + 0.5) / height - y0) / (y1 - y0)
+    rows, cols = grid.shape
+    in_u, in_v = (u >= 0) & (u < 1), (v >= 0) & (v < 1)
+    col = (u * cols).floor().clamp(0, cols - 1).long()
+    row = (v * rows).floor().clamp(0, rows - 1).long()
+    inside = grid.to(torch.bool)[row][:, col] & in_v.view(-1, 1) & in_u.view(1, -1)
+    return inside.to(torch.float64)
 
 
 @dataclass

@@ -24,6 +24,8 @@ class Regions:
     empty:      ``[1, T, C]`` embedding of the empty prompt "" (the paper's empty prompt), used as the baseline when the
                 sampler call has no uncond rows.
     empty_pooled: pooled embedding of "" or None.
+    shapes:     per region, its exact shape as a boolean grid spanning its box (from a segmentation mask), or
+                None for the whole box; used by mask_shape "mask". Empty means no region has one.
     """
 
     embeddings: list[torch.Tensor]
@@ -35,11 +37,16 @@ class Regions:
     empty: torch.Tensor
     empty_pooled: torch.Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    shapes: list[torch.Tensor | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.embeddings)
         if not (len(self.pooled) == len(self.names) == len(self.prompts) == n):
             raise ValueError("Regions: embeddings, pooled, names and prompts must have one entry per region")
+        if not self.shapes:
+            self.shapes = [None] * n
+        if len(self.shapes) != n:
+            raise ValueError(f"Regions: shapes must have one entry per region, got {len(self.shapes)} for {n}")
         if tuple(self.boxes.shape) != (n, 4) or tuple(self.centers.shape) != (n, 2):
             raise ValueError(f"Regions: boxes must be [{n}, 4] and centers [{n}, 2], got "
                              f"{tuple(self.boxes.shape)} and {tuple(self.centers.shape)}")

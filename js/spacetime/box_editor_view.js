@@ -1,7 +1,8 @@
 // The box editor's behaviour: which layout is shown, pointer and keyboard editing, undo, reset, prediction.
 // It knows nothing about nodes or widgets: the glue in ../box_editor.js passes a `host` with
-//   request()      -> {text, width, height, seed} of the node now; text is null when another node computes
-//                     it (then only a run can tell the layout),
+//   request()      -> {text, width, height, seed, layoutSource} of the node now; layoutSource names a linked
+//                     input whose layout replaces the prediction (known after a run); text is null when another
+//                     node computes it (then only a run can tell the layout),
 //   stored()       -> the layout_json string (the edit that runs use),
 //   store(json)    -> writes layout_json ("" clears it) and tells the workflow it changed,
 //   fetchApi(path, init) -> the frontend's api.fetchApi.
@@ -59,7 +60,13 @@ export class BoxEditorView {
 
   predict(debounced) {
     const request = this.host.request();
-    if (typeof request.text !== "string") {
+    if (request.layoutSource) {
+      this.predictor.cancel();
+      this.predicted = null;
+      this.setMessage(`The layout comes from the linked '${request.layoutSource}' input: it is shown after a run, `
+        + "then drag a box to edit it.", false, true);
+      this.render();
+    } else if (typeof request.text !== "string") {
       this.predictor.cancel();
       this.predicted = null;
       this.setMessage("The prompt comes from another node: its layout is shown after a run.", false, true);

@@ -26,9 +26,43 @@ export function labelFor(obj) {
   return String(obj.phrase ?? obj.noun ?? "object");
 }
 
+const silhouettes = new WeakMap(); // mask object -> Map(colour -> canvas)
+
+/**
+ * An object's mask (runs over a grid spanning its box, outside first; layout_model/object_masks.py) drawn in
+ * `color` on a canvas of the grid's size, or null when the mask is malformed (Python rejects it at run time).
+ */
+function silhouette(mask, color) {
+  let byColor = silhouettes.get(mask);
+  if (!byColor) silhouettes.set(mask, (byColor = new Map()));
+  if (byColor.has(color)) return byColor.get(color);
+  const { width, height, runs } = mask;
+  let canvas = null;
+  if (Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0 && Array.isArray(runs)
+      && runs.reduce((a, b) => a + b, 0) === width * height) {
+    canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(width, height);
+    const [r, g, b] = [1, 3, 5].map((k) => parseInt(color.slice(k, k + 2), 16));
+    let cell = 0;
+    runs.forEach((run, k) => {
+      if (k % 2 === 1) {
+        for (let c = cell; c < cell + run; c++) image.data.set([r, g, b, 255], c * 4);
+      }
+      cell += run;
+    });
+    ctx.putImageData(image, 0, 0);
+  }
+  byColor.set(color, canvas);
+  return canvas;
+}
+
 /**
  * Draws the layout onto ctx sized w×h CSS pixels: background grid, each box tinted in its colour with its
- * label, handles on the selected box. `note` (e.g. "edited" / "predicted") goes in the corner.
+ * label (and its mask's silhouette where it has one), handles on the selected box. `note` (e.g. "edited" /
+ * "predicted") goes in the corner.
  */
 export function drawLayout(ctx, w, h, layout, selected, note) {
   ctx.clearRect(0, 0, w, h);
@@ -49,9 +83,16 @@ export function drawLayout(ctx, w, h, layout, selected, note) {
     if (!Array.isArray(obj.box) || obj.box.length !== 4) return;
     const [x0, y0, x1, y1] = toPx(obj.box, w, h);
     const color = colorFor(i);
+    const shape = obj.mask ? silhouette(obj.mask, color) : null;
     ctx.globalAlpha = i === selected ? 0.28 : 0.16;
     ctx.fillStyle = color;
     ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
+    if (shape) {
+      // the object's own shape (from a segmentation mask), stretched with its box
+      ctx.globalAlpha = i === selected ? 0.6 : 0.45;
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(shape, x0, y0, x1 - x0, y1 - y0);
+    }
     ctx.globalAlpha = 1;
     ctx.strokeStyle = color;
     ctx.lineWidth = i === selected ? 2.5 : 1.5;

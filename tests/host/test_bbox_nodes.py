@@ -175,3 +175,60 @@ def test_a_layout_an_llm_wrote_reaches_region_prompt_encode(comfy):
     assert json.loads(ideogram)["elements"][0] == {"type": "obj", "bbox": [250, 0, 750, 500], "desc": "a red cat"}
     with pytest.raises(ValueError, match=r"^Layout from LLM Text: text: found no layout"):
         node.execute("I cannot draw boxes.", 512, 512, "auto")
+
+
+def _l_mask_prompt() -> dict:
+    """Core mask nodes that draw an L (a 16 x 64 bar and a 48 x 16 foot) on a 128 x 128 canvas."""
+    return {
+        "canvas": {"class_type": "SolidMask", "inputs": {"value": 0.0, "width": 128, "height": 128}},
+        "bar": {"class_type": "SolidMask", "inputs": {"value": 1.0, "width": 16, "height": 64}},
+        "foot": {"class_type": "SolidMask", "inputs": {"value": 1.0, "width": 48, "height": 16}},
+        "with_bar": {"class_type": "MaskComposite", "inputs": {"destination": ["canvas", 0], "source": ["bar", 0],
+                                                               "x": 16, "y": 16, "operation": "add"}},
+        "l_shape": {"class_type": "MaskComposite", "inputs": {"destination": ["with_bar", 0], "source": ["foot", 0],
+                                                              "x": 16, "y": 64, "operation": "add"}},
+    }
+
+
+def _editor_node(layout_ref: list, layout_json: str = "") -> dict:
+    return {"class_type": "SpaceTimePredictLayout",
+            "inputs": {"text": "", "width": 128, "height": 128, "seed": 0, "layout_json": layout_json,
+                       "layout": layout_ref}}
+
+
+def test_imported_layouts_reach_the_box_editor_node_and_its_edit_wins(comfy):
+    """Masks to Layout and Layout from LLM Text into Predict Layout's `layout` input: the node hands the imported
+    layout (masks kept) to its box editor (the `spacetime_layout` UI message) and downstream; Layout to Masks with
+    shape "mask" draws the L itself, not its box; an edit saved in layout_json wins, and its moved box carries
+    the mask along."""
+    drawn = _drawn(["edit", 0], 128, 128)
+    drawn["drawn"]["inputs"]["shape"] = "mask"
+    prompt = {**_l_mask_prompt(),
+              "import": {"class_type": "SpaceTimeMasksToLayout",
+                         "inputs": {"masks": ["l_shape", 0], "names": "a red cat", "text": "a red cat"}},
+              "edit": _editor_node(["import", 0]), **drawn}
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    shown = run.outputs["edit"]["spacetime_layout"][0]
+    assert shown["objects"][0]["phrase"] == "a red cat" and shown["objects"][0]["box"] == [0.125, 0.125, 0.5, 0.625]
+    assert "runs" in shown["objects"][0]["mask"]
+    image = _image(run, "out")[..., 0] > 127
+    assert image[20, 20] and image[70, 60] and not image[30, 50], "the L itself, its empty corner left out"
+    assert image.sum() == 16 * 64 + 32 * 16
+
+    moved = json.loads(json.dumps(shown))
+    moved["objects"][0]["box"] = [0.5, 0.125, 0.875, 0.625]     # the editor's drag: 48 px to the right
+    prompt["edit"] = _editor_node(["import", 0], json.dumps(moved))
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    moved_image = _image(run, "out")[..., 0] > 127
+    assert np.array_equal(moved_image[:, 48:], image[:, :80]) and not moved_image[:, :48].any()
+
+    answer = "```json\n[{\"label\": \"a blue dog\", \"box\": [0.5, 0.25, 1.0, 0.75]}]\n```"
+    prompt = {"llm": {"class_type": "SpaceTimeLayoutFromText",
+                      "inputs": {"text": answer, "width": 128, "height": 128, "box_format": "auto"}},
+              "edit": _editor_node(["llm", 0]), **_drawn(["edit", 0], 128, 128)}
+    run = comfy.run(prompt)
+    assert run.success, run.error_text()
+    shown = run.outputs["edit"]["spacetime_layout"][0]
+    assert [(o["phrase"], o["box"]) for o in shown["objects"]] == [("a blue dog", [0.5, 0.25, 1.0, 0.75])]

@@ -98,3 +98,34 @@ def test_order_does_not_change_the_result(comfy, tiny_sd15):
     _, _, _, b = _direct_call(comfy, tiny_sd15, [1, 0])
     torch.testing.assert_close(a[:2], b[2:], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(a[2:], b[:2], atol=1e-5, rtol=1e-5)
+
+
+def _l_shape_and_square() -> torch.Tensor:
+    """Two 128 x 128 object masks on a 16 px grid (so every attention cell centre reads a whole pixel): an L whose
+    box holds an empty corner, and a plain square."""
+    masks = torch.zeros(2, 128, 128)
+    masks[0, 16:80, 16:32] = 1.0
+    masks[0, 64:80, 16:64] = 1.0
+    masks[1, 32:96, 80:112] = 1.0
+    return masks
+
+
+def test_mask_shaped_regions_act_on_the_shape_cells_only(comfy, tiny_sd15):
+    """Masks to Layout -> Region Prompt Encode -> patch with mask_shape "mask": every layer equals the equations
+    with the masks read at each cell's centre, and the L's empty corner (inside its box) is untouched."""
+    pixel_masks = _l_shape_and_square()
+    layout = comfy.node_class("SpaceTimeMasksToLayout").execute(pixel_masks, "a red cat\na blue dog").result[0]
+    with torch.inference_mode():
+        regs = comfy.node_class("SpaceTimeRegionPromptEncode").execute(tiny_sd15.clip, layout).result[0]
+    assert regs.shapes[0] is not None and not bool(regs.shapes[0].all()) and bool(regs.shapes[1].all())
+    patched = ps.patch(comfy, tiny_sd15.model, regs, ps.constant_weights(comfy, (1.5, 0.7)), mask_shape="mask")
+    m = patched.clone()
+    cap = ps.LayerCapture()
+    cap.install(m, ps.runtime(comfy, m))
+    ps.sample(m, ps.encode(tiny_sd15.clip, "a red cat and a blue dog"), ps.encode(tiny_sd15.clip, ""), 128, 128)
+    assert ps.reference_check(comfy, m, cap.records, regs, [1.5, 0.7], "guidance", "mask",
+                              pixel_masks=list(pixel_masks)) == 16
+    from support import reference as ref
+    shaped, boxed = ref.sampled_mask(pixel_masks[0], 16, 16), ref.box_mask(regs.boxes[0].tolist(), 16, 16)
+    assert shaped.sum() < boxed.sum() and shaped[2 * 16 + 5] == 0 and boxed[2 * 16 + 5] == 1   # the empty corner
+    assert any(tuple(rec["shape"][-2:]) == (16, 16) for rec in cap.records)

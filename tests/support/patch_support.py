@@ -7,13 +7,13 @@ import torch
 
 
 def make_layout(boxes, phrases=None, prompts=None, width=512, height=512):
-    """A duck-typed Layout (objects with phrase/noun/category/box/center/prompt)."""
+    """A duck-typed Layout (objects with phrase/noun/category/box/center/prompt, no mask)."""
     phrases = phrases or [f"object {i}" for i in range(len(boxes))]
     objs = []
     for i, box in enumerate(boxes):
         noun = phrases[i].split()[-1]
         objs.append(SimpleNamespace(phrase=phrases[i], noun=noun, category=noun, count=1, box=list(box),
-                                    center=None, prompt=(prompts[i] if prompts else None)))
+                                    center=None, prompt=(prompts[i] if prompts else None), mask=None))
     return SimpleNamespace(objects=objs, relations=[], width=width, height=height)
 
 
@@ -105,8 +105,10 @@ class LayerCapture:
 
 
 def reference_check(comfy, model, records, regs, weights, mode="guidance", mask_shape="box", radius=0.2,
-                    atol=1e-5) -> int:
-    """Compare every captured layer with support.reference (the paper's equations). Returns layers checked."""
+                    atol=1e-5, pixel_masks=None) -> int:
+    """Compare every captured layer with support.reference (the paper's equations). Returns layers checked.
+
+    For mask_shape "mask", `pixel_masks` holds each region's source mask at image resolution (None: its box)."""
     from . import reference as ref
     layers = attention_layers(comfy, model)
     checked = 0
@@ -118,6 +120,9 @@ def reference_check(comfy, model, records, regs, weights, mode="guidance", mask_
         h, w = rec["shape"][-2:]
         if mask_shape == "box":
             masks = [ref.box_mask(b.tolist(), h, w) for b in regs.boxes]
+        elif mask_shape == "mask":
+            masks = [ref.box_mask(b.tolist(), h, w) if m is None else ref.sampled_mask(m, h, w)
+                     for b, m in zip(regs.boxes, pixel_masks)]
         else:
             assert h == w, "reference disc masks are for square grids"
             masks = [ref.disc_mask(float(c[0]), float(c[1]), h, w, radius) for c in regs.centers]

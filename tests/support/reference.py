@@ -41,6 +41,13 @@ def disc_mask(cx: float, cy: float, height: int, width: int, radius: float = 0.2
     return m
 
 
+def sampled_mask(pixels: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``[height * width]``: an image-resolution mask read at each attention cell's centre pixel."""
+    rows = ((torch.arange(height) + 0.5) / height * pixels.shape[0]).floor().long()
+    cols = ((torch.arange(width) + 0.5) / width * pixels.shape[1]).floor().long()
+    return (pixels[rows][:, cols] > 0.5).to(torch.float64).reshape(-1)
+
+
 def box_mask(box: Sequence[float], height: int, width: int) -> torch.Tensor:
     """Cell on if its centre is in [x0, x1) x [y0, y1)."""
     x0, y0, x1, y1 = box
