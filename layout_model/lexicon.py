@@ -107,14 +107,15 @@ PARTITIVES: dict[str, int] = {
     "pair": 2, "couple": 2, "trio": 3, "quartet": 4, "handful": 3, "dozens": 24, "hundreds": 100, "group": 3, "herd": 3, "flock": 3, "bunch": 3, "pack": 3,
     "crowd": 3, "team": 3, "family": 3, "set": 3, "stack": 3, "pile": 3, "row": 3, "line": 3,
     "lot": 4, "lots": 4, "number": 3, "collection": 3, "variety": 3, "slice": 1, "piece": 1,
-    "stalk": 1, "head": 1, "loaf": 1, "roll": 1, "side": 1, "plate": 1, "bowl": 1, "box": 1, "cup": 1,
+    "deal": 1, "amount": 1, "stalk": 1, "head": 1, "loaf": 1, "roll": 1, "side": 1, "plate": 1, "bowl": 1, "box": 1, "cup": 1,
 }
 
 # "<word> of X": X is the object, the word only frames the picture ("a photo of a dog").
 FRAME_NOUNS: frozenset[str] = frozenset({
     "picture", "photo", "photograph", "image", "painting", "drawing", "illustration", "view",
     "scene", "shot", "close-up", "closeup", "rendering", "render", "sketch", "portrait", "still",
-    "snapshot", "depiction", "artwork", "poster", "kind", "type", "sort", "collage",
+    "snapshot", "depiction", "artwork", "poster", "kind", "type", "sort", "collage", "cartoon", "comic",
+    "watercolor", "watercolour", "style",
 })
 
 # Determiner-anchored chunks with these heads are never objects ("the right", "the image").
@@ -141,6 +142,19 @@ NON_OBJECTS: frozenset[str] = frozenset({
     "upper", "lower", "far", "third", "thirds", "quarter", "quarters", "halves", "corners", "edges", "border",
     "margin", "left-hand", "right-hand", "top-left", "top-right", "bottom-left", "bottom-right", "upper-left",
     "upper-right", "lower-left", "lower-right",
+}) | frozenset({
+    # the medium or style of the picture ("in the cartoon", "in the style of"), a document the text cites
+    # ("as described in the catalog", "the forecast"), a stretch of time ("an hour", "the weekend") or an
+    # amount ("a great deal of"): none is a thing to draw
+    "cartoon", "comic", "anime", "animation", "watercolor", "watercolour", "style", "manner", "fashion", "genre",
+    "aesthetic", "medium", "photography", "film", "movie", "video", "catalog", "catalogue", "article", "story",
+    "tale", "novel", "poem", "report", "forecast", "news", "description", "caption", "text", "prompt",
+    "sentence", "paragraph", "chapter", "narrative", "manual", "instructions", "recipe", "hour", "hours",
+    "minute", "minutes", "second", "seconds", "while", "instant", "week", "weekend", "weekends", "month",
+    "months", "year", "years", "decade", "century", "era", "period", "season", "summer", "winter", "autumn",
+    "holiday", "holidays", "dawn", "dusk", "noon", "midnight", "nighttime", "daytime", "deal", "amount",
+    "plenty", "majority", "vicinity", "setup", "layout", "idea", "concept", "theme", "reason", "purpose",
+    "chance", "attempt", "memory", "dream", "thought", "test", "trick", "stunt",
 })
 
 # Heads of settings: "in a sunny garden" says where the whole picture is, not where one object goes, so after
@@ -240,7 +254,7 @@ VERBS: frozenset[str] = frozenset({
     "sniff", "sniffs", "bark", "barks", "sail", "sails", "soar", "soars", "roam", "roams",
     "sat", "stood", "lay", "hung", "flew", "held", "rode", "ran", "sprang", "swam", "ate",
     "drank", "slept", "grew", "saw", "sees", "see", "lit", "shone", "fell", "falls", "fall",
-    "stands", "leaning", "shown", "seen", "blown", "grown", "thrown", "drawn",
+    "stands", "leaning", "shown", "seen", "blown", "grown", "thrown", "drawn", "unfold", "unfolds",
 })
 
 ING_ED_EXCEPTIONS: frozenset[str] = frozenset({

@@ -155,3 +155,37 @@ def test_a_count_beyond_what_can_be_drawn_is_capped_and_later_objects_stay():
     layout = predict("A hundred birds above a red barn.")
     assert 20 <= nouns(layout).count("bird") <= 40
     assert nouns(layout)[-1] == "barn"
+
+
+# -- 3. words for the medium, a document or a time get no region ----------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("A dog next to a cat, in the cartoon.", ["dog", "cat"]),
+    ("A cartoon of a dog next to a cat.", ["dog", "cat"]),
+    ("A lamp as described in the catalog.", ["lamp"]),
+    ("The forecast shows rain over a house.", ["house"]),
+    ("A man waits for an hour next to a car.", ["person", "car"]),
+    ("A great deal of sand around a bucket.", ["sand", "bucket"]),
+    ("A watercolor of a fox next to a tree.", ["fox", "tree"]),
+    ("A dog reads the story to a cat.", ["dog", "cat"]),
+    ("The weekend: a bike leaning on a fence.", ["bicycle", "fence"]),
+    ("A cat paused for a moment beside a vase.", ["cat", "vase"]),
+    ("A castle in the style of a fairy tale, with a dragon above it.", ["castle", "dragon"]),
+    ("A woman reads the article while a cat sleeps on the sofa.", ["person", "cat", "couch"]),
+    ("Every summer a boat waits by the pier for a year.", ["boat", "pier"]),
+])
+def test_medium_document_and_time_words_are_not_objects(text, expected):
+    assert nouns(predict(text)) == expected
+
+
+def test_relations_skip_the_time_phrase_and_reach_the_real_object():
+    layout = predict("A man waits for an hour to the left of a red car.")
+    assert nouns(layout) == ["person", "car"]
+    assert layout.relations == [(0, "left of", 1)]
+    assert centre_of(layout, "person")[0] < centre_of(layout, "car")[0]
+
+
+def test_a_frame_of_time_before_a_relation_keeps_the_subject():
+    layout = predict("For a moment, a cat sat above the old clock, as the news described.")
+    assert nouns(layout) == ["cat", "clock"]
+    assert layout.relations == [(0, "above", 1)]
