@@ -1,10 +1,13 @@
 """Scene -> boxes: size priors plus iterative projection onto the relation constraints.
 
 Every ordering relation becomes an edge of a per-axis DAG (contradicting edges are dropped,
-earlier text wins). Sizes are shrunk until the longest chain fits, centres start from a
-topological order, then a few dozen projection sweeps separate, align, pull to anchors and
-push unrelated overlaps apart. A final check guarantees every kept ordering on box centres
-(falling back to DAG layers on that axis if projection failed).
+earlier text wins). Sizes are shrunk until the longest chain fits (and anchored boxes have room
+on both sides of their anchor), centres start from a topological order, then a few dozen
+projection sweeps separate, align, pull to anchors and push unrelated overlaps apart. A final
+check guarantees every kept ordering on box centres (falling back to DAG layers on that axis if
+projection failed). Unrelated boxes the sweeps leave overlapping get an ordering of their own
+(side by side or stacked, whichever shrinks the boxes least) and the scene is solved again, so
+things the text does not put together do not share pixels.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ MIN_SHRINK = 0.5  # separated boxes that still overlap after solving shrink by a
 TOUCH = 0.01  # an overlap below this fraction of the pair's mean size counts as touching
 ANCHORED_MOBILITY = 0.25
 JITTER = 0.08  # seed != 0: random offset of starting centres
+SPREAD_ROUNDS = 4  # re-solves that order still-overlapping unrelated pairs apart
 
 # relation -> (axis, trajector comes first on that axis, constraint kind)
 _ORDERING: dict[str, tuple[int, bool, str]] = {
@@ -89,6 +93,19 @@ class _Order:
     def ordered(self, a: int, b: int) -> bool:
         return self.reaches(a, b) or self.reaches(b, a)
 
+    def ordered_pairs(self) -> set[tuple[int, int]]:
+        """Every `(min, max)` pair that a chain of edges orders, in one pass (`ordered` for all pairs)."""
+        pairs: set[tuple[int, int]] = set()
+        for a in range(len(self.succ)):
+            stack, seen = list(self.succ[a]), set(self.succ[a])
+            while stack:
+                node = stack.pop()
+                pairs.add((min(a, node), max(a, node)))
+                for nxt in self.succ[node] - seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return pairs
+
 
 def solve(scene: Scene, width: int, height: int, seed: int = 0) -> list[list[Box]]:
     """Boxes `(x0, y0, x1, y1)` in [0, 1] for each instance of each entity."""
@@ -98,16 +115,144 @@ def solve(scene: Scene, width: int, height: int, seed: int = 0) -> list[list[Box
     rng = random.Random(seed) if seed else None
     depth = [1.0] * n
     orders, aligns = _constraints(scene, depth, rng)
-    shapes = [_shape(e, width, height, depth[i]) for i, e in enumerate(scene.entities)]
-    factor = min(1.0, *(0.98 / _extent(orders[a], shapes, a) for a in (0, 1)))
-    shapes = [s.scaled(factor) for s in shapes]
-    centres = _initial_centres(scene.entities, orders, rng)
-    _project(scene.entities, shapes, centres, orders, aligns)
+    sized = [_shape(e, width, height, depth[i]) for i, e in enumerate(scene.entities)]
+    related = {(min(i, j), max(i, j)) for i, _, j in scene.relations}
+    for spread in range(SPREAD_ROUNDS + 1):
+        shapes, centres = _place(scene.entities, sized, orders, aligns, rng)
+        crowded = _crowded(related, orders, shapes, centres)
+        if not crowded or spread == SPREAD_ROUNDS:
+            break
+        if spread == SPREAD_ROUNDS - 1:  # the last re-solve orders every unrelated pair, so none can meet again
+            crowded += [p for p in _free_pairs(orders, n) if p not in related and p not in crowded]
+        _order_apart(orders, crowded, scene.entities, shapes, centres)
+    return [_instances(shapes[i], centres[i], e.count) for i, e in enumerate(scene.entities)]
+
+
+def _place(entities: list[Entity], sized: list[_Shape], orders: tuple[_Order, _Order],
+           aligns: list[tuple[int, int, int, float]], rng: random.Random | None
+           ) -> tuple[list[_Shape], list[list[float]]]:
+    """Shapes (shrunk so the longest chain fits) and centres that satisfy every kept ordering."""
+    factor = min(1.0, *(0.98 / _extent(orders[a], entities, sized, a) for a in (0, 1)))
+    shapes = [s.scaled(factor) for s in sized]
+    centres = _initial_centres(entities, orders, rng)
+    _project(entities, shapes, centres, orders, aligns)
     for axis in (0, 1):
         if not _satisfied(orders[axis], centres, axis):
             _layer_axis(orders[axis], shapes, centres, axis)
     _shrink_separated(orders, shapes, centres)
-    return [_instances(shapes[i], centres[i], e.count) for i, e in enumerate(scene.entities)]
+    return shapes, centres
+
+
+def _crowded(related: set[tuple[int, int]], orders: tuple[_Order, _Order], shapes: list[_Shape],
+             c: list[list[float]]) -> list[tuple[int, int]]:
+    """Pairs no relation connects (not even through a chain) whose boxes still overlap beyond touching.
+
+    Where two regions overlap the patch adds both local prompts to the same pixels, so things the text does
+    not put together must not share them; the soft repulsion of the projection does not guarantee that."""
+    found = []
+    for i, j in _free_pairs(orders, len(shapes)):
+        if (i, j) not in related:
+            ox, oy = _penetration(c[i], c[j], shapes[i].size, shapes[j].size)
+            half = [(shapes[i].size[k] + shapes[j].size[k]) / 2 for k in (0, 1)]
+            if ox > TOUCH * half[0] and oy > TOUCH * half[1]:
+                found.append((i, j))
+    return found
+
+
+def _order_apart(orders: tuple[_Order, _Order], crowded: list[tuple[int, int]], entities: list[Entity],
+                 shapes: list[_Shape], c: list[list[float]]) -> None:
+    """Order each unrelated overlapping pair apart: across the axis on which they share a landmark, else on the
+    axis and in the direction that lengthen the chains least, so that boxes shrink least; ties keep the current
+    order and take the axis where the pair overlaps least. A pair an earlier one of the list already ordered
+    (through a chain) is left as it is."""
+    rooms = [_Room(orders[axis], entities, shapes, axis) for axis in (0, 1)]
+    for i, j in crowded:
+        if orders[0].ordered(i, j) or orders[1].ordered(i, j):
+            continue
+        penetration = _penetration(c[i], c[j], shapes[i].size, shapes[j].size)
+        options = []
+        for axis in (0, 1):
+            beside = _share_landmark(orders[axis], i, j)
+            for a, b in ((i, j), (j, i)):
+                longest = max(rooms[1 - axis].longest, rooms[axis].longest_with(a, b))
+                options.append((beside, round(longest, 6), c[a][axis] > c[b][axis], penetration[axis], axis, a, b))
+        *_, axis, a, b = min(options)
+        rooms[axis].separate(a, b)
+
+
+def _share_landmark(order: _Order, i: int, j: int) -> bool:
+    """Whether i and j are both ordered against one other box on this axis ("a cup and a fork left of the plate",
+    "a cat and a dog on the car"): ordered apart on it as well they would form a column through their landmark;
+    across it both keep their place beside it."""
+    linked = [order.succ[k] | {p for p in range(len(order.succ)) if k in order.succ[p]} for k in (i, j)]
+    return bool(linked[0] & linked[1])
+
+
+class _Room:
+    """Packed chains on one axis: `longest` is the longest chain (1.0 = the canvas), or more where an anchored box
+    leaves too little room before or after it on its chain; `longest_with` prices one more separation."""
+
+    def __init__(self, order: _Order, entities: list[Entity], shapes: list[_Shape], axis: int):
+        self.order = order
+        self.size = [s.size[axis] for s in shapes]
+        self.before = _reach(order, self.size, forward=True)
+        self.after = _reach(order, self.size, forward=False)
+        self.target = [e.anchor[axis] if e.anchor and e.anchor[axis] is not None and 0 < e.anchor[axis] < 1
+                       else None for e in entities]
+        self.longest = self._longest()
+
+    def _longest(self) -> float:
+        longest = max(b + s / 2 for b, s in zip(self.before, self.size))
+        for k, target in enumerate(self.target):
+            if target is not None:
+                longest = max(longest, self.before[k] / target, self.after[k] / (1 - target))
+        return longest
+
+    def longest_with(self, a: int, b: int) -> float:
+        """`longest` once a comes before b (anchors of boxes further along the new chain are not re-priced)."""
+        gap = _gap("sep", self.size[a], self.size[b])
+        longest = max(self.longest, self.before[a] + gap + self.after[b])
+        if self.target[b] is not None:
+            longest = max(longest, (self.before[a] + gap) / self.target[b])
+        if self.target[a] is not None:
+            longest = max(longest, (gap + self.after[b]) / (1 - self.target[a]))
+        return longest
+
+    def separate(self, a: int, b: int) -> None:
+        """Order a before b, apart, and update the packed chains through the new edge."""
+        self.order.add(a, b, "sep")
+        gap = _gap("sep", self.size[a], self.size[b])
+        self._push(self.before, b, self.before[a] + gap, forward=True)
+        self._push(self.after, a, self.after[b] + gap, forward=False)
+        self.longest = self._longest()
+
+    def _push(self, reach: list[float], start: int, value: float, forward: bool) -> None:
+        """Raise reach[start] to value and carry the rise along the chains (forward: to successors)."""
+        stack = [(start, value)]
+        while stack:
+            node, value = stack.pop()
+            if value <= reach[node]:
+                continue
+            reach[node] = value
+            succ = self.order.succ
+            for nxt in succ[node] if forward else [p for p in range(len(reach)) if node in succ[p]]:
+                kind = self.order.kind[(node, nxt) if forward else (nxt, node)]
+                stack.append((nxt, value + _gap(kind, self.size[node], self.size[nxt])))
+
+
+def _extent(order: _Order, entities: list[Entity], shapes: list[_Shape], axis: int) -> float:
+    """How much canvas the chains on one axis need at these sizes (1.0 = all of it)."""
+    return _Room(order, entities, shapes, axis).longest
+
+
+def _reach(order: _Order, size: list[float], forward: bool) -> list[float]:
+    """Distance from the start (forward) or the end of the canvas to each centre when every chain is packed."""
+    reach = [s / 2 for s in size]
+    steps = [(a, b, order.kind[(a, b)]) for a in _topological(order, range(len(size))) for b in order.succ[a]]
+    for a, b, kind in steps if forward else reversed(steps):
+        first, then = (a, b) if forward else (b, a)
+        reach[then] = max(reach[then], reach[first] + _gap(kind, size[a], size[b]))
+    return reach
 
 
 def _constraints(scene: Scene, depth: list[float], rng: random.Random | None
@@ -195,16 +340,6 @@ def _gap(kind: str, a: float, b: float) -> float:
     return max(2 * MIN_GAP, (a + b) / 2)
 
 
-def _extent(order: _Order, shapes: list[_Shape], axis: int) -> float:
-    """Length of the longest constrained chain on one axis (1.0 = whole canvas)."""
-    size = [s.size[axis] for s in shapes]
-    reach = [size[i] / 2 for i in range(len(shapes))]
-    for a in _topological(order, range(len(shapes))):
-        for b in order.succ[a]:
-            reach[b] = max(reach[b], reach[a] + _gap(order.kind[(a, b)], size[a], size[b]))
-    return max(max(r + size[i] / 2 for i, r in enumerate(reach)), 1e-9)
-
-
 def _topological(order: _Order, nodes) -> list[int]:
     """Kahn's algorithm, ties broken by entity index (first mentioned first)."""
     nodes = list(nodes)
@@ -261,8 +396,7 @@ def _project(entities: list[Entity], shapes: list[_Shape], c: list[list[float]],
     sizes = [s.size for s in shapes]
     mobility = [[ANCHORED_MOBILITY if e.anchor and e.anchor[a] is not None else 1.0
                  for a in (0, 1)] for e in entities]
-    free_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)
-                  if not orders[0].ordered(i, j) and not orders[1].ordered(i, j)]
+    free_pairs = _free_pairs(orders, n)
     for _ in range(ITERATIONS):
         for axis in (0, 1):
             for a, b, kind in orders[axis].edges:
@@ -284,6 +418,12 @@ def _project(entities: list[Entity], shapes: list[_Shape], c: list[list[float]],
                     c[i][axis] += ANCHOR_PULL * (target - c[i][axis])
                 half = sizes[i][axis] / 2
                 c[i][axis] = min(max(c[i][axis], half), 1 - half)
+
+
+def _free_pairs(orders: tuple[_Order, _Order], n: int) -> list[tuple[int, int]]:
+    """Pairs `(i, j)`, i < j, that no chain orders on either axis."""
+    ordered = orders[0].ordered_pairs() | orders[1].ordered_pairs()
+    return [(i, j) for i in range(n) for j in range(i + 1, n) if (i, j) not in ordered]
 
 
 def _shrink_separated(orders: tuple[_Order, _Order], shapes: list[_Shape], c: list[list[float]]) -> None:
