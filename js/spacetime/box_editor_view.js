@@ -301,7 +301,9 @@ export class BoxEditorView {
     this.dom.buttons.undo.disabled = !this.history.canUndo();
     this.dom.buttons.reset.disabled = !this.edited;
     this.dom.buttons.remove.disabled = this.selected < 0;
-    const info = this.edited ? "Edited layout in use; Reset follows the prompt again." : "";
+    const source = this.host.request().layoutSource;
+    const follows = source ? `the linked '${source}' input` : "the prompt";
+    const info = this.edited ? `Edited layout in use; Reset follows ${follows} again.` : "";
     setStatus(this.dom.status, this.message.text || info, this.message.isError);
   }
 
