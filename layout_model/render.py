@@ -1,4 +1,5 @@
-"""Preview image of a layout: boxes, labels and relation arrows on a dark canvas.
+"""Preview image of a layout: boxes (and the silhouettes of objects with a mask), labels and relation arrows on a
+dark canvas.
 
 Pillow is imported inside the function so that the package imports without it.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from .object_masks import decode_mask
 from .schema import Layout, check_side
 
 if TYPE_CHECKING:
@@ -42,6 +44,9 @@ def render_preview(layout: Layout, width: int | None = None,
     rects = [_pixels(obj.box, width, height) for obj in layout.objects]
     for k, rect in enumerate(rects):
         draw_fill.rectangle(rect, fill=PALETTE[k % len(PALETTE)] + (48,))
+    for k, (obj, rect) in enumerate(zip(layout.objects, rects)):
+        if obj.mask is not None:
+            _silhouette(fills, decode_mask(obj.mask), rect, PALETTE[k % len(PALETTE)])
     image = Image.alpha_composite(image, fills)
     draw = ImageDraw.Draw(image)
     for k, rect in enumerate(rects):
@@ -57,6 +62,15 @@ def render_preview(layout: Layout, width: int | None = None,
         draw.rectangle(box, fill=(0, 0, 0, 200))
         draw.text((x, y), label, fill=PALETTE[k % len(PALETTE)] + (255,), font=font)
     return image.convert("RGB")
+
+
+def _silhouette(fills: "Image.Image", grid, rect: tuple[int, int, int, int], colour: tuple[int, int, int]) -> None:
+    """Paints an object's mask grid, stretched over its box, more opaque than the box tint."""
+    from PIL import Image
+
+    size = (max(1, rect[2] - rect[0] + 1), max(1, rect[3] - rect[1] + 1))
+    shape = Image.fromarray(grid.astype("uint8") * 255).resize(size, Image.NEAREST)
+    fills.paste(Image.new("RGBA", size, colour + (150,)), rect[:2], shape)
 
 
 def _pixels(box: list[float], width: int, height: int) -> tuple[int, int, int, int]:

@@ -127,3 +127,13 @@ def test_regions_need_one_shape_entry_per_region():
     assert Regions(**kwargs).shapes == [None]
     with pytest.raises(ValueError, match="shapes"):
         Regions(**kwargs, shapes=[None, None])
+
+
+def test_the_preview_paints_a_masked_object_s_silhouette_over_its_box():
+    from layout_model.render import render_preview
+
+    layout = masks_to_layout(_ring(), ["a ring", "a bar"])
+    image = np.asarray(render_preview(layout, 256, 128)).astype(int)
+    rim, hole, outside = image[64, 20], image[64, 64], image[120, 250]
+    assert hole.sum() > outside.sum(), "the box around the hole is tinted"
+    assert rim[0] - hole[0] > 60, "the ring itself is painted in its colour, the hole is not"
