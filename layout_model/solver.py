@@ -115,7 +115,8 @@ def solve(scene: Scene, width: int, height: int, seed: int = 0) -> list[list[Box
     rng = random.Random(seed) if seed else None
     depth = [1.0] * n
     orders, aligns = _constraints(scene, depth, rng)
-    sized = [_shape(e, width, height, depth[i]) for i, e in enumerate(scene.entities)]
+    rooms = _group_rooms(scene.entities, orders)
+    sized = [_shape(e, width, height, depth[i], rooms[i]) for i, e in enumerate(scene.entities)]
     related = {(min(i, j), max(i, j)) for i, _, j in scene.relations}
     for spread in range(SPREAD_ROUNDS + 1):
         shapes, centres = _place(scene.entities, sized, orders, aligns, rng)
@@ -309,8 +310,45 @@ def _add_between(order: _Order, x: int, a: int, b: int) -> None:
         order.add(b, x, "sep") and order.add(x, a, "sep")
 
 
-def _shape(entity: Entity, width: int, height: int, depth: float) -> _Shape:
-    """Prior size kept at the prior's pixel aspect on this canvas, then attributes and count."""
+def _group_rooms(entities: list[Entity], orders: tuple[_Order, _Order]) -> list[tuple[float, float]]:
+    """The share of the canvas a group of instances may fill: GROUP_MAX of the frame part its text names (or of
+    the frame), divided on each axis among the boxes of the longest chain through it."""
+    rooms = []
+    chains = [_chain_lengths(order, len(entities)) for order in orders]
+    for i, entity in enumerate(entities):
+        part = entity.part or (0.0, 0.0, 1.0, 1.0)
+        rooms.append((GROUP_MAX * (part[2] - part[0]) / chains[0][i], GROUP_MAX * (part[3] - part[1]) / chains[1][i]))
+    return rooms
+
+
+def _chain_lengths(order: _Order, n: int) -> list[int]:
+    """Boxes on the longest chain through each box (1 for a box no relation orders)."""
+    into = [1] * n
+    nodes = _topological(order, range(n))
+    for a in nodes:
+        for b in order.succ[a]:
+            into[b] = max(into[b], into[a] + 1)
+    out = [1] * n
+    for a in reversed(nodes):
+        for b in order.succ[a]:
+            out[a] = max(out[a], out[b] + 1)
+    return [into[k] + out[k] - 1 for k in range(n)]
+
+
+def _columns(count: int, w: float, h: float, room: tuple[float, float]) -> int:
+    """Columns of a group's grid: a row up to four, else a square-ish grid, unless another arrangement lets the
+    instances stay larger inside `room` (a long row on a wide canvas, a column in a tall third)."""
+    default = count if count <= 4 else math.ceil(math.sqrt(count))
+
+    def scale(cols: int) -> float:
+        return min(1.0, room[0] / (w * cols), room[1] / (h * math.ceil(count / cols)))
+
+    return max(range(1, count + 1), key=lambda cols: (round(scale(cols), 6), -abs(cols - default)))
+
+
+def _shape(entity: Entity, width: int, height: int, depth: float, room: tuple[float, float]) -> _Shape:
+    """Prior size kept at the prior's pixel aspect on this canvas, then attributes and count (a group's grid fits
+    its `room`)."""
     pw, ph = SIZE_PRIORS.get(entity.category or "", GLOBAL_PRIOR)
     area = pw * ph
     pixel_aspect = 1.0 if entity.category is None and entity.noun in SQUARE_NOUNS else (pw / ph) * PRIOR_ASPECT
@@ -323,9 +361,11 @@ def _shape(entity: Entity, width: int, height: int, depth: float) -> _Shape:
         w, h = w * MAX_SIDE / big, h * MAX_SIDE / big
     w, h = max(w, MIN_SIDE), max(h, MIN_SIDE)
     count = max(1, entity.count)
-    cols = count if count <= 4 else math.ceil(math.sqrt(count))
+    if count == 1:
+        return _Shape(w, h, 1, 1)
+    cols = _columns(count, w, h, room)
     rows = math.ceil(count / cols)
-    fit = min(1.0, GROUP_MAX / (w * cols), GROUP_MAX / (h * rows))
+    fit = min(1.0, room[0] / (w * cols), room[1] / (h * rows))
     return _Shape(w * fit, h * fit, cols, rows)
 
 

@@ -55,3 +55,39 @@ def test_unrelated_things_get_disjoint_boxes_on_the_canvas(count, width, height)
     boxes = [b for [b] in solve(scene, width, height)]
     assert all(0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0 for x0, y0, x1, y1 in boxes)
     assert max(overlap(a, b) for k, a in enumerate(boxes) for b in boxes[k + 1:]) <= 0.02
+
+
+def _rows(boxes) -> list[int]:
+    """Instances per row, top to bottom (a row = one top edge)."""
+    tops: dict[float, int] = {}
+    for box in boxes:
+        tops[box[1]] = tops.get(box[1], 0) + 1
+    return [tops[y] for y in sorted(tops)]
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 12, 20, 64])
+@pytest.mark.parametrize("width, height", CANVASES)
+def test_a_count_is_a_grid_of_disjoint_boxes_on_the_canvas(count, width, height):
+    [apples] = solve(Scene(f"{count} apples", [_thing("apple", count)], []), width, height)
+    assert len(apples) == count
+    assert all(0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0 for x0, y0, x1, y1 in apples)
+    assert all(overlap(a, b) <= 0.01 for k, a in enumerate(apples) for b in apples[k + 1:])  # 4-decimal rounding
+    rows = _rows(apples)
+    assert sum(rows) == count and len(set(rows[:-1])) <= 1 and rows[-1] <= rows[0]  # full rows, then the rest
+
+
+def test_a_count_takes_the_shape_of_the_canvas():
+    scene = Scene("12 apples", [_thing("apple", 12)], [])
+    [wide] = solve(scene, 1024, 256)
+    [tall] = solve(scene, 256, 1024)
+    assert len(_rows(wide)) <= 2
+    assert max(_rows(tall)) <= 2
+
+
+def test_a_count_keeps_to_the_room_its_relation_leaves():
+    """Twelve birds above a car on a wide canvas: one row of birds above the car, not a block that shrinks both."""
+    scene = Scene("twelve birds above a car", [_thing("bird", 12), _thing("car")], [(0, "above", 1)])
+    birds, [car] = solve(scene, 1024, 256)
+    assert _rows(birds) == [12]
+    assert all(bird[3] <= car[1] + 0.01 for bird in birds)
+    assert car[3] - car[1] > 0.25  # the car keeps a useful height
