@@ -104,10 +104,11 @@ MULTIPLIERS: frozenset[str] = frozenset({"dozen", "hundred"})
 
 # "<word> of X": the word counts X ("a pair of dogs") and is not an object itself.
 PARTITIVES: dict[str, int] = {
-    "pair": 2, "couple": 2, "trio": 3, "quartet": 4, "handful": 3, "dozens": 24, "hundreds": 100, "group": 3, "herd": 3, "flock": 3, "bunch": 3, "pack": 3,
-    "crowd": 3, "team": 3, "family": 3, "set": 3, "stack": 3, "pile": 3, "row": 3, "line": 3,
-    "lot": 4, "lots": 4, "number": 3, "collection": 3, "variety": 3, "slice": 1, "piece": 1,
-    "deal": 1, "amount": 1, "stalk": 1, "head": 1, "loaf": 1, "roll": 1, "side": 1, "plate": 1, "bowl": 1, "box": 1, "cup": 1,
+    "pair": 2, "couple": 2, "trio": 3, "quartet": 4, "handful": 3, "dozens": 24, "hundreds": 100,
+    "group": 3, "herd": 3, "flock": 3, "bunch": 3, "pack": 3, "crowd": 3, "team": 3, "family": 3, "set": 3,
+    "stack": 3, "pile": 3, "row": 3, "line": 3, "lot": 4, "lots": 4, "number": 3, "collection": 3,
+    "variety": 3, "slice": 1, "piece": 1, "deal": 1, "amount": 1, "stalk": 1, "head": 1, "loaf": 1, "roll": 1,
+    "side": 1, "plate": 1, "bowl": 1, "box": 1, "cup": 1,
 }
 
 # "<word> of X": X is the object, the word only frames the picture ("a photo of a dog").
@@ -155,7 +156,7 @@ NON_OBJECTS: frozenset[str] = frozenset({
     "holiday", "holidays", "dawn", "dusk", "noon", "midnight", "nighttime", "daytime", "deal", "amount",
     "plenty", "majority", "vicinity", "setup", "layout", "idea", "concept", "theme", "reason", "purpose",
     "chance", "attempt", "memory", "dream", "thought", "test", "trick", "stunt",
-})
+}) | frozenset({"former", "latter"})  # "the former ... the latter" name earlier things (references.py)
 
 # Heads of settings: "in a sunny garden" says where the whole picture is, not where one object goes, so after
 # SETTING_PREPOSITIONS such a chunk gets no region ("a park with no dogs" keeps the park as an object).

@@ -234,6 +234,8 @@ def _chunk_after(tokens: list[Token], d: int, covered: set[int]) -> Mention | No
     while k < len(tokens) and number(tokens[k].low) is not None:
         count = _counted(count, tokens[k].low)
         k += 1
+    if det == "both" and k < len(tokens) and tokens[k].low in VERBS:
+        return None  # "the cup and the plate both sit": a verb follows
     run = _content_run(tokens, k, covered)
     if not run:
         return None

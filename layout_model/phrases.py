@@ -79,6 +79,7 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("rel", "next to", r"next to|beside|alongside|adjacent to|near(?: to)?|close to"
                               r"|by the side of|across from|opposite(?: to)?"),
     Pattern("rel", "next to", r"nearby|close by", implicit=True),
+    Pattern("rel", "next to", r"(?:facing|faces?|looking at|looks? at|turned towards?)(?= each other| one another)"),
     Pattern("rel", "in front of", r"in front of|ahead of"),
     Pattern("rel", "behind", r"behind|in back of|at the back of|to the rear of|beyond",
              implicit=True),

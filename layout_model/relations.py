@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .lexicon import CLOSED_CLASS, FRAME_NOUNS, NON_OBJECTS
+from .lexicon import CLOSED_CLASS, FRAME_NOUNS, NON_OBJECTS, PAIR_NOUNS
 from .phrases import ANCHORS, PARTS, Phrase, find_phrases
+from .references import ordinal_at, ordinal_entity, recent_pair, reciprocal_at
 from .scene import Mention
 from .tokens import Token, is_adverb, is_content_word, is_verbish
 
@@ -74,6 +75,9 @@ class _Extractor:
         for m in self.mentions:
             self.counts[m.entity] = max(self.counts.get(m.entity, 1), m.count)
         self.persons = {m.entity for m in self.mentions if m.category == "person"}
+        # things "they/them" can name alone: people (singular "they"), groups and plural-only nouns ("scissors")
+        self.plural = self.persons | {e for e, n in self.counts.items() if n > 1} | {
+            m.entity for m in self.mentions if m.noun in PAIR_NOUNS or m.category in PAIR_NOUNS}
         self.refs = self._refs()
         self.refs_in: dict[int, list[_Ref]] = {}  # sentence -> its refs in text order
         for ref in self.refs:
@@ -98,6 +102,10 @@ class _Extractor:
         refs = [_Ref(m.start, m.end, m.entity) for m in self.mentions]
         covered = {k for m in self.mentions for k in range(m.start, m.end)}
         for i, tok in enumerate(self.tokens):
+            if ordinal_at(self.tokens, i):
+                refs.append(_Ref(i, i + 2, -1, ordinal_at(self.tokens, i)))
+            elif tok.low == "both" and i not in covered and not self._opens_phrase(i + 1, covered):
+                refs.append(_Ref(i, i + 1, -1, "both"))  # "the cup and the plate both sit on a table"
             if tok.low in _PRONOUNS and i not in covered:
                 if tok.low == "her" and i + 1 < len(self.tokens) and self.tokens[i + 1].is_word \
                         and self.tokens[i + 1].low not in CLOSED_CLASS:
@@ -105,6 +113,10 @@ class _Extractor:
                 refs.append(_Ref(i, i + 1, -1, tok.low))
         refs.sort(key=lambda r: r.start)
         return refs
+
+    def _opens_phrase(self, k: int, covered: set[int]) -> bool:
+        """Whether token k starts the noun phrase a "both" before it counts ("both the cup and the plate")."""
+        return k < len(self.tokens) and (k in covered or self.tokens[k].low in ("the", "of"))
 
     def _subject(self, sent: int) -> int:
         """The first thing a sentence talks about (not a prepositional object or landmark)."""
@@ -147,7 +159,7 @@ class _Extractor:
         if not before:
             return -1
         if pronoun in _PLURAL_PRONOUNS:
-            wanted = [e for e in before if e in self.persons or self.counts.get(e, 1) > 1]
+            wanted = [e for e in before if e in self.plural]
         elif pronoun in _PERSON_PRONOUNS:
             wanted = [e for e in before if e in self.persons]
         else:
@@ -174,8 +186,27 @@ class _Extractor:
     def _ref_entities(self, ref: _Ref, exclude: set[int]) -> list[int]:
         if not ref.pronoun:
             return [ref.entity]
+        if ref.pronoun in ("former", "latter"):
+            entity = ordinal_entity(self.tokens, self.mentions, ref.start, ref.pronoun, _PRONOUN_REACH)
+            return [entity] if entity >= 0 and entity not in exclude else []
+        if self._names_pair(ref):
+            pair = recent_pair(self.tokens, self.mentions, ref.start, _PRONOUN_REACH, exclude,
+                               conjoined=ref.pronoun != "both")
+            if pair:
+                return pair
         entity = self._resolve(ref.start, ref.pronoun, exclude)
         return [entity] if entity >= 0 else []
+
+    def _names_pair(self, ref: _Ref) -> bool:
+        """"both", or "they/them/their" with no person (singular "they"), group or plural-only noun
+        ("scissors") before it to name: then "a car and a truck ... above them" names the last two things."""
+        if ref.pronoun == "both":
+            return True
+        if ref.pronoun not in _PLURAL_PRONOUNS:
+            return False
+        sent = self.tokens[ref.start].sent
+        return not any(m.entity in self.plural for s in range(sent, max(sent - _PRONOUN_REACH, -1), -1)
+                       for m in self.mentions_in.get(s, []) if m.end <= ref.start)
 
     def _ref_at(self, index: int) -> _Ref | None:
         return self.ref_starting.get(index)
@@ -206,8 +237,15 @@ class _Extractor:
         landmark_ref, landmark_end = self._landmark_ref(found)
         exclude = {landmark_ref.entity} if landmark_ref and not landmark_ref.pronoun else set()
         trajectors = self._trajectors(found, exclude, landmark_end)
+        if landmark_ref is not None and landmark_ref.pronoun == "reciprocal":
+            for a, b in zip(trajectors, trajectors[1:]):  # "a dog and a cat next to each other"
+                self._emit(found, [a], pattern.value, [b], landmark_end)
+            return
         if landmark_ref is not None:
             landmarks = self._ref_entities(landmark_ref, set(trajectors))
+            if not landmarks and self._names_pair(landmark_ref):
+                # "a cup and a plate, and a fork right of both": the list made all three trajectors
+                landmarks = self._ref_entities(landmark_ref, set(trajectors[-1:]))
             extra = self._conjoined_landmark(landmark_end)
             if extra is not None:
                 landmarks += [e for e in self._ref_entities(extra, set(trajectors))
@@ -231,9 +269,12 @@ class _Extractor:
                 if low in ("its", "his", "her", "their"):
                     return _Ref(k, k + 1, -1, low), found.end
         k = found.end
-        if k < len(self.tokens) and self.tokens[k].low in ("both", "each", "either"):
-            k += 1
+        if reciprocal_at(self.tokens, k):
+            return _Ref(k, k + 2, -1, "reciprocal"), k + 2
         ref = self._ref_at(k)
+        if ref is None and k < len(self.tokens) and self.tokens[k].low in ("both", "each", "either"):
+            k += 1
+            ref = self._ref_at(k)
         if ref is not None:
             return ref, ref.end
         if k < len(self.tokens) and self.tokens[k].low in ("that", "this") and (

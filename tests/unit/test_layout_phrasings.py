@@ -189,3 +189,69 @@ def test_a_frame_of_time_before_a_relation_keeps_the_subject():
     layout = predict("For a moment, a cat sat above the old clock, as the news described.")
     assert nouns(layout) == ["cat", "clock"]
     assert layout.relations == [(0, "above", 1)]
+
+
+# -- 4. references to two earlier things ----------------------------------------------------------
+
+def related(layout: Layout) -> set[tuple[str, str, str]]:
+    """Relations as (trajector noun, relation, landmark noun)."""
+    name = nouns(layout)
+    return {(name[i], rel, name[j]) for i, rel, j in layout.relations}
+
+
+@pytest.mark.parametrize("text, expected, relations", [
+    ("A car and a bus; the former is left of the latter.", ["car", "bus"], {("car", "left of", "bus")}),
+    ("A red cup and a blue plate. The latter is above the former.", ["cup", "plate"],
+     {("plate", "above", "cup")}),
+    ("A dog sleeps near a chair and a lamp; the latter stands to the right of the former.",
+     ["dog", "chair", "lamp"],
+     {("dog", "next to", "chair"), ("dog", "next to", "lamp"), ("lamp", "right of", "chair")}),
+])
+def test_former_and_latter_name_the_last_two_things(text, expected, relations):
+    layout = predict(text)
+    assert nouns(layout) == expected  # no object for "the former" / "the latter"
+    assert related(layout) == relations
+
+
+@pytest.mark.parametrize("text, expected, relations", [
+    ("A cup and a plate, and a fork to the right of both.", ["cup", "plate", "fork"],
+     {("fork", "right of", "cup"), ("fork", "right of", "plate")}),
+    ("The cup and the plate both sit above a table.", ["cup", "plate", "dining table"],
+     {("cup", "above", "dining table"), ("plate", "above", "dining table")}),
+    ("A car and a truck. A bird flies above them.", ["car", "truck", "bird"],
+     {("bird", "above", "car"), ("bird", "above", "truck")}),
+    ("A cat and a dog with a ball to their left.", ["cat", "dog", "sports ball"],
+     {("sports ball", "left of", "cat"), ("sports ball", "left of", "dog")}),
+])
+def test_both_and_them_after_a_pair_relate_to_both(text, expected, relations):
+    layout = predict(text)
+    assert nouns(layout) == expected
+    assert related(layout) == relations
+    trajector, relation, _ = next(iter(relations))
+    for _, _, landmark in relations:
+        a, b = centre_of(layout, trajector), centre_of(layout, landmark)
+        assert (a[0] > b[0]) if relation == "right of" else (a[0] < b[0]) if relation == "left of" else a[1] < b[1]
+
+
+@pytest.mark.parametrize("text, relations", [
+    ("Two dogs lie on a rug with a cat behind them.", {("dog", "on", "rug"), ("cat", "behind", "dog")}),
+    ("The scissors lie on a desk with a cup to the left of them.",
+     {("scissors", "on", "desk"), ("cup", "left of", "scissors")}),
+    ("A man stands on a rug, a cat to their left.", {("person", "on", "rug"), ("cat", "left of", "person")}),
+])
+def test_them_with_a_group_or_a_person_before_it_still_means_that_one(text, relations):
+    assert related(predict(text)) == relations
+
+
+@pytest.mark.parametrize("text, expected, relations", [
+    ("A dog and a cat sit facing each other.", ["dog", "cat"], {("dog", "next to", "cat")}),
+    ("A dog and a cat sit next to each other on a sofa.", ["dog", "cat", "couch"],
+     {("dog", "next to", "cat"), ("dog", "on", "couch"), ("cat", "on", "couch")}),
+    ("A book and a clock are stacked on top of each other.", ["book", "clock"], {("book", "above", "clock")}),
+    ("A bus and a car parked next to one another.", ["bus", "car"], {("bus", "next to", "car")}),
+    ("Two cats look at one another.", ["cat", "cat"], set()),
+])
+def test_each_other_relates_the_things_named_together(text, expected, relations):
+    layout = predict(text)
+    assert nouns(layout) == expected
+    assert related(layout) == relations
