@@ -157,12 +157,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     report = evaluate(args.dataset, READERS[args.dataset](args.file),
                       max_failures=max(0, args.failures))
     if args.json:
-        print(json.dumps({
-            "dataset": report.dataset, "prompts": report.prompts,
-            "object_recall": report.object_recall, "relation_accuracy": report.relation_accuracy,
-            "relations": report.relations, "relations_correct": report.relations_correct,
-            "failure_categories": report.categories, "median_ms": report.median_ms,
-            "p95_ms": report.p95_ms, "failures": report.failures}, indent=2))
+        print(json.dumps(report.as_dict(), indent=2))
         return 0
     print(report.summary())
     for failure in report.failures:
