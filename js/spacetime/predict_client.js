@@ -1,8 +1,17 @@
 // Live layout prediction through the pack's route, debounced while the user types.
-// Only the newest request may answer: a slow early reply must not overwrite a later one.
+// Only the newest request may answer: a slow early reply must not overwrite a later one. Each predictor sends its
+// own editor id, so the server drops this editor's older requests that are still waiting (they answer 409
+// "superseded", which is no error for the user) and never queues a typist's stale prompts.
 
 export const PREDICT_ROUTE = "/spacetime/layout/predict";
 export const DEBOUNCE_MS = 300;
+const SUPERSEDED = 409;
+
+/** A random id for one editor (the route accepts 1-64 of [A-Za-z0-9_.:-]); randomUUID needs a secure context. */
+function newEditorId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `box-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
 
 /**
  * Creates a predictor bound to `fetchApi` (the frontend's api.fetchApi, which adds the API base path and
@@ -12,6 +21,7 @@ export const DEBOUNCE_MS = 300;
 export function createPredictor(fetchApi, onResult, delay = DEBOUNCE_MS) {
   let timer = null;
   let sequence = 0;
+  const editor = newEditorId();
 
   async function run(request) {
     const mine = ++sequence;
@@ -20,8 +30,9 @@ export function createPredictor(fetchApi, onResult, delay = DEBOUNCE_MS) {
       const resp = await fetchApi(PREDICT_ROUTE, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(request),
+        body: JSON.stringify({ ...request, editor }),
       });
+      if (resp.status === SUPERSEDED) return; // a newer request of this editor is on its way
       let body = null;
       try {
         body = await resp.json();

@@ -2,9 +2,10 @@
 
 A user types a prompt and sees boxes, drags and resizes one, undoes with Ctrl+Z inside the widget, renames
 it to markup (the name goes out as typed, without a noun), and the queued API prompt and a page reload both
-carry the edit.
+carry the edit. Predictions carry the editor's id; a superseded answer is no error for the user.
 """
 import json
+import re
 
 import pytest
 
@@ -52,3 +53,11 @@ def test_box_editor_edit_reaches_prompt_and_survives_reload(comfy_server, mode):
 
     assert result["afterReload"] == result["promptAfterRename"], "the edit did not survive a page reload"
     assert result["shownAfterReload"]["objects"][0]["phrase"] == HOSTILE
+
+    # One editor id per editor widget: every prediction of the page carried the same one, the reloaded page's
+    # editor another; a superseded answer shows nothing, a busy one is news.
+    before, after = result["editorIdsBeforeReload"], result["editorIdsAfterReload"]
+    assert len(before) == 1 and re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", before[0]), before
+    assert len(after) == 1 and after != before, after
+    assert "superseded" not in result["statusAfter409"] and "busy" in result["statusAfter503"], result
+    assert all(re.search(r"status of (409|503)\b", line) for line in result["refusalLogs"]), result["refusalLogs"]

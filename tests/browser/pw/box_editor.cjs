@@ -8,6 +8,7 @@ const { loadWorkflow, editorNode, editorState, canvasBox, dragOnCanvas, promptLa
 
 const HOSTILE = '<img src=x onerror=window.__xss=1>';
 const PROMPT = 'a cat to the left of a dog';
+const PREDICT_ROUTE = '/spacetime/layout/predict';
 
 (async () => {
   const [url, shot, mode = 'classic', workflowPath] = process.argv.slice(2);
@@ -16,6 +17,10 @@ const PROMPT = 'a cat to the left of a dog';
   const result = { mode, errors };
   const workflow = workflowPath ? JSON.parse(fs.readFileSync(workflowPath, 'utf8')) : null;
   const nodeId = await loadWorkflow(page, workflow);
+  const editorIds = [];
+  page.on('request', (req) => {
+    if (req.method() === 'POST' && req.url().endsWith(PREDICT_ROUTE)) editorIds.push(JSON.parse(req.postData()).editor);
+  });
   result.vueNodesMode = await page.evaluate(() => !!LiteGraph.vueNodesMode);
 
   await typePrompt(page, nodeId, PROMPT);
@@ -59,6 +64,7 @@ const PROMPT = 'a cat to the left of a dog';
     imgs: document.querySelectorAll('img[src="x"]').length }));
   result.promptAfterRename = await promptLayoutJson(page, nodeId);
   await page.screenshot({ path: `${shot}-renamed.png` });
+  result.editorIdsBeforeReload = [...new Set(editorIds)];
 
   // The edit is part of the workflow: it survives a reload of the page.
   await page.waitForTimeout(1200); // the workflow is persisted on change; give it a moment
@@ -69,6 +75,27 @@ const PROMPT = 'a cat to the left of a dog';
   result.afterReload = await promptLayoutJson(page, nodeId);
   result.shownAfterReload = (await editorState(page, nodeId))?.shown;
   await page.screenshot({ path: `${shot}-reloaded.png` });
+
+  // The server refuses a prediction as superseded (409) or busy (503): only the second is news for the user.
+  // The browser itself logs each refused request as a console error; those lines are returned apart.
+  const errorsBeforeRefusals = errors.length;
+  for (const [status, error] of [[409, 'superseded by a newer request from the same editor'],
+    [503, 'the layout predictor is busy (16 requests waiting); try again']]) {
+    let answered;
+    const hit = new Promise((resolve) => { answered = resolve; });
+    await page.route(`**${PREDICT_ROUTE}`, async (route) => {
+      const body = JSON.stringify({ error, field: 'editor' });
+      await route.fulfill({ status, contentType: 'application/json', body });
+      answered();
+    });
+    await typePrompt(page, nodeId, `a bird above a tree ${status}`);
+    await Promise.race([hit, page.waitForTimeout(10000)]);
+    await page.waitForTimeout(300);
+    result[`statusAfter${status}`] = (await editorState(page, nodeId)).status;
+    await page.unroute(`**${PREDICT_ROUTE}`);
+  }
+  result.refusalLogs = errors.splice(errorsBeforeRefusals);
+  result.editorIdsAfterReload = [...new Set(editorIds)].filter((id) => !result.editorIdsBeforeReload.includes(id));
   await ctx.close();
   emit(result);
 })().catch((err) => { emit({ fatal: String(err && err.stack || err) }); process.exit(1); });
