@@ -49,11 +49,13 @@ def test_unrelated_requests_stay_fast_while_editors_predict(comfy_server):
     """40 editors each ask for the longest prompt at once while a typist sends 15 more; GET /system_stats is timed
     every 100 ms until all have answered.
 
-    Bounds: median 0.5 s, max 3 s. Measured on the 2-core CI VM with other tests running beside it: median
-    55-76 ms, max 0.36-0.48 s (the loop waits up to one 5 ms GIL switch interval per system call while a prediction
-    runs; the max is the moment 40 requests arrive at once). Before predictions left the event loop: median 7.5 s,
-    max 11.4 s, since every prediction (0.14-0.4 s each) blocked the loop in turn. The bounds leave 6x headroom
-    for a slower, busier machine and still fail by an order of magnitude when the loop blocks."""
+    Bounds: median 0.5 s, max 3 s. Measured on the 2-core CI VM with other tests running beside it, both cores:
+    median 9-76 ms, max 0.32-0.48 s (the loop waits up to one 5 ms GIL switch interval each time it needs the
+    interpreter back from the prediction thread; the max is the moment 40 requests arrive at once). Before
+    predictions left the event loop: median 6.2-9.1 s, max 9.2-13.6 s, only 2 probes in the whole load, since
+    every prediction (0.14-0.4 s each) blocked the loop in turn. The bounds leave 6x headroom over the worst run
+    for a slower, busier machine and still fail by an order of magnitude when the loop blocks
+    (docs/benchmarks.md, "Editor route under load")."""
     result = probe_under_load(comfy_server, editors=40, burst=15)
     numbers = (f"median {result.median:.3f} s, max {result.worst:.3f} s over {len(result.latencies)} requests in "
                f"{result.seconds:.1f} s")
