@@ -38,12 +38,13 @@ def apply_patch(model: Any, regions: Regions, weights: StepWeights, config: Patc
 
     found = family_of(model)
     if found is None:
-        raise ValueError(f"{node}: model has no cross-attention layers the patch knows. Supported: {supported()}.")
+        raise ValueError(f"{node}: the patch does not know this model ({_model_class(model)}): it finds no "
+                         f"attention layers where text meets image. Supported: {supported()}.")
     family, layers = found
-    widths = family.context_dims(layers)
+    widths = family.context_dims(model, layers)
     if len(regions) and regions.context_dim not in widths:
         raise ValueError(f"{node}: regions were encoded to {regions.context_dim}-wide embeddings but the model's "
-                         f"cross-attention expects {sorted(widths)}: encode the regions with this model's CLIP")
+                         f"text input expects {sorted(widths)}: encode the regions with this model's CLIP")
     m = model.clone()
     info = {"version": 1, "family": family.NAME, "mode": config.mode, "mask_shape": config.mask_shape,
             "radius": config.radius, "feather": config.feather, "strength": config.strength,
@@ -58,6 +59,17 @@ def apply_patch(model: Any, regions: Regions, weights: StepWeights, config: Patc
     family.install(m, runtime)
     m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, WRAPPER_KEY, RunWrapper(runtime))
     return m, runtime
+
+
+def family_name(model: Any) -> str | None:
+    """The name of the model family the patch would use on `model` ("unet", "flux", ...), or None."""
+    found = family_of(model)
+    return found[0].NAME if found is not None else None
+
+
+def _model_class(model: Any) -> str:
+    inner = getattr(getattr(model, "model", None), "diffusion_model", None)
+    return type(inner).__name__ if inner is not None else type(model).__name__
 
 
 def find_runtime(model: Any) -> SpaceTimeRuntime | None:

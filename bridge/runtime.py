@@ -105,7 +105,7 @@ LayerOpsBuilder = Callable[[Any, int, Any, Any, torch.dtype, list, Callable[[], 
 class SpaceTimeRuntime:
     """Everything one patched model needs at sampling time; shared by its hooks (never deep-copied)."""
 
-    def __init__(self, base_model: Any, layers: dict[LayerKey, Any], build_ops: LayerOpsBuilder,
+    def __init__(self, base_model: Any, layers: dict[LayerKey, Any], build_ops: LayerOpsBuilder | None,
                  regions: Regions, weights: StepWeights, config: PatchConfig):
         self.base_model = base_model                    # ComfyUI's BaseModel: its model_sampling is read at use,
                                                         # after any object patch of a later node took effect
@@ -184,7 +184,7 @@ class SpaceTimeRuntime:
             return None
         return w
 
-    def _on_device(self, weights: torch.Tensor, device: Any, dtype: torch.dtype) -> DeviceWeights:
+    def on_device(self, weights: torch.Tensor, device: Any, dtype: torch.dtype) -> DeviceWeights:
         """`weights` on the activations' device, copied once per weights tensor (a copy from pageable host memory
         waits for the GPU, so one per layer would serialise the CPU and the GPU)."""
         cached = self._run.device_weights
@@ -219,6 +219,16 @@ class SpaceTimeRuntime:
             plan = self._resolutions.plans[key] = st_combine.fused_plan(index, b, groups)
         return plan
 
+    def embeddings_on(self, device: Any, dtype: torch.dtype) -> list[torch.Tensor]:
+        """The local embeddings on `device` in `dtype`, copied once per run."""
+        key = (str(device), dtype)
+        embeddings = self._run.embeddings.get(key)
+        if embeddings is None:
+            embeddings = [e.to(device=device, dtype=dtype) for e in self.regions.embeddings]
+            if self.in_run:
+                self._run.embeddings[key] = embeddings
+        return embeddings
+
     # per layer ------------------------------------------------------------------------------------------
     def layer_ops(self, layer: LayerKey, heads: int, attn_precision: Any, device: Any,
                   dtype: torch.dtype) -> st_combine.LayerOps:
@@ -230,12 +240,7 @@ class SpaceTimeRuntime:
         ops = self._run.layer_ops.get(key)
         if ops is not None:
             return ops
-        emb_key = (str(device), dtype)
-        embeddings = self._run.embeddings.get(emb_key)
-        if embeddings is None:
-            embeddings = [e.to(device=device, dtype=dtype) for e in self.regions.embeddings]
-            if self.in_run:
-                self._run.embeddings[emb_key] = embeddings
+        embeddings = self.embeddings_on(device, dtype)
         ops = self._build_ops(module, heads, attn_precision, device, dtype, embeddings, lambda: self.regions.empty)
         if self.in_run:
             self._run.layer_ops[key] = ops
@@ -252,7 +257,7 @@ class SpaceTimeRuntime:
         height, width = facts.grid
         index = self.region_index(height, width, out.device, out.dtype)
         ops = self.layer_ops(facts.layer, facts.heads, facts.attn_precision, out.device, out.dtype)
-        device_weights = self._on_device(weights, out.device, out.dtype)
+        device_weights = self.on_device(weights, out.device, out.dtype)
         plan = self._plan(index, b, ops.groups)
         coefs = device_weights.coefficients.get(id(plan))
         if coefs is None:

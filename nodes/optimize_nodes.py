@@ -14,7 +14,7 @@ from ..spacetime.combine import MODES
 from ..spacetime.masks import SHAPES
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from ..bridge import autograd, clip_models, memory, sampling, vae as vae_io
-from ..bridge.patch import apply_patch, find_runtime
+from ..bridge.patch import apply_patch, family_name, find_runtime
 from ..bridge.probe import install_probe
 from ..bridge.runtime import PatchConfig
 from ..bridge.tokenizer import phrase_token_positions
@@ -25,6 +25,9 @@ OBJECTIVES = ["attention", "clip"]
 # learning_rate 0 = auto. clip: the paper's 0.005. attention: Adam's first steps move each weight by about lr, so
 # 0.25 moves the paper's initial 5/N by a visible amount in the default 2 iterations.
 AUTO_LR = {"attention": 0.25, "clip": 0.005}
+# the attention objective reads cross-attention maps and the clip objective back-propagates through sampling: both
+# are built for UNets; on a DiT the node says so instead of failing somewhere inside
+OPTIMISABLE_FAMILIES = ("unet",)
 
 clip_models.register_clip_folder()
 
@@ -155,6 +158,10 @@ def _optimise(model, regions, positive, negative, latent, seed, steps, cfg, samp
     except ValueError as exc:
         raise ValueError(f"{NAME}: step_weights {exc}") from None
     weights = initial.values.detach().clone().float().requires_grad_(True)
+    family = family_name(model)
+    if family is not None and family not in OPTIMISABLE_FAMILIES:
+        raise ValueError(f"{NAME}: works on UNet models (SD1.x, SD2.x, SDXL); this model is a {family} DiT. Give "
+                         "it weights from Step Weights Schedule instead.")
     config = PatchConfig(mode=mode, mask_shape=mask_shape)
     patched, runtime = apply_patch(model, regions, StepWeights(weights), config, node=NAME)
     modules = [autograd.denoiser_module(patched)]

@@ -6,16 +6,18 @@ from comfy_api.latest import io
 
 from ..layout_model import LayoutError
 from ..layout_model.regions import DEFAULT_TEMPLATE, layout_regions
+from ..bridge.tokenizer import prompt_length
 from ..spacetime.regions import Regions
 from .types import Layout as LayoutType, Regions as RegionsType
 
 NAME = "Region Prompt Encode"
 
 
-def _encode(clip, text: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _encode(clip, text: str) -> tuple[torch.Tensor, torch.Tensor | None, int]:
+    """The prompt's embedding, its pooled embedding and how many of its tokens are not padding."""
     tokens = clip.tokenize(text)
     cond, pooled = clip.encode_from_tokens(tokens, return_pooled=True)
-    return cond, pooled
+    return cond, pooled, prompt_length(tokens, int(cond.shape[1]))
 
 
 class SpaceTimeRegionPromptEncode(io.ComfyNode):
@@ -54,14 +56,15 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
         except LayoutError as err:
             raise ValueError(f"{NAME}: {err}") from None
         encoded = [_encode(clip, r.text) for r in regions]
-        empty, empty_pooled = _encode(clip, "")
+        empty, empty_pooled, empty_length = _encode(clip, "")
         return io.NodeOutput(Regions(
-            embeddings=[cond for cond, _ in encoded], pooled=[pool for _, pool in encoded],
+            embeddings=[cond for cond, _, _ in encoded], pooled=[pool for _, pool, _ in encoded],
             boxes=torch.tensor([r.box for r in regions], dtype=torch.float32).reshape(-1, 4),
             centers=torch.tensor([r.center for r in regions], dtype=torch.float32).reshape(-1, 2),
             names=[r.name for r in regions], prompts=[r.text for r in regions], empty=empty,
             empty_pooled=empty_pooled, meta={"width": layout.width, "height": layout.height},
-            shapes=[None if r.mask is None else torch.from_numpy(r.mask) for r in regions]))
+            shapes=[None if r.mask is None else torch.from_numpy(r.mask) for r in regions],
+            lengths=[length for _, _, length in encoded], empty_length=empty_length))
 
 
 NODES = [SpaceTimeRegionPromptEncode]

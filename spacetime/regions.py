@@ -24,6 +24,9 @@ class Regions:
     empty:      ``[1, T, C]`` embedding of the empty prompt "" (the paper's empty prompt), used as the baseline when the
                 sampler call has no uncond rows.
     empty_pooled: pooled embedding of "" or None.
+    lengths:    per region, how many of its tokens carry the prompt (the rest is the text encoder's padding);
+                models that take local prompts as extra tokens use only those. Empty means all tokens.
+    empty_length: the same for the empty prompt (0 means all).
     shapes:     per region, its exact shape as a boolean grid spanning its box (from a segmentation mask), or
                 None for the whole box; used by mask_shape "mask". Empty means no region has one.
     """
@@ -38,6 +41,8 @@ class Regions:
     empty_pooled: torch.Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     shapes: list[torch.Tensor | None] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    empty_length: int = 0
 
     def __post_init__(self) -> None:
         n = len(self.embeddings)
@@ -45,6 +50,13 @@ class Regions:
             raise ValueError("Regions: embeddings, pooled, names and prompts must have one entry per region")
         if not self.shapes:
             self.shapes = [None] * n
+        if not self.lengths:
+            self.lengths = [int(e.shape[1]) for e in self.embeddings]
+        if not self.empty_length:
+            self.empty_length = int(self.empty.shape[1])
+        if len(self.lengths) != n or any(not 0 < m <= e.shape[1] for m, e in zip(self.lengths, self.embeddings)):
+            raise ValueError(f"Regions: lengths must give 1..T_i tokens for each of the {n} regions, got "
+                             f"{self.lengths}")
         if len(self.shapes) != n:
             raise ValueError(f"Regions: shapes must have one entry per region, got {len(self.shapes)} for {n}")
         if tuple(self.boxes.shape) != (n, 4) or tuple(self.centers.shape) != (n, 2):

@@ -52,6 +52,13 @@ def tiny_sdxl(comfy):
 
 
 @pytest.fixture(scope="session")
+def tiny_flux(comfy):
+    from support.models import tiny_flux
+
+    return tiny_flux()
+
+
+@pytest.fixture(scope="session")
 def full_sd15_checkpoint(comfy):
     """Name of the full-size random SD1.5 checkpoint (generated once into the tests' own models folder, which this
     host and the test servers list among their checkpoints)."""

@@ -2,8 +2,9 @@
 
 * ``NAME``, ``SUPPORTED``: its name and the models it covers, for messages;
 * ``attention_layers(model_patcher) -> {layer key: module}``: where text meets image (empty: not this family);
-* ``context_dims(layers) -> set[int]``: the text widths those layers accept;
-* ``build_ops``: a `runtime.LayerOpsBuilder`, how the local prompts enter one layer;
+* ``context_dims(model_patcher, layers) -> set[int]``: the text widths the model accepts;
+* ``build_ops``: a `runtime.LayerOpsBuilder`, how the local prompts enter one cross-attention layer (None where
+  they enter otherwise, as in joint attention);
 * ``install(clone, runtime)``: registers the family's hooks on a cloned patcher; the hooks read each call's facts
   into a `call_facts.CallFacts` and hand them to ``runtime.apply``.
 """
@@ -12,9 +13,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from . import unet
+from . import flux, unet
 
-FAMILIES: tuple[ModuleType, ...] = (unet,)
+FAMILIES: tuple[ModuleType, ...] = (unet, flux)
 
 
 def family_of(model_patcher: Any) -> tuple[ModuleType, dict] | None:

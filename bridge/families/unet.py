@@ -19,7 +19,11 @@ from .cross_attention import context_widths, cross_attention_ops
 NAME = "unet"
 SUPPORTED = "SD1.x, SD2.x and SDXL-style UNets"
 build_ops = cross_attention_ops
-context_dims = context_widths
+
+
+def context_dims(model_patcher: Any, layers: dict) -> set[int]:
+    """The context widths the attn2 layers' to_k accept."""
+    return context_widths(layers)
 
 
 def attention_layers(model_patcher: Any) -> dict[tuple[str, int, int], torch.nn.Module]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from support import patch_support as ps
+
 NODE_ID = "SpaceTimeOptimizeStepWeights"
 STEPS = 4
 
@@ -257,3 +259,11 @@ def test_out_of_memory_becomes_a_named_error(mod, setup, monkeypatch):
         run(mod, setup)
     assert snapshot(setup.model) == before
     assert [p.requires_grad for p in setup.model.model.diffusion_model.parameters()] == flags
+
+
+def test_a_flux_dit_is_refused_with_the_reason(comfy, mod, setup, tiny_flux):
+    regions = ps.regions(comfy, tiny_flux.clip)
+    with pytest.raises(ValueError, match=r"^Optimize Step Weights: works on UNet models \(SD1.x, SD2.x, SDXL\); this "
+                                         r"model is a flux DiT\. Give it weights from Step Weights Schedule"):
+        run(mod, setup, model=tiny_flux.model, regions=regions,
+            latent={"samples": torch.zeros(1, 16, 8, 8)})

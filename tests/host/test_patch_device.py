@@ -55,9 +55,9 @@ def test_one_sigma_read_per_model_call(comfy, tiny_sd15):
 def test_sampling_reads_sigmas_once_per_model_call(comfy, tiny_sd15):
     rt, m = _runtime(comfy, tiny_sd15)
     reads, moves = [], []
-    compute, on_device = rt._compute_weights, rt._on_device
+    compute, on_device = rt._compute_weights, rt.on_device
     rt._compute_weights = lambda *a: reads.append(1) or compute(*a)
-    rt._on_device = lambda w, *a: moves.append(w) or on_device(w, *a)
+    rt.on_device = lambda w, *a: moves.append(w) or on_device(w, *a)
     cond, uncond = ps.encode(tiny_sd15.clip, "a red cat and a blue dog"), ps.encode(tiny_sd15.clip, "")
     out = ps.sample(m, cond, uncond, steps=3)
     assert torch.isfinite(out).all()
@@ -71,9 +71,9 @@ def test_device_weights_are_cached_per_weights_tensor(comfy, tiny_sd15):
     rt.begin_run()
     try:
         w = torch.tensor([[0.5, 1.0]])
-        a = rt._on_device(w, torch.device("cpu"), torch.float16)
-        assert a.tensor.dtype == torch.float16 and rt._on_device(w, torch.device("cpu"), torch.float16) is a
-        assert rt._on_device(w.clone(), torch.device("cpu"), torch.float16) is not a
+        a = rt.on_device(w, torch.device("cpu"), torch.float16)
+        assert a.tensor.dtype == torch.float16 and rt.on_device(w, torch.device("cpu"), torch.float16) is a
+        assert rt.on_device(w.clone(), torch.device("cpu"), torch.float16) is not a
     finally:
         rt.end_run()
 

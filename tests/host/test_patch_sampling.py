@@ -144,8 +144,9 @@ def test_model_without_cross_attention_is_a_clear_error(comfy, tiny_sd15, regs):
             self.diffusion_model = disable_weight_init.Conv2d(4, 4, 1)
 
     patcher = ModelPatcher(NoCrossAttn(), torch.device("cpu"), torch.device("cpu"))
-    with pytest.raises(ValueError, match="SpaceTime Attention Patch: model has no cross-attention layers the patch "
-                                         "knows. Supported: SD1.x"):
+    with pytest.raises(ValueError, match=r"SpaceTime Attention Patch: the patch does not know this model \(Conv2d\): "
+                                         r"it finds no attention layers where text meets image. Supported: SD1.x.*; "
+                                         r"Flux.1 \(dev, schnell, Kontext\) and Chroma"):
         ps.patch(comfy, patcher, regs)
 
 

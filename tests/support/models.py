@@ -112,6 +112,36 @@ def tiny_sdxl(seed: int = 0) -> TinyModels:
     return TinyModels(_patcher(model), clip, _tiny_vae())
 
 
+TINY_T5 = {"d_model": 64, "d_ff": 128, "d_kv": 32, "num_heads": 2, "num_layers": 2}
+TINY_FLUX = {"image_model": "flux", "in_channels": 16, "out_channels": 16, "patch_size": 2, "vec_in_dim": 64,
+             "context_in_dim": 64, "hidden_size": 64, "mlp_ratio": 2.0, "num_heads": 2, "depth": 2,
+             "depth_single_blocks": 2, "axes_dim": [8, 12, 12], "theta": 10000, "qkv_bias": True,
+             "guidance_embed": True}
+
+
+def tiny_flux(seed: int = 0) -> TinyModels:
+    """A Flux.1-dev-shaped DiT (2 double and 2 single blocks, guidance embedding) and a tiny Flux text encoder
+    (T5 + CLIP-L at width 64 with the real tokenizers); no VAE (tests read latents)."""
+    import comfy.sd
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+    from comfy.ldm.flux.model import FluxParams
+    from comfy.text_encoders.flux import FluxTokenizer, flux_clip
+
+    unet_config = dict(TINY_FLUX)
+    if "txt_ids_dims" in FluxParams.__dataclass_fields__:      # 2026 cores; Flux.1 gives text no positions
+        unet_config["txt_ids_dims"] = []
+    config = sm.Flux(unet_config)
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed, scale=0.1)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(FluxTokenizer, flux_clip(dtype_t5=torch.float32)),
+                         model_options={"t5xxl_model_config": TINY_T5,
+                                        "clip_l_model_config": dict(TINY_TE, projection_dim=64)})
+    init_random(clip.cond_stage_model, seed + 1)
+    return TinyModels(_patcher(model), clip, None)
+
+
 FULL_SD15_NAME = "random_sd15_fp16.safetensors"
 
 

@@ -45,10 +45,10 @@ def patch(comfy, model, regs, step_weights=None, **kw):
 
 
 def sample(model, positive, negative, height=128, width=128, steps=1, cfg=7.0, sampler="euler",
-           scheduler="normal", seed=0, batch=1, **kw):
+           scheduler="normal", seed=0, batch=1, latent_channels=4, **kw):
     import nodes
 
-    latent = {"samples": torch.zeros(batch, 4, height // 8, width // 8)}
+    latent = {"samples": torch.zeros(batch, latent_channels, height // 8, width // 8)}
     with torch.inference_mode():
         return nodes.common_ksampler(model, seed, steps, cfg, sampler, scheduler, positive, negative, latent,
                                      **kw)[0]["samples"]

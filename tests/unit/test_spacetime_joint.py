@@ -1,0 +1,86 @@
+"""The method in joint attention (spacetime.joint) against its equations written out with plain softmax."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from spacetime.joint import RegionCells, TokenLayout, regional_joint_attention
+
+
+def _softmax_attention(q, k, v):
+    scores = q.double() @ k.double().transpose(-1, -2) / q.shape[-1] ** 0.5
+    return scores.softmax(-1) @ v.double()
+
+
+def _flat(x):
+    b, h, n, d = x.shape
+    return x.transpose(1, 2).reshape(b, n, h * d)
+
+
+def _case(seed=0, batch=3, heads=2, dim=8, lengths=(3, 4, 2), prompt=5, grid=(3, 4), extra=2):
+    gen = torch.Generator().manual_seed(seed)
+    layout = TokenLayout.from_lengths(list(lengths), prompt, grid)
+    n = layout.prefix + prompt + grid[0] * grid[1] + extra
+    q, k, v = (torch.randn(batch, heads, n, dim, generator=gen) for _ in range(3))
+    cells = RegionCells((torch.tensor([0, 1, 4, 5]), torch.tensor([5, 6, 7, 11])),
+                        (torch.ones(4), torch.tensor([1.0, 0.5, 1.0, 1.0])))
+    return layout, q, k, v, cells
+
+
+def _main(q, k, v):
+    return _flat(_softmax_attention(q, k, v)).float()
+
+
+@pytest.mark.parametrize("mode", ["guidance", "mix"])
+def test_every_part_of_the_output_follows_the_equations(mode):
+    layout, q, k, v, cells = _case()
+    rows = torch.tensor([0, 2])                          # row 1 is a negative prompt's: no weight
+    weights = torch.tensor([[1.5, 0.7], [0.3, 2.0]])
+    out = regional_joint_attention(q, k, v, layout, _main, cells, weights, rows, mode)
+    p, g = layout.prefix, layout.prompt
+    main = _flat(_softmax_attention(q[:, :, p:], k[:, :, p:], v[:, :, p:]))
+    want = torch.cat([_flat(torch.cat([_softmax_attention(q[:, :, s:e], k[:, :, s:e], v[:, :, s:e])
+                                       for s, e in layout.spans], dim=2)), main.clone()], dim=1)
+    es, ee = layout.spans[-1]
+    for r_pos, r in enumerate(rows.tolist()):
+        for i, (s, e) in enumerate(layout.spans[:-1]):
+            for cell, m in zip(cells.indices[i].tolist(), cells.values[i].tolist()):
+                t = p + g + cell
+                qi = q[r:r + 1, :, t:t + 1]
+                local = _flat(_softmax_attention(qi, k[r:r + 1, :, s:e], v[r:r + 1, :, s:e]))[0, 0]
+                base = (_flat(_softmax_attention(qi, k[r:r + 1, :, es:ee], v[r:r + 1, :, es:ee]))[0, 0]
+                        if mode == "guidance" else main[r, g + cell])
+                want[r, t] += weights[r_pos, i].double() * m * (local - base)
+    assert torch.allclose(out.double(), want, atol=1e-5)
+
+
+def test_prompt_image_and_negative_rows_never_read_the_local_prompts():
+    layout, q, k, v, cells = _case(1)
+    rows = torch.tensor([0])
+    out = regional_joint_attention(q, k, v, layout, _main, cells, torch.tensor([[2.0, 2.0]]), rows, "guidance")
+    k2, v2 = k.clone(), v.clone()
+    k2[:, :, :layout.prefix] += 3.0                      # other local prompts and another empty prompt
+    v2[:, :, :layout.prefix] -= 1.0
+    other = regional_joint_attention(q, k2, v2, layout, _main, cells, torch.tensor([[2.0, 2.0]]), rows, "guidance")
+    p, g = layout.prefix, layout.prompt
+    assert torch.equal(out[:, p:p + g], other[:, p:p + g]), "the prompt's tokens read a local prompt"
+    assert torch.equal(out[1:, p:], other[1:, p:]), "a row without weights read a local prompt"
+    inside = torch.zeros(layout.grid[0] * layout.grid[1], dtype=torch.bool)
+    inside[torch.cat(cells.indices)] = True
+    assert torch.equal(out[0, p + g:][:12][~inside], other[0, p + g:][:12][~inside]), "outside read them"
+    assert not torch.equal(out[0, p + g:][:12][inside], other[0, p + g:][:12][inside])
+
+
+def test_zero_weights_and_unpatched_blocks_leave_the_main_attention_as_it_is():
+    layout, q, k, v, cells = _case(2)
+    p = layout.prefix
+    main = _main(q[:, :, p:], k[:, :, p:], v[:, :, p:])
+    for args in ((cells, torch.zeros(1, 2), torch.tensor([0])), (None, torch.ones(1, 2), torch.tensor([0]))):
+        out = regional_joint_attention(q, k, v, layout, _main, *args, "guidance")
+        assert torch.equal(out[:, p:], main)
+
+
+def test_unknown_mode_is_an_error():
+    layout, q, k, v, cells = _case()
+    with pytest.raises(ValueError, match="mode"):
+        regional_joint_attention(q, k, v, layout, _main, cells, torch.ones(1, 2), torch.tensor([0]), "blend")
