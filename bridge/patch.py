@@ -48,7 +48,8 @@ def apply_patch(model: Any, regions: Regions, weights: StepWeights, config: Patc
     m = model.clone()
     info = {"version": 1, "family": family.NAME, "mode": config.mode, "mask_shape": config.mask_shape,
             "radius": config.radius, "feather": config.feather, "strength": config.strength,
-            "start_percent": config.start_percent, "end_percent": config.end_percent,
+            "start_percent": config.start_percent, "end_percent": config.end_percent, "blocks": config.blocks,
+            "region_attention": config.region_attention,
             "regions": regions.describe()}
     options = m.model_options.setdefault("transformer_options", {})
     if len(regions) == 0 or config.strength == 0:
@@ -56,7 +57,10 @@ def apply_patch(model: Any, regions: Regions, weights: StepWeights, config: Patc
         return m, None
     runtime = SpaceTimeRuntime(m.model, layers, family.build_ops, regions, weights, config)
     options[OPTIONS_KEY] = dict(info, active=True)
-    family.install(m, runtime)
+    try:
+        family.install(m, runtime)
+    except ValueError as err:        # a setting this model cannot take (e.g. a block it does not have)
+        raise ValueError(f"{node}: {err}") from None
     m.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.OUTER_SAMPLE, WRAPPER_KEY, RunWrapper(runtime))
     return m, runtime
 

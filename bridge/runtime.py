@@ -27,6 +27,7 @@ from .call_facts import CallFacts, LayerKey
 from .progress import ProgressTable, progress_table, sigma_to_progress
 
 log = logging.getLogger("spacetime_attention")
+REGION_ATTENTION = ("open", "restricted")
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,16 @@ class PatchConfig:
     strength: float = 1.0
     start_percent: float = 0.0
     end_percent: float = 1.0
+    blocks: str = "all"                 # DiTs: which blocks act (spacetime.blocks)
+    region_attention: str = "open"      # DiTs: whether a region's image tokens read other regions' tokens
 
     def __post_init__(self) -> None:
         # a mode the nodes' menus do not offer would silently run as mix (API prompts skip the menus' check)
         if self.mode not in st_combine.MODES:
             raise ValueError(f"mode must be one of {list(st_combine.MODES)}, got {self.mode!r}")
+        if self.region_attention not in REGION_ATTENTION:
+            raise ValueError(f"region_attention must be one of {list(REGION_ATTENTION)}, got "
+                             f"{self.region_attention!r}")
 
 
 @dataclass(frozen=True)
@@ -198,8 +204,9 @@ class SpaceTimeRuntime:
     def region_masks(self, height: int, width: int) -> torch.Tensor:
         """``[R, height * width]`` masks of the regions on one token grid (float32, CPU)."""
         cfg = self.config
-        return st_masks.region_masks(self.regions.boxes, self.regions.centers, height, width, cfg.mask_shape,
-                                     cfg.radius, cfg.feather, self.regions.shapes)
+        masks = st_masks.region_masks(self.regions.boxes, self.regions.centers, height, width, cfg.mask_shape,
+                                      cfg.radius, cfg.feather, self.regions.shapes)
+        return st_masks.with_background(masks) if self.regions.background else masks
 
     def region_index(self, height: int, width: int, device: Any, dtype: torch.dtype) -> st_masks.RegionIndex:
         key = (height, width, str(device), dtype)

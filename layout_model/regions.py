@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .object_masks import decode_mask
-from .schema import Layout, LayoutError, LayoutObject, box_center, check_box
+from .schema import Layout, LayoutError, LayoutObject, box_center, check_box, check_text
 
 DEFAULT_TEMPLATE = "a photo of {phrase}"  # the paper's local description
 
@@ -50,8 +50,10 @@ def local_description(obj: LayoutObject, template: str = DEFAULT_TEMPLATE) -> st
     return text.strip()
 
 
-def layout_regions(layout: Layout, template: str = DEFAULT_TEMPLATE, overrides: str = "") -> list[Region]:
-    """One `Region` per object, in layout order.
+def layout_regions(layout: Layout, template: str = DEFAULT_TEMPLATE, overrides: str = "",
+                   background: str = "") -> list[Region]:
+    """One `Region` per object, in layout order, then the background's (the whole image; its consumers give it
+    what the other regions leave) when `background` has text.
 
     `overrides` holds one line per object (blank keeps the object's own prompt or the template), so a
     user can replace a description without editing the layout. Raises `LayoutError` naming the field
@@ -65,6 +67,10 @@ def layout_regions(layout: Layout, template: str = DEFAULT_TEMPLATE, overrides: 
         regions.append(Region(box=box, center=box_center(box), name=obj.noun or obj.category or obj.phrase,
                               text=text or local_description(obj, template),
                               mask=None if obj.mask is None else decode_mask(obj.mask)))
+    text = (background or "").strip()
+    if text:
+        check_text(text, "background")
+        regions.append(Region(box=[0.0, 0.0, 1.0, 1.0], center=[0.5, 0.5], name="background", text=text))
     return regions
 
 

@@ -10,7 +10,7 @@ from ..spacetime.combine import MODES
 from ..spacetime.masks import SHAPES
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from ..bridge.patch import apply_patch
-from ..bridge.runtime import PatchConfig
+from ..bridge.runtime import REGION_ATTENTION, PatchConfig
 from .types import Regions as RegionsType, StepWeights as StepWeightsType
 
 NAME = "SpaceTime Attention Patch"
@@ -55,18 +55,30 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                                tooltip="Denoising progress where the control starts (0 = first step)."),
                 io.Float.Input("end_percent", default=1.0, min=0.0, max=1.0, step=0.001,
                                tooltip="Denoising progress where the control ends (1 = last step)."),
+                io.String.Input("blocks", default="all", optional=True,
+                                tooltip="DiTs only: the transformer blocks that act. all, double, single, every "
+                                        "other (blocks 0, 2, 4, ... of each kind) or a list like 'd0-d9, s0, s4' "
+                                        "(d = double-stream, s = single-stream block). UNets use every "
+                                        "cross-attention layer."),
+                io.Combo.Input("region_attention", options=list(REGION_ATTENTION), default="open", optional=True,
+                               tooltip="DiTs only: open lets every image token read every other, as the model "
+                                       "does; restricted keeps a region's image tokens from reading the tokens of "
+                                       "other regions (less leaking between objects, a little more compute). "
+                                       "The prompt and the background always read everything."),
             ],
             outputs=[io.Model.Output(display_name="model", tooltip="A patched clone of the input model.")],
         )
 
     @classmethod
     def execute(cls, model, regions, step_weights=None, mode="guidance", mask_shape="box", radius=0.2,
-                feather=0.0, strength=1.0, start_percent=0.0, end_percent=1.0) -> io.NodeOutput:
+                feather=0.0, strength=1.0, start_percent=0.0, end_percent=1.0, blocks="all",
+                region_attention="open") -> io.NodeOutput:
         if start_percent > end_percent:
             raise ValueError(f"{NAME}: start_percent ({start_percent}) is after end_percent ({end_percent})")
         try:
             config = PatchConfig(mode=mode, mask_shape=mask_shape, radius=radius, feather=feather,
-                                 strength=strength, start_percent=start_percent, end_percent=end_percent)
+                                 strength=strength, start_percent=start_percent, end_percent=end_percent,
+                                 blocks=blocks, region_attention=region_attention)
         except ValueError as exc:
             raise ValueError(f"{NAME}: {exc}") from None
         if step_weights is None:

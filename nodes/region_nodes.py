@@ -42,17 +42,21 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
                 io.String.Input("overrides", multiline=True, default="", optional=True,
                                 tooltip="Optional: one line per object (in layout order) with its own local "
                                         "description; a blank line keeps the template / the layout's prompt."),
+                io.String.Input("background", multiline=True, default="", optional=True,
+                                tooltip="Optional: a description of the area outside every box (e.g. 'a sunny "
+                                        "meadow'). It becomes one more region, last, covering what the boxes "
+                                        "leave; give it a weight like any object. Empty: no background region."),
             ],
             outputs=[RegionsType.Output(display_name="regions",
                                         tooltip="Per-object local embeddings and geometry for the patch.")],
         )
 
     @classmethod
-    def execute(cls, clip, layout, template=DEFAULT_TEMPLATE, overrides="") -> io.NodeOutput:
+    def execute(cls, clip, layout, template=DEFAULT_TEMPLATE, overrides="", background="") -> io.NodeOutput:
         if clip is None:
             raise ValueError(f"{NAME}: clip is missing; connect the checkpoint's CLIP output")
         try:
-            regions = layout_regions(layout, template, overrides)
+            regions = layout_regions(layout, template, overrides, background)
         except LayoutError as err:
             raise ValueError(f"{NAME}: {err}") from None
         encoded = [_encode(clip, r.text) for r in regions]
@@ -64,7 +68,8 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             names=[r.name for r in regions], prompts=[r.text for r in regions], empty=empty,
             empty_pooled=empty_pooled, meta={"width": layout.width, "height": layout.height},
             shapes=[None if r.mask is None else torch.from_numpy(r.mask) for r in regions],
-            lengths=[length for _, _, length in encoded], empty_length=empty_length))
+            lengths=[length for _, _, length in encoded], empty_length=empty_length,
+            background=bool(background and background.strip())))
 
 
 NODES = [SpaceTimeRegionPromptEncode]

@@ -70,6 +70,33 @@ class RegionCells:
         return cls(tuple(index.union[p] for p in index.pos), tuple(index.values))
 
 
+@dataclass(frozen=True)
+class RegionGroups:
+    """For restricted region attention: image cells grouped by the set of regions they lie in (cells outside every
+    region excluded). Group g's cells read the prompt, every cell of their own regions, the background (cells in no
+    region) and any extra tokens, never a cell that only other regions hold."""
+
+    queries: tuple[torch.Tensor, ...]       # per group, its cells (flat grid indices)
+    keys: tuple[torch.Tensor, ...]          # per group, the image cells it may read
+
+    @classmethod
+    def from_cells(cls, cells: RegionCells, grid: tuple[int, int]) -> "RegionGroups":
+        n = grid[0] * grid[1]
+        member = torch.zeros(len(cells.indices), n, dtype=torch.bool)
+        for i, idx in enumerate(cells.indices):
+            member[i, idx.cpu()] = True
+        signatures, inverse = torch.unique(member.t(), dim=0, return_inverse=True)
+        queries, keys = [], []
+        for g, signature in enumerate(signatures):
+            if not signature.any():
+                continue
+            queries.append(torch.nonzero(inverse == g).flatten())
+            readable = member[signature].any(dim=0) | ~member.any(dim=0)      # own regions and the background
+            keys.append(torch.nonzero(readable).flatten())
+        device = cells.indices[0].device if cells.indices else None
+        return cls(tuple(q.to(device) for q in queries), tuple(k.to(device) for k in keys))
+
+
 def _heads_first(x: torch.Tensor) -> torch.Tensor:
     """``(B, H, N, D)`` -> ``(B, N, H * D)``, the layout attention backends return."""
     b, h, n, d = x.shape
@@ -79,43 +106,65 @@ def _heads_first(x: torch.Tensor) -> torch.Tensor:
 def regional_joint_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout,
                              main_attention: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
                              cells: RegionCells | None, weights: torch.Tensor | None, rows: torch.Tensor | None,
-                             mode: str = "guidance") -> torch.Tensor:
+                             mode: str = "guidance", groups: RegionGroups | None = None) -> torch.Tensor:
     """``(B, N, H * D)`` attention output of one joint-attention call with the local prompts in front.
 
     q, k, v:  ``(B, H, N, D)`` after positional encoding, N = layout.prefix + prompt + image (+ extra) tokens;
     main_attention(q, k, v): the model's own attention on the prompt + image part, ``(B, n, H * D)``;
     cells:    region cells on the layout's grid; None in a block the patch leaves alone;
     weights:  ``[len(rows), R]`` weights of the rows in `rows` (the cond rows), or None;
-    rows:     indices of the batch rows the term acts on.
+    rows:     indices of the batch rows the term acts on;
+    groups:   restricted region attention (RegionGroups) in a patched block: the image cells of a region do not
+              read the cells of other regions; None = open (as the unpatched model).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     p = layout.prefix
     main = main_attention(q[:, :, p:], k[:, :, p:], v[:, :, p:])
+    if cells is not None and groups is not None:
+        main = _restrict(q[:, :, p:], k[:, :, p:], v[:, :, p:], layout, main, main_attention, groups)
     streams = [F.scaled_dot_product_attention(q[:, :, s:e], k[:, :, s:e], v[:, :, s:e]) for s, e in layout.spans]
     if cells is not None and weights is not None and rows is not None and rows.numel():
         main = _add_region_term(q, k, v, layout, main, cells, weights, rows, mode)
     return torch.cat([_heads_first(torch.cat(streams, dim=2)).to(main.dtype), main], dim=1)
 
 
+def _restrict(q, k, v, layout: TokenLayout, main: torch.Tensor, main_attention, groups: RegionGroups) -> torch.Tensor:
+    """`main` with each region group's rows recomputed over the keys that group may read."""
+    g0 = layout.image_start
+    n_grid = layout.grid[0] * layout.grid[1]
+    fixed = torch.cat([torch.arange(g0, device=q.device), torch.arange(g0 + n_grid, q.shape[2], device=q.device)])
+    for cells, allowed in zip(groups.queries, groups.keys):
+        keys = torch.cat([fixed, g0 + allowed])
+        rows = g0 + cells
+        main[:, rows] = main_attention(q[:, :, rows], k[:, :, keys], v[:, :, keys]).to(main.dtype)
+    return main
+
+
 def _add_region_term(q, k, v, layout: TokenLayout, main: torch.Tensor, cells: RegionCells, weights: torch.Tensor,
                      rows: torch.Tensor, mode: str) -> torch.Tensor:
+    """Adds each region's term to `main` in place (a tensor this call's attention made) and returns it; every term
+    reads `main` as the attention gave it, so overlapping regions add up in any order."""
     empty_start, empty_end = layout.spans[-1]
     img0 = layout.prefix + layout.image_start
-    q_rows, k_rows, v_rows = q[rows], k[rows], v[rows]
-    k_empty, v_empty = k_rows[:, :, empty_start:empty_end], v_rows[:, :, empty_start:empty_end]
-    out = main.clone()
+    k_empty = k[:, :, empty_start:empty_end].index_select(0, rows)
+    v_empty = v[:, :, empty_start:empty_end].index_select(0, rows)
     row_index = rows.view(-1, 1)
+    terms = []
     for i, (start, end) in enumerate(layout.spans[:-1]):
         idx, mask = cells.indices[i], cells.values[i]
         if idx.numel() == 0:
             continue
-        qi = q_rows[:, :, img0 + idx]
-        local = _heads_first(F.scaled_dot_product_attention(qi, k_rows[:, :, start:end], v_rows[:, :, start:end]))
+        qi = q[:, :, img0 + idx].index_select(0, rows)
+        local = _heads_first(F.scaled_dot_product_attention(qi, k[:, :, start:end].index_select(0, rows),
+                                                            v[:, :, start:end].index_select(0, rows)))
+        cols = layout.image_start + idx.view(1, -1)
         if mode == "guidance":
             base = _heads_first(F.scaled_dot_product_attention(qi, k_empty, v_empty))
         else:
-            base = main[rows][:, layout.image_start + idx]
+            base = main[row_index, cols]
         scale = weights[:, i].view(-1, 1, 1).to(local.dtype) * mask.view(1, -1, 1).to(local.dtype)
-        out[row_index, layout.image_start + idx.view(1, -1)] += ((local - base) * scale).to(out.dtype)
-    return out
+        terms.append((cols, ((local - base) * scale).to(main.dtype)))
+    for cols, term in terms:
+        main[row_index, cols] += term
+    return main

@@ -75,6 +75,15 @@ def region_masks(boxes: torch.Tensor, centers: torch.Tensor, height: int, width:
     return mask.to(torch.float32)
 
 
+def with_background(masks: torch.Tensor) -> torch.Tensor:
+    """`masks` whose last row (the background region) becomes the cells no other region covers (soft edges:
+    what the others leave uncovered)."""
+    out = masks.clone()
+    others = masks[:-1].amax(dim=0) if masks.shape[0] > 1 else torch.zeros_like(masks[0])
+    out[-1] = (1.0 - others).clamp(0.0, 1.0)
+    return out
+
+
 def _shape_cells(grid: torch.Tensor, box: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """``[height, width]`` 0/1: the cells whose centre lands on an inside cell of `grid` stretched over `box`."""
     x0, y0, x1, y1 = box.tolist()

@@ -27,6 +27,7 @@ class Regions:
     lengths:    per region, how many of its tokens carry the prompt (the rest is the text encoder's padding);
                 models that take local prompts as extra tokens use only those. Empty means all tokens.
     empty_length: the same for the empty prompt (0 means all).
+    background: the last region describes the area outside every other region (its mask is what they leave).
     shapes:     per region, its exact shape as a boolean grid spanning its box (from a segmentation mask), or
                 None for the whole box; used by mask_shape "mask". Empty means no region has one.
     """
@@ -43,6 +44,7 @@ class Regions:
     shapes: list[torch.Tensor | None] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     empty_length: int = 0
+    background: bool = False
 
     def __post_init__(self) -> None:
         n = len(self.embeddings)

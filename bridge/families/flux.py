@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from ...spacetime.joint import RegionCells, TokenLayout, regional_joint_attention
+from ...spacetime.blocks import parse_blocks
+from ...spacetime.joint import RegionCells, RegionGroups, TokenLayout, regional_joint_attention
 from ..call_facts import Skip, split_chunks
 from ..runtime import AppliedCall, SpaceTimeRuntime
 
@@ -67,6 +68,7 @@ class JointCall:
     weights: torch.Tensor            # [len(rows), R] on the activations' device
     rows: torch.Tensor               # the cond rows, on the activations' device
     blocks: frozenset | None         # patched blocks; None = all
+    groups: RegionGroups | None      # restricted region attention; None = open
 
 
 class ModelCallWrapper:
@@ -77,6 +79,7 @@ class ModelCallWrapper:
         self.signature = inspect.signature(forward)
         self.patch_size = patch_size
         self.blocks = blocks
+        self.groups: dict[tuple, RegionGroups] = {}     # per (grid, device): restricted attention's key sets
 
     def __deepcopy__(self, memo):
         return self
@@ -117,8 +120,15 @@ class ModelCallWrapper:
         if self.runtime.trace is not None:
             self.runtime.trace.append(AppliedCall(("model", 0), self.runtime.config.mode, "empty_prompt", cond,
                                                   weights.detach(), (height, width)))
-        return JointCall(TokenLayout.from_lengths(lengths, int(context.shape[1]), (height, width)),
-                         RegionCells.from_index(index), device_weights.repeat(len(cond), 1), rows, self.blocks)
+        cells = RegionCells.from_index(index)
+        groups = None
+        if self.runtime.config.region_attention == "restricted":
+            key = (height, width, str(x.device))
+            groups = self.groups.get(key)
+            if groups is None:
+                groups = self.groups[key] = RegionGroups.from_cells(cells, (height, width))
+        return JointCall(TokenLayout.from_lengths(lengths, int(context.shape[1]), (height, width)), cells,
+                         device_weights.repeat(len(cond), 1), rows, self.blocks, groups)
 
     def _prefix(self, context: torch.Tensor) -> torch.Tensor:
         """``[1, P, C]``: each local prompt's real tokens, then the empty prompt's, on the context's device."""
@@ -162,7 +172,7 @@ class JointAttentionOverride:
             return self._backend(func, qm, km, vm, heads, *args[4:], **kwargs)
 
         return regional_joint_attention(q, k, v, call.layout, main_attention, call.cells if active else None,
-                                        call.weights, call.rows, self.runtime.config.mode)
+                                        call.weights, call.rows, self.runtime.config.mode, call.groups)
 
 
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
@@ -172,7 +182,12 @@ def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     from ..patch import WRAPPER_KEY
 
     model = clone.model.diffusion_model
+    counts = {"double": len(model.double_blocks), "single": len(model.single_blocks)}
+    try:
+        blocks = parse_blocks(runtime.config.blocks, counts)
+    except ValueError as err:
+        raise ValueError(f"blocks: {err}") from None
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY,
-                               ModelCallWrapper(runtime, model._forward, int(model.patch_size), None))
+                               ModelCallWrapper(runtime, model._forward, int(model.patch_size), blocks))
     options = clone.model_options.setdefault("transformer_options", {})
     options[OVERRIDE_KEY] = JointAttentionOverride(runtime, options.get(OVERRIDE_KEY))

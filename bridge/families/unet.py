@@ -137,6 +137,10 @@ class OutputHook(_Hook):
 
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     """Register the two attn2 hooks on the cloned patcher."""
+    cfg = runtime.config
+    if " ".join(cfg.blocks.lower().split()) not in ("", "all") or cfg.region_attention != "open":
+        runtime.warn_once("dit_only", "blocks and region_attention apply to DiTs; a UNet is patched in every "
+                                      "cross-attention layer, its image tokens as they are")
     handoff = _Handoff()
     clone.set_model_attn2_patch(InputHook(handoff))
     clone.set_model_attn2_output_patch(OutputHook(runtime, handoff))

@@ -130,3 +130,38 @@ def test_input_model_is_not_mutated(comfy, tiny_flux, flux_regs):
     _sample(_patched(comfy, tiny_flux, flux_regs), tiny_flux.clip)
     assert "optimized_attention_override" not in tiny_flux.model.model_options.get("transformer_options", {})
     assert torch.equal(_sample(tiny_flux.model, tiny_flux.clip), before)
+
+
+def test_blocks_choose_where_the_patch_acts(comfy, tiny_flux, flux_regs):
+    for blocks, expected in (("double", {("double", 0), ("double", 1)}), ("every other", {("double", 0),
+                                                                                         ("single", 0)}),
+                             ("d1, s0-s1", {("double", 1), ("single", 0), ("single", 1)})):
+        model = _patched(comfy, tiny_flux, flux_regs, blocks=blocks)
+        rt = ps.runtime(comfy, model, trace=True)
+        _sample(model, tiny_flux.clip, steps=1)
+        assert {c.layer for c in rt.trace} - {("model", 0)} == expected, blocks
+    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: blocks: 'd5' is outside this model's 2 "
+                                         r"double-stream blocks"):
+        _patched(comfy, tiny_flux, flux_regs, blocks="d5")
+
+
+def test_restricted_region_attention_changes_only_region_tokens(comfy, tiny_flux, flux_regs):
+    open_ = _first_block(_patched(comfy, tiny_flux, flux_regs, weights=(0.0, 0.0)), tiny_flux.clip)
+    zero = _patched(comfy, tiny_flux, flux_regs, weights=(1e-30, 1e-30), region_attention="restricted")
+    restricted = _first_block(zero, tiny_flux.clip)
+    inside = ps.runtime(comfy, zero).region_masks(4, 6).amax(dim=0) > 0
+    assert torch.allclose(restricted["txt"][:, -256:], open_["txt"][:, -256:], atol=1e-5)
+    assert torch.allclose(restricted["img"][:, ~inside], open_["img"][:, ~inside], atol=1e-5)
+    assert (restricted["img"][:, inside] - open_["img"][:, inside]).abs().max() > 1e-4
+
+
+def test_a_background_description_covers_what_the_boxes_leave(comfy, tiny_flux):
+    node = comfy.node_class("SpaceTimeRegionPromptEncode")
+    with torch.inference_mode():
+        regs = node.execute(tiny_flux.clip, ps.make_layout(ps.TWO_BOXES, ["a red cat", "a blue dog"]),
+                            background="a sunny meadow").result[0]
+    assert regs.background and regs.prompts[-1] == "a sunny meadow" and len(regs) == 3
+    model = _patched(comfy, tiny_flux, regs, weights=(1.5, 0.7, 1.0))
+    masks = ps.runtime(comfy, model).region_masks(4, 6)
+    assert torch.equal(masks[2], 1 - masks[:2].amax(dim=0))
+    assert torch.isfinite(_sample(model, tiny_flux.clip)).all()

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from spacetime.joint import RegionCells, TokenLayout, regional_joint_attention
+from spacetime.blocks import parse_blocks
+from spacetime.joint import RegionCells, RegionGroups, TokenLayout, regional_joint_attention
 
 
 def _softmax_attention(q, k, v):
@@ -84,3 +85,50 @@ def test_unknown_mode_is_an_error():
     layout, q, k, v, cells = _case()
     with pytest.raises(ValueError, match="mode"):
         regional_joint_attention(q, k, v, layout, _main, cells, torch.ones(1, 2), torch.tensor([0]), "blend")
+
+
+def test_restricted_region_attention_keeps_regions_from_reading_each_other():
+    """Restricted: a region's cells read the prompt, their own region and the background, not another region;
+    cells in two regions read both; the prompt and the background still read everything."""
+    layout, q, k, v, cells = _case(3)
+    groups = RegionGroups.from_cells(cells, layout.grid)
+    assert sorted(len(g) for g in groups.queries) == [1, 3, 3]            # cell 5 lies in both regions
+    out = regional_joint_attention(q, k, v, layout, _main, cells, torch.zeros(1, 2), torch.tensor([0]),
+                                   "guidance", groups)
+    p, g = layout.prefix, layout.prompt
+    n_grid = layout.grid[0] * layout.grid[1]
+    region0 = {0, 1, 4, 5}
+    region1 = {5, 6, 7, 11}
+    for cell in (0, 6, 5):
+        mine = {r for r, cs in enumerate((region0, region1)) if cell in cs}
+        regions = (region0, region1)
+        own = set().union(*(cs for r, cs in enumerate(regions) if r in mine))
+        other = set().union(*(cs for r, cs in enumerate(regions) if r not in mine)) - own
+        keys = list(range(g)) + [g + c for c in range(n_grid) if c not in other]
+        keys += list(range(g + n_grid, q.shape[2] - p))
+        keys = torch.tensor([p + t for t in keys])
+        t = p + g + cell
+        want = _flat(_softmax_attention(q[:, :, t:t + 1], k[:, :, keys], v[:, :, keys]))[:, 0]
+        assert torch.allclose(out[:, t].double(), want, atol=1e-5), cell
+    open_out = regional_joint_attention(q, k, v, layout, _main, cells, torch.zeros(1, 2), torch.tensor([0]))
+    assert torch.equal(out[:, p:p + g], open_out[:, p:p + g])           # the prompt reads everything
+    assert torch.equal(out[:, p + g + 2], open_out[:, p + g + 2])       # so does the background
+
+
+@pytest.mark.parametrize("text, chosen", [
+    ("all", None), ("", None), ("double", {("double", 0), ("double", 1), ("double", 2)}),
+    ("single", {("single", 0), ("single", 1)}),
+    ("every other", {("double", 0), ("double", 2), ("single", 0)}),
+    ("d0-d1, s1", {("double", 0), ("double", 1), ("single", 1)}), ("D2 , s0-1", {("double", 2), ("single", 0),
+                                                                               ("single", 1)}),
+])
+def test_block_selections(text, chosen):
+    result = parse_blocks(text, {"double": 3, "single": 2})
+    assert result == (None if chosen is None else frozenset(chosen))
+
+
+@pytest.mark.parametrize("text, message", [("d3", "outside this model's 3 double-stream"),
+                                           ("x1", "cannot read 'x1'"), ("s1-s0", "outside"), (",", "no block")])
+def test_bad_block_selections_say_what_is_wrong(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_blocks(text, {"double": 3, "single": 2})
