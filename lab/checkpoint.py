@@ -17,19 +17,26 @@ UNET_PREFIX = "model.diffusion_model."
 def save_lab_checkpoint(path: str | Path, unet_sd: dict[str, torch.Tensor], text_sd: dict[str, torch.Tensor],
                         metadata: dict[str, str] | None = None, dtype: torch.dtype = torch.float16) -> None:
     """Assemble model, CLIP and the fixed TAESD with ComfyUI's classes and write them with `save_checkpoint`."""
+    config = lab_model_config_class()(dict(UNET_CONFIG))
+    save_with_config(path, config, unet_sd, text_sd, fixed_taesd_state_dict(), metadata, dtype)
+
+
+def save_with_config(path: str | Path, config: Any, model_sd: dict[str, torch.Tensor],
+                     text_sd: dict[str, torch.Tensor], vae_sd: dict[str, torch.Tensor],
+                     metadata: dict[str, str] | None, dtype: torch.dtype) -> None:
+    """Write a lab checkpoint (either lab model) through `config`'s model, CLIP and VAE key prefixes."""
     import comfy.model_management as mm
     import comfy.model_patcher
     import comfy.sd
 
-    config = lab_model_config_class()(dict(UNET_CONFIG))
     config.set_inference_dtype(dtype, None)
     model = config.get_model({})
-    model.diffusion_model.load_state_dict({k: v.to(dtype) for k, v in unet_sd.items()})
+    model.diffusion_model.load_state_dict({k: v.to(dtype) for k, v in model_sd.items()})
     patcher = comfy.model_patcher.ModelPatcher(model, load_device=mm.get_torch_device(),
                                                offload_device=mm.unet_offload_device())
     clip = comfy.sd.CLIP(target=config.clip_target(), model_options={"dtype": dtype})
     clip.cond_stage_model.clip_l.load_state_dict({k: v.to(dtype) for k, v in text_sd.items()}, strict=False)
-    vae = comfy.sd.VAE(sd={k: v.to(dtype) for k, v in fixed_taesd_state_dict().items()}, dtype=dtype)
+    vae = comfy.sd.VAE(sd={k: v.to(dtype) for k, v in vae_sd.items()}, dtype=dtype)
     comfy.sd.save_checkpoint(str(path), patcher, clip, vae, metadata=metadata)
 
 
@@ -37,14 +44,21 @@ def load_lab_checkpoint(path: str | Path, embedding_directory: Any = None) -> tu
     """(ModelPatcher, CLIP, VAE) of a lab checkpoint, built the way `comfy.sd.load_state_dict_guess_config`
     builds a detected SD1.5 file (same dtype choice, weight loading and key prefixes), so sampling gives the
     same numbers as that loader did when the lab config sat in ComfyUI's registry."""
+    import comfy.utils
+
+    sd, metadata = comfy.utils.load_torch_file(str(path), return_metadata=True)
+    _check_is_lab(path, sd)
+    return load_with_config(sd, metadata, lab_model_config_class()(dict(UNET_CONFIG)), embedding_directory)
+
+
+def load_with_config(sd: dict[str, torch.Tensor], metadata: dict | None, config: Any,
+                     embedding_directory: Any = None) -> tuple[Any, Any, Any]:
+    """(ModelPatcher, CLIP, VAE) from a lab checkpoint's state dict and its config (either lab model)."""
     import comfy.model_management as mm
     import comfy.model_patcher
     import comfy.sd
     import comfy.utils
 
-    sd, metadata = comfy.utils.load_torch_file(str(path), return_metadata=True)
-    _check_is_lab(path, sd)
-    config = lab_model_config_class()(dict(UNET_CONFIG))
     parameters = comfy.utils.calculate_parameters(sd, UNET_PREFIX)
     load_device = mm.get_torch_device()
     unet_dtype = mm.unet_dtype(model_params=parameters, supported_dtypes=list(config.supported_inference_dtypes),

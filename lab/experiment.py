@@ -4,6 +4,9 @@ usage: python -m lab.experiment [--two 40] [--three 12] [--samples 3] [--split h
                                 [--variants NAME ...] [--table lab/runs/experiment.md]
                                 [--grid docs/lab_grid.jpg] [--checkpoint lab/fixtures/spacetime_lab.safetensors]
 
+The DiT lab checkpoint (lab/fixtures/spacetime_lab_dit.safetensors, recognised by its weights) is sampled with
+Euler on the `simple` schedule (`graphs.DIT_SAMPLER`), without the optimised variants.
+
 Run it after `eval "$(tools/provision.sh)"` (ComfyUI and the harness `support` on PYTHONPATH, the lab linked into
 the host as an extension). Boots ComfyUI in this process with the pack and the lab extension
 (tests/support/comfy_host.py), makes the lab checkpoint visible to the lab's loader node from lab/fixtures, and
@@ -22,7 +25,8 @@ from PIL import Image, ImageDraw
 
 from .captions import canonical_caption
 from .detect import detect
-from .graphs import CHECKPOINT, LOADER, Variant, caption_prompt
+from .dit_checkpoint import is_dit_lab_checkpoint
+from .graphs import CHECKPOINT, DIT_SAMPLER, LOADER, SAMPLER, Variant, caption_prompt
 from .heldout import heldout_scenes, validation_scenes
 from .metrics import ImageScore, in_box_rate, score_image, summarise
 from .scenes import CentreRule
@@ -64,12 +68,12 @@ def boot_host(checkpoint_dir: Path = FIXTURES):
     return host
 
 
-def run_caption(host, scene, variants: list[Variant], seed: int, batch: int,
-                checkpoint: str = CHECKPOINT) -> dict[str, list[np.ndarray]]:
+def run_caption(host, scene, variants: list[Variant], seed: int, batch: int, checkpoint: str = CHECKPOINT,
+                sampler: dict = SAMPLER) -> dict[str, list[np.ndarray]]:
     """Images (H, W, 3 float) per variant for one held-out scene."""
     import folder_paths
 
-    prompt, previews = caption_prompt(scene, canonical_caption(scene), variants, seed, batch, checkpoint)
+    prompt, previews = caption_prompt(scene, canonical_caption(scene), variants, seed, batch, checkpoint, sampler)
     result = host.run(prompt)
     if not result.success or not set(previews.values()) <= set(result.outputs):
         raise RuntimeError(f"prompt failed: {result.error_text()[:2000]}")
@@ -153,8 +157,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     host = boot_host(args.checkpoint.parent)
     centre_rule = pack_centre_rule(host)
-    variants = [v for v in VARIANTS if v.name == "vanilla" or not args.variants
-                or any(part in v.name for part in args.variants)]
+    dit = is_dit_lab_checkpoint(args.checkpoint)
+    # Optimize Step Weights refuses DiTs (the pack says why), so the DiT lab runs every other variant.
+    variants = [v for v in VARIANTS if (v.name == "vanilla" or not args.variants
+                                        or any(part in v.name for part in args.variants)) and not (dit and v.optimise)]
     scenes = (heldout_scenes(min(args.two, 40), min(args.three, 12)) if args.split == "heldout"
               else validation_scenes(args.two, n_three=args.three))
     scores: dict[str, list[list[dict[str, float]]]] = {v.name: [] for v in variants}
@@ -163,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.time()
     for i, scene in enumerate(scenes):
         images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples,
-                             checkpoint=args.checkpoint.name)
+                             checkpoint=args.checkpoint.name, sampler=DIT_SAMPLER if dit else SAMPLER)
         for name, batch in images.items():
             per_image = [image_scores(scene, img, centre_rule) for img in batch]
             scores[name].append(per_image)

@@ -17,6 +17,9 @@ CHECKPOINT = "spacetime_lab.safetensors"
 LOADER = "SpaceTimeLabCheckpointLoader"  # the lab extension's node (lab/loader_node.py)
 IMAGE_SIZE = 256
 SAMPLER = {"steps": 20, "cfg": 4.0, "sampler_name": "ddim", "scheduler": "ddim_uniform", "denoise": 1.0}
+# The DiT lab model is a flow model: Euler on the `simple` schedule, the sampler Flux.1 workflows use.
+DIT_CHECKPOINT = "spacetime_lab_dit.safetensors"
+DIT_SAMPLER = {**SAMPLER, "sampler_name": "euler", "scheduler": "simple"}
 LOCAL_TEMPLATE = "{phrase}"  # the lab model knows "a red circle", not the paper's "a photo of ..."
 BOXES: tuple[str | None, ...] = (None, "predicted", "gold", "swapped")  # None: vanilla, no layout
 
@@ -56,8 +59,9 @@ def gold_layout(scene: Scene, caption: str, swap: bool = False) -> dict[str, Any
 
 
 def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: int, batch: int,
-                   checkpoint: str = CHECKPOINT) -> tuple[dict[str, Any], dict[str, str]]:
-    """The API prompt and, per variant name, the id of its PreviewImage node."""
+                   checkpoint: str = CHECKPOINT, sampler: dict[str, Any] = SAMPLER
+                   ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The API prompt and, per variant name, the id of its PreviewImage node (`sampler`: KSampler's settings)."""
     p: dict[str, Any] = {
         "ckpt": {"class_type": LOADER, "inputs": {"ckpt_name": checkpoint}},
         "pos": {"class_type": "CLIPTextEncode", "inputs": {"text": caption, "clip": ["ckpt", 1]}},
@@ -85,14 +89,14 @@ def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: in
             model = [f"patch{k}", 0]
         if v.optimise:
             p[f"sample{k}"] = {"class_type": "SpaceTimeOptimizeStepWeights", "inputs": {
-                **{key: SAMPLER[key] for key in ("steps", "cfg", "sampler_name", "scheduler")}, "seed": seed,
+                **{key: sampler[key] for key in ("steps", "cfg", "sampler_name", "scheduler")}, "seed": seed,
                 "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "positive": ["pos", 0], "negative": ["neg", 0],
                 "latent": ["latent", 0], "step_weights": [f"weights{k}", 0], "objective": "attention",
                 "iterations": 2, "learning_rate": 0.0, "mode": v.mode, "mask_shape": "box", "clip_model": "none"}}
             samples = [f"sample{k}", 1]
         else:
             p[f"sample{k}"] = {"class_type": "KSampler", "inputs": {
-                **SAMPLER, "seed": seed, "model": model, "positive": ["pos", 0], "negative": ["neg", 0],
+                **sampler, "seed": seed, "model": model, "positive": ["pos", 0], "negative": ["neg", 0],
                 "latent_image": ["latent", 0]}}
             samples = [f"sample{k}", 0]
         p[f"decode{k}"] = {"class_type": "VAEDecode", "inputs": {"samples": samples, "vae": ["ckpt", 2]}}

@@ -162,8 +162,10 @@ def _init_weights(module: torch.nn.Module, used_tokens: list[int] | None = None)
         out[-1].weight.zero_()
 
 
-def train(run: Path, steps: int, batch_size: int, seed: int, lr: float, ema_decay: float, save_every: int) -> None:
-    trainer = Trainer(seed, lr, ema_decay)
+def train(run: Path, steps: int, batch_size: int, seed: int, lr: float, ema_decay: float, save_every: int,
+          trainer_class: type[Trainer] = Trainer) -> None:
+    """The training loop of either lab model (`trainer_class`: `Trainer` or `lab.dit_train.DitTrainer`)."""
+    trainer = trainer_class(seed, lr, ema_decay)
     ckpt = run / "last.pt"
     if ckpt.exists():
         trainer.load(torch.load(ckpt, weights_only=True))

@@ -1,0 +1,160 @@
+"""Train the DiT lab model: Flux transformer and text encoder jointly, flow matching as ComfyUI's Flux samples it.
+
+usage: python -m lab.dit_train --run lab/runs/dit --steps 4000 [--seed 0] [--threads 1]
+       python -m lab.dit_train --run lab/runs/dit --export lab/fixtures/spacetime_lab_dit.safetensors
+
+Same data, captions, EMA, resumption and determinism as `lab.train` (the data stream is a pure function of
+(seed, step)); only the denoiser and the objective differ: x_t = sigma * noise + (1 - sigma) * x0 with
+sigma = ModelSamplingFlux.sigma(t), t uniform, and the Flux predicts the velocity noise - x0 (ComfyUI's CONST).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+
+import torch
+# The lab trains on the CPU outside ComfyUI's model management (no comfy.ops casting there): plain autocast.
+from torch import autocast
+
+from .train import Trainer, _init_weights, _make_clip_layers_differentiable, train
+
+ZERO_INIT = ("final_layer.linear.", "final_layer.adaLN_modulation.", "_mod.lin.", "modulation.lin.")
+
+
+class DitTrainer(Trainer):
+    """`lab.train.Trainer` with the Flux in its denoiser slot (`unet`, so state files keep the same keys)."""
+
+    def __init__(self, seed: int, lr: float, ema_decay: float) -> None:
+        from .dit_model import build_dit, dit_model_sampling
+        from .model import build_text_encoder
+
+        torch.manual_seed(seed)
+        self.seed, self.ema_decay = seed, ema_decay
+        self.tokens: dict[str, list[int]] = {}
+        self.unet = build_dit()
+        self.clip = build_text_encoder(train=True)
+        self.text = self.clip.cond_stage_model.clip_l
+        _init_dit(self.unet)
+        _init_weights(self.text, self._used_tokens())
+        self.text.train()
+        _make_clip_layers_differentiable(self.text)
+        for p in self.text.parameters():
+            p.requires_grad_(True)
+        self.ema_unet, self.ema_text = copy.deepcopy(self.unet).eval(), copy.deepcopy(self.text).eval()
+        _make_flux_blocks_differentiable(self.unet)
+        params = list(self.unet.parameters()) + list(self.text.parameters())
+        self.opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+        self.sampling = dit_model_sampling()
+        self.step_index = 0
+
+    def batch(self, size: int) -> tuple[torch.Tensor, list[str]]:
+        """The lab batch of this step, as 16-channel Flux latents."""
+        from .dit_model import LATENT_CHANNELS
+
+        x0, captions = super().batch(size)
+        pad = x0.new_zeros(x0.shape[0], LATENT_CHANNELS - x0.shape[1], *x0.shape[2:])
+        return torch.cat([x0, pad], dim=1), captions
+
+    def encode_with_pooled(self, captions: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hidden states and projected pooled output, as CLIPTextEncode hands them to model_base.Flux."""
+        z, pooled = self.text([self._tokenize(c) for c in captions])[:2]
+        return z, pooled
+
+    def step(self, batch_size: int) -> float:
+        import comfy.model_management as mm
+
+        # ComfyUI's own training switch, for this step only: rope through plain torch ops (the fused kernel of
+        # newer cores has no backward).
+        previous, mm.in_training = getattr(mm, "in_training", False), True
+        try:
+            return self._step(batch_size)
+        finally:
+            mm.in_training = previous
+
+    def _step(self, batch_size: int) -> float:
+        x0, captions = self.batch(batch_size)
+        gen = torch.Generator().manual_seed(self.seed * 7_919 + self.step_index)
+        sigma = self.sampling.sigma(torch.rand(batch_size, generator=gen))
+        noise = torch.randn(x0.shape, generator=gen)
+        s = sigma.view(-1, 1, 1, 1)
+        xt = s * noise + (1 - s) * x0
+        with autocast("cpu", dtype=torch.bfloat16):
+            context, pooled = self.encode_with_pooled(captions)
+            velocity = self.unet(xt, sigma, context=context, y=pooled)
+        loss = torch.nn.functional.mse_loss(velocity.float(), noise - x0)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(self.unet.parameters()) + list(self.text.parameters()), 1.0)
+        self.opt.step()
+        self._update_ema()
+        self.step_index += 1
+        return loss.item()
+
+
+def _make_flux_blocks_differentiable(model: torch.nn.Module) -> None:
+    """ComfyUI's Flux blocks add their residuals in place to the tensor their LayerNorms saved for backward:
+    on these instances the norms read a copy instead (same maths; the norms have no weights, keys unchanged)."""
+    for block in list(model.double_blocks) + list(model.single_blocks):
+        for norm in block.modules():
+            if isinstance(norm, torch.nn.LayerNorm):
+                norm.forward = _norm_of_copy(norm.forward)
+
+
+def _norm_of_copy(forward):
+    def norm(x: torch.Tensor) -> torch.Tensor:
+        return forward(x.clone())
+
+    return norm
+
+
+@torch.no_grad()
+def _init_dit(model: torch.nn.Module) -> None:
+    """ComfyUI's ops skip initialisation: uniform fan-in weights, unit norm scales, zero biases, and adaLN-zero
+    (modulations and the output layer start at 0, so every block starts as the identity)."""
+    gen = torch.Generator().manual_seed(0)
+    for name, p in model.named_parameters():
+        if any(part in name for part in ZERO_INIT) or name.endswith("bias"):
+            p.zero_()
+        elif p.ndim > 1:
+            bound = 1 / max(p[0].numel(), 1) ** 0.5
+            p.copy_((torch.rand(p.shape, generator=gen) * 2 - 1) * bound)
+        else:
+            p.fill_(1.0)
+
+
+def export(run: Path, out: Path) -> None:
+    """Write the EMA weights as a safetensors checkpoint (fp16) with the hand-set 16-channel TAESD."""
+    from .dit_checkpoint import save_dit_lab_checkpoint
+
+    state = torch.load(run / "last.pt", weights_only=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_dit_lab_checkpoint(out, state["ema_unet"], state["ema_text"],
+                            metadata={"lab_train_step": str(state["step"])})
+    print(f"wrote {out} from step {state['step']}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", type=Path, default=Path("lab/runs/dit"))
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--ema", type=float, default=0.995)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--save-every", type=int, default=100)
+    parser.add_argument("--export", type=Path, help="write the checkpoint from <run>/last.pt and exit")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from .comfy_env import use_comfy_on_cpu
+
+    use_comfy_on_cpu()
+    if args.export:
+        export(args.run, args.export)
+    else:
+        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every, DitTrainer)
+
+
+if __name__ == "__main__":
+    main()
