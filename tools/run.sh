@@ -22,9 +22,11 @@ else
   PY=$SPACETIME_HOST_PYTHON
   EXTRA=(--cpu)
   TEMPLATES="spacetime_attention; the lab: spacetime_lab"
-  # The CPU host has no real weights: offer the lab model so the lab extension's lab_shapes example runs at once.
-  LAB="$REPO/lab/fixtures/spacetime_lab.safetensors"
-  [ -f "$LAB" ] && ln -sf "$LAB" "$COMFYUI_DIR/models/checkpoints/spacetime_lab.safetensors"
+  # The CPU host has no real weights: offer the lab models (UNet and DiT) so the lab extension's lab_shapes
+  # example runs at once.
+  for LAB in "$REPO"/lab/fixtures/spacetime_lab*.safetensors; do
+    [ -f "$LAB" ] && ln -sf "$LAB" "$COMFYUI_DIR/models/checkpoints/$(basename "$LAB")"
+  done
 fi
 cd "$COMFYUI_DIR"
 echo "SpaceTime Attention: ComfyUI starting at http://127.0.0.1:$PORT/  (example workflows: Templates in the left sidebar > Extensions > $TEMPLATES)"
