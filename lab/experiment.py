@@ -28,7 +28,7 @@ from .detect import detect
 from .dit_checkpoint import is_dit_lab_checkpoint
 from .graphs import CHECKPOINT, DIT_SAMPLER, LOADER, SAMPLER, Variant, caption_prompt
 from .heldout import heldout_scenes, validation_scenes
-from .metrics import ImageScore, in_box_rate, score_image, summarise
+from .metrics import ImageScore, colour_leak, in_box_rate, score_image, summarise
 from .scenes import CentreRule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ VARIANTS = [
     Variant("guidance w=4->0, gold boxes", "gold", "guidance", 4.0, weight_end=0.0),
     Variant("control: guidance w=4->0, swapped gold boxes", "swapped", "guidance", 4.0, weight_end=0.0),
 ]
-METRICS = ("presence", "binding", "relation", "all_correct", "in_gold_box")
+METRICS = ("presence", "binding", "relation", "all_correct", "in_gold_box", "colour_leak")
 
 
 def boot_host(checkpoint_dir: Path = FIXTURES):
@@ -92,15 +92,17 @@ def pack_centre_rule(host) -> CentreRule:
 
 
 def image_scores(scene, image: np.ndarray, centre_rule: CentreRule) -> dict[str, float]:
-    """The `lab.metrics` scores of one image, plus the share of objects (by colour) inside their gold box."""
+    """The `lab.metrics` scores of one image, plus the share of objects (by colour) inside their gold box and the
+    colour leak."""
     found = detect(image)
     score: ImageScore = score_image(scene, found, centre_rule)
-    return {**vars(score), "in_gold_box": in_box_rate(scene, found, image.shape[0] / scene.size)}
+    return {**vars(score), "in_gold_box": in_box_rate(scene, found, image.shape[0] / scene.size),
+            "colour_leak": colour_leak(scene, image)}
 
 
 def markdown_table(scores: dict[str, list[list[dict[str, float]]]], label: str) -> str:
     header = (f"| {label} | object presence | colour binding | relation accuracy | all correct | in gold box "
-              "| images |\n|---|---|---|---|---|---|---|\n")
+              "| colour leak | images |\n|---|---|---|---|---|---|---|---|\n")
     rows = []
     for name, per_prompt in scores.items():
         cells = [str(summarise([[s[m] for s in ss] for ss in per_prompt])) for m in METRICS]

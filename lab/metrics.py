@@ -4,13 +4,17 @@ Per image: object presence (each prompt object's shape is found, whatever its co
 with the right colour and shape), relation accuracy (both objects found with the right colour and shape and
 their box centres in the stated order; unconditional, so a missing object counts as a wrong relation), and
 all-correct (every object bound and every relation right). Detections are used at most once per prompt object.
+Colour leak: the share of object-coloured pixels whose colour the prompt does not name (a colour painted where
+none was asked for, e.g. one object's colour bleeding into a region guided by another's local prompt).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from .detect import Detection
+import numpy as np
+
+from .detect import Detection, colour_labels
 from .scenes import CentreRule, Obj, Scene, relation_holds
 
 
@@ -78,3 +82,15 @@ def in_box_rate(scene: Scene, found: list[Detection], scale: float) -> float:
         x0, y0, x1, y1 = (v * scale for v in obj.box)
         hits += any(d.colour == obj.colour and x0 <= d.centre[0] <= x1 and y0 <= d.centre[1] <= y1 for d in found)
     return hits / len(scene.objects)
+
+
+def colour_leak(scene: Scene, image: np.ndarray) -> float:
+    """Share of the image's palette-coloured pixels whose colour no prompt object has (0 when none is coloured)."""
+    from .scenes import COLOURS
+
+    labels = colour_labels(image)
+    coloured = labels >= 0
+    if not coloured.any():
+        return 0.0
+    asked = [i for i, name in enumerate(COLOURS) if any(o.colour == name for o in scene.objects)]
+    return float((coloured & ~np.isin(labels, asked)).sum() / coloured.sum())
