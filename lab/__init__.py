@@ -1,8 +1,9 @@
 """The fidelity lab: a tiny shapes world in which the pack's effect can be measured on a CPU.
 
-Everything here imports without ComfyUI; modules that need it (`model`, `checkpoint`, `train`, `experiment`)
-import it lazily. Linked into ComfyUI's custom_nodes (as `spacetime_lab`), the folder is also a small extension of
-its own: the lab checkpoint's loader node and the `lab_shapes` example workflow, for hosts that want the lab.
+Everything here imports without ComfyUI; modules that need it (`model`, `checkpoint`, `train`, `experiment`, and
+the DiT twins `dit_model`, `dit_checkpoint`, `dit_train`) import it lazily. Linked into ComfyUI's custom_nodes
+(as `spacetime_lab`), the folder is also a small extension of its own: the loader node of both lab checkpoints and
+the `lab_shapes` example workflow, for hosts that want the lab.
 """
 from __future__ import annotations
 
