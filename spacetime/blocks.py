@@ -33,6 +33,8 @@ def parse_blocks(text: str, counts: dict[str, int]) -> frozenset[tuple[str, int]
         first = int(match.group(2))
         last = int(match.group(3)) if match.group(3) is not None else first
         available = counts.get(kind, 0)
+        if not available:
+            raise ValueError(f"{item!r}: this model has no {kind}-stream blocks")
         if first > last or last >= available:
             raise ValueError(f"{item!r} is outside this model's {available} {kind}-stream blocks "
                              f"(0..{available - 1})")

@@ -104,13 +104,14 @@ def _heads_first(x: torch.Tensor) -> torch.Tensor:
 
 
 def regional_joint_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: TokenLayout,
-                             main_attention: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+                             main_attention: Callable[[], torch.Tensor],
                              cells: RegionCells | None, weights: torch.Tensor | None, rows: torch.Tensor | None,
                              mode: str = "guidance", groups: RegionGroups | None = None) -> torch.Tensor:
     """``(B, N, H * D)`` attention output of one joint-attention call with the local prompts in front.
 
     q, k, v:  ``(B, H, N, D)`` after positional encoding, N = layout.prefix + prompt + image (+ extra) tokens;
-    main_attention(q, k, v): the model's own attention on the prompt + image part, ``(B, n, H * D)``;
+    main_attention(): the model's own attention call on the tokens from `layout.prefix` on (the prompt, the image
+              and any extra tokens), ``(B, n, H * D)``;
     cells:    region cells on the layout's grid; None in a block the patch leaves alone;
     weights:  ``[len(rows), R]`` weights of the rows in `rows` (the cond rows), or None;
     rows:     indices of the batch rows the term acts on;
@@ -120,16 +121,16 @@ def regional_joint_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     p = layout.prefix
-    main = main_attention(q[:, :, p:], k[:, :, p:], v[:, :, p:])
+    main = main_attention()
     if cells is not None and groups is not None:
-        main = _restrict(q[:, :, p:], k[:, :, p:], v[:, :, p:], layout, main, main_attention, groups)
+        main = _restrict(q[:, :, p:], k[:, :, p:], v[:, :, p:], layout, main, groups)
     streams = [F.scaled_dot_product_attention(q[:, :, s:e], k[:, :, s:e], v[:, :, s:e]) for s, e in layout.spans]
     if cells is not None and weights is not None and rows is not None and rows.numel():
         main = _add_region_term(q, k, v, layout, main, cells, weights, rows, mode)
     return torch.cat([_heads_first(torch.cat(streams, dim=2)).to(main.dtype), main], dim=1)
 
 
-def _restrict(q, k, v, layout: TokenLayout, main: torch.Tensor, main_attention, groups: RegionGroups) -> torch.Tensor:
+def _restrict(q, k, v, layout: TokenLayout, main: torch.Tensor, groups: RegionGroups) -> torch.Tensor:
     """`main` with each region group's rows recomputed over the keys that group may read."""
     g0 = layout.image_start
     n_grid = layout.grid[0] * layout.grid[1]
@@ -137,7 +138,8 @@ def _restrict(q, k, v, layout: TokenLayout, main: torch.Tensor, main_attention, 
     for cells, allowed in zip(groups.queries, groups.keys):
         keys = torch.cat([fixed, g0 + allowed])
         rows = g0 + cells
-        main[:, rows] = main_attention(q[:, :, rows], k[:, :, keys], v[:, :, keys]).to(main.dtype)
+        main[:, rows] = _heads_first(F.scaled_dot_product_attention(q[:, :, rows], k[:, :, keys],
+                                                                    v[:, :, keys])).to(main.dtype)
     return main
 
 

@@ -59,6 +59,13 @@ def tiny_flux(comfy):
 
 
 @pytest.fixture(scope="session")
+def tiny_sd3(comfy):
+    from support.models import tiny_sd3
+
+    return tiny_sd3()
+
+
+@pytest.fixture(scope="session")
 def full_sd15_checkpoint(comfy):
     """Name of the full-size random SD1.5 checkpoint (generated once into the tests' own models folder, which this
     host and the test servers list among their checkpoints)."""

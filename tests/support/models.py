@@ -142,6 +142,39 @@ def tiny_flux(seed: int = 0) -> TinyModels:
     return TinyModels(_patcher(model), clip, None)
 
 
+# SD3.5-Medium-like MMDiT: hidden = 64 x depth, rms q/k norm, an image-only attention in block 0; CLIP-L + G text
+# (their features padded to 4096 as SD3's encoder does; no T5 at this width).
+TINY_SD3 = {"in_channels": 16, "patch_size": 2, "out_channels": 16, "depth": 2, "input_size": None,
+            "adm_in_channels": 128, "num_patches": 256, "pos_embed_max_size": 16, "qk_norm": "rms",
+            "pos_embed_scaling_factor": None, "x_block_self_attn_layers": [0],
+            "context_embedder_config": {"target": "torch.nn.Linear",
+                                        "params": {"in_features": 4096, "out_features": 128}}}
+
+
+def tiny_sd3(seed: int = 0) -> TinyModels:
+    """An SD3.5-shaped MMDiT (2 joint blocks, the first with SD3.5 Medium's image-only attention) and a tiny SD3
+    text encoder (CLIP-L + CLIP-G with the real tokenizers); no VAE."""
+    import comfy.sd
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+    from comfy.text_encoders.sd3_clip import SD3Tokenizer, sd3_clip
+
+    config = sm.SD3(dict(TINY_SD3))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed, scale=0.1)
+    with torch.no_grad():          # a buffer, left uninitialised like the weights (a checkpoint fills it)
+        gen = torch.Generator().manual_seed(seed)
+        pos = model.diffusion_model.pos_embed
+        pos.copy_(torch.randn(pos.shape, generator=gen) * 0.1)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(SD3Tokenizer, sd3_clip(clip_l=True, clip_g=True, t5=False)),
+                         model_options={"clip_l_model_config": dict(TINY_TE, num_hidden_layers=3,
+                                                                    projection_dim=64),
+                                        "clip_g_model_config": TINY_TE_G})
+    init_random(clip.cond_stage_model, seed + 1)
+    return TinyModels(_patcher(model), clip, None)
+
+
 FULL_SD15_NAME = "random_sd15_fp16.safetensors"
 
 

@@ -28,8 +28,10 @@ def _case(seed=0, batch=3, heads=2, dim=8, lengths=(3, 4, 2), prompt=5, grid=(3,
     return layout, q, k, v, cells
 
 
-def _main(q, k, v):
-    return _flat(_softmax_attention(q, k, v)).float()
+def _main(q, k, v, layout):
+    """The model's own attention on the tokens after the local prompts."""
+    p = layout.prefix
+    return lambda: _flat(_softmax_attention(q[:, :, p:], k[:, :, p:], v[:, :, p:])).float()
 
 
 @pytest.mark.parametrize("mode", ["guidance", "mix"])
@@ -37,7 +39,7 @@ def test_every_part_of_the_output_follows_the_equations(mode):
     layout, q, k, v, cells = _case()
     rows = torch.tensor([0, 2])                          # row 1 is a negative prompt's: no weight
     weights = torch.tensor([[1.5, 0.7], [0.3, 2.0]])
-    out = regional_joint_attention(q, k, v, layout, _main, cells, weights, rows, mode)
+    out = regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), cells, weights, rows, mode)
     p, g = layout.prefix, layout.prompt
     main = _flat(_softmax_attention(q[:, :, p:], k[:, :, p:], v[:, :, p:]))
     want = torch.cat([_flat(torch.cat([_softmax_attention(q[:, :, s:e], k[:, :, s:e], v[:, :, s:e])
@@ -58,11 +60,12 @@ def test_every_part_of_the_output_follows_the_equations(mode):
 def test_prompt_image_and_negative_rows_never_read_the_local_prompts():
     layout, q, k, v, cells = _case(1)
     rows = torch.tensor([0])
-    out = regional_joint_attention(q, k, v, layout, _main, cells, torch.tensor([[2.0, 2.0]]), rows, "guidance")
+    weights = torch.tensor([[2.0, 2.0]])
+    out = regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), cells, weights, rows, "guidance")
     k2, v2 = k.clone(), v.clone()
     k2[:, :, :layout.prefix] += 3.0                      # other local prompts and another empty prompt
     v2[:, :, :layout.prefix] -= 1.0
-    other = regional_joint_attention(q, k2, v2, layout, _main, cells, torch.tensor([[2.0, 2.0]]), rows, "guidance")
+    other = regional_joint_attention(q, k2, v2, layout, _main(q, k2, v2, layout), cells, weights, rows, "guidance")
     p, g = layout.prefix, layout.prompt
     assert torch.equal(out[:, p:p + g], other[:, p:p + g]), "the prompt's tokens read a local prompt"
     assert torch.equal(out[1:, p:], other[1:, p:]), "a row without weights read a local prompt"
@@ -75,16 +78,17 @@ def test_prompt_image_and_negative_rows_never_read_the_local_prompts():
 def test_zero_weights_and_unpatched_blocks_leave_the_main_attention_as_it_is():
     layout, q, k, v, cells = _case(2)
     p = layout.prefix
-    main = _main(q[:, :, p:], k[:, :, p:], v[:, :, p:])
+    main = _main(q, k, v, layout)()
     for args in ((cells, torch.zeros(1, 2), torch.tensor([0])), (None, torch.ones(1, 2), torch.tensor([0]))):
-        out = regional_joint_attention(q, k, v, layout, _main, *args, "guidance")
+        out = regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), *args, "guidance")
         assert torch.equal(out[:, p:], main)
 
 
 def test_unknown_mode_is_an_error():
     layout, q, k, v, cells = _case()
     with pytest.raises(ValueError, match="mode"):
-        regional_joint_attention(q, k, v, layout, _main, cells, torch.ones(1, 2), torch.tensor([0]), "blend")
+        regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), cells, torch.ones(1, 2),
+                                 torch.tensor([0]), "blend")
 
 
 def test_restricted_region_attention_keeps_regions_from_reading_each_other():
@@ -93,8 +97,8 @@ def test_restricted_region_attention_keeps_regions_from_reading_each_other():
     layout, q, k, v, cells = _case(3)
     groups = RegionGroups.from_cells(cells, layout.grid)
     assert sorted(len(g) for g in groups.queries) == [1, 3, 3]            # cell 5 lies in both regions
-    out = regional_joint_attention(q, k, v, layout, _main, cells, torch.zeros(1, 2), torch.tensor([0]),
-                                   "guidance", groups)
+    out = regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), cells, torch.zeros(1, 2),
+                                   torch.tensor([0]), "guidance", groups)
     p, g = layout.prefix, layout.prompt
     n_grid = layout.grid[0] * layout.grid[1]
     region0 = {0, 1, 4, 5}
@@ -110,7 +114,8 @@ def test_restricted_region_attention_keeps_regions_from_reading_each_other():
         t = p + g + cell
         want = _flat(_softmax_attention(q[:, :, t:t + 1], k[:, :, keys], v[:, :, keys]))[:, 0]
         assert torch.allclose(out[:, t].double(), want, atol=1e-5), cell
-    open_out = regional_joint_attention(q, k, v, layout, _main, cells, torch.zeros(1, 2), torch.tensor([0]))
+    open_out = regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), cells, torch.zeros(1, 2),
+                                        torch.tensor([0]))
     assert torch.equal(out[:, p:p + g], open_out[:, p:p + g])           # the prompt reads everything
     assert torch.equal(out[:, p + g + 2], open_out[:, p + g + 2])       # so does the background
 
