@@ -2,6 +2,7 @@
 real samplers: the guarantees of the joint-attention design (spacetime/joint.py, docs/dit-method.md)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -165,3 +166,62 @@ def test_a_background_description_covers_what_the_boxes_leave(comfy, tiny_flux):
     masks = ps.runtime(comfy, model).region_masks(4, 6)
     assert torch.equal(masks[2], 1 - masks[:2].amax(dim=0))
     assert torch.isfinite(_sample(model, tiny_flux.clip)).all()
+
+
+def test_the_flux_graph_runs_through_the_executor(comfy, tiny_flux):
+    """A user's Flux graph as an API prompt: Predict Layout -> Region Prompt Encode -> the patch -> FluxGuidance and
+    KSampler at cfg 1 -> VAE Decode -> Preview; the patched image differs from the same graph's vanilla branch."""
+    class TinyFlux:
+        RETURN_TYPES = ("MODEL", "CLIP", "VAE")
+        FUNCTION = "load"
+        CATEGORY = "testing"
+
+        @classmethod
+        def INPUT_TYPES(cls):
+            return {"required": {}}
+
+        def load(self):
+            return tiny_flux.model, tiny_flux.clip, tiny_flux.vae
+
+    comfy.nodes.NODE_CLASS_MAPPINGS["SpaceTimeTestTinyFlux"] = TinyFlux
+    try:
+        prompt = {
+            "load": {"class_type": "SpaceTimeTestTinyFlux", "inputs": {}},
+            "layout": {"class_type": "SpaceTimePredictLayout",
+                       "inputs": {"text": PROMPT + " on the left and right", "width": 96, "height": 64, "seed": 0,
+                                  "layout_json": ""}},
+            "regions": {"class_type": "SpaceTimeRegionPromptEncode",
+                        "inputs": {"clip": ["load", 1], "layout": ["layout", 0], "template": "a photo of {phrase}",
+                                   "background": "a sunny meadow"}},
+            "patch": {"class_type": "SpaceTimeAttentionPatch",
+                      "inputs": {"model": ["load", 0], "regions": ["regions", 0], "mode": "guidance",
+                                 "mask_shape": "box", "radius": 0.2, "feather": 0.0, "strength": 1.0,
+                                 "start_percent": 0.0, "end_percent": 1.0, "blocks": "every other",
+                                 "region_attention": "restricted"}},
+            "text": {"class_type": "CLIPTextEncode", "inputs": {"clip": ["load", 1], "text": PROMPT}},
+            "guided": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["text", 0], "guidance": 3.5}},
+            "latent": {"class_type": "EmptySD3LatentImage", "inputs": {"width": 96, "height": 64, "batch_size": 1}},
+        }
+        for name, model in (("patched", ["patch", 0]), ("vanilla", ["load", 0])):
+            prompt[f"{name}_ks"] = {"class_type": "KSampler", "inputs": {
+                "model": model, "seed": 1, "steps": 2, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple",
+                "positive": ["guided", 0], "negative": ["guided", 0], "latent_image": ["latent", 0], "denoise": 1.0}}
+            prompt[f"{name}_dec"] = {"class_type": "VAEDecode", "inputs": {"samples": [f"{name}_ks", 0],
+                                                                            "vae": ["load", 2]}}
+            prompt[f"{name}_out"] = {"class_type": "PreviewImage", "inputs": {"images": [f"{name}_dec", 0]}}
+        run = comfy.run(prompt)
+        assert run.success, run.error_text()
+        images = {name: _preview(run, f"{name}_out") for name in ("patched", "vanilla")}
+        assert images["patched"].shape == images["vanilla"].shape == (64, 96, 3)
+        assert not np.array_equal(images["patched"], images["vanilla"])
+    finally:
+        del comfy.nodes.NODE_CLASS_MAPPINGS["SpaceTimeTestTinyFlux"]
+
+
+def _preview(run, node: str) -> np.ndarray:
+    import folder_paths
+    from PIL import Image
+
+    image = run.outputs[node]["images"][0]
+    return np.asarray(Image.open(f"{folder_paths.get_directory_by_type(image['type'])}/{image['subfolder']}/"
+                                 f"{image['filename']}"))

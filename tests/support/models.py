@@ -59,13 +59,13 @@ class TinyModels:
     vae: Any
 
 
-def _tiny_vae():
+def _tiny_vae(latent_channels: int = 4):
     import comfy.sd
     from comfy.ldm.models.autoencoder import AutoencoderKL
 
-    ddconfig = {"double_z": True, "z_channels": 4, "resolution": 256, "in_channels": 3, "out_ch": 3, "ch": 32,
-                "ch_mult": [1, 2, 4, 4], "num_res_blocks": 1, "attn_resolutions": [], "dropout": 0.0}
-    config = {"params": {"ddconfig": ddconfig, "embed_dim": 4}}
+    ddconfig = {"double_z": True, "z_channels": latent_channels, "resolution": 256, "in_channels": 3, "out_ch": 3,
+                "ch": 32, "ch_mult": [1, 2, 4, 4], "num_res_blocks": 1, "attn_resolutions": [], "dropout": 0.0}
+    config = {"params": {"ddconfig": ddconfig, "embed_dim": latent_channels}}
     return comfy.sd.VAE(sd=init_random(AutoencoderKL(**config["params"])).state_dict(), config=config)
 
 
@@ -120,8 +120,8 @@ TINY_FLUX = {"image_model": "flux", "in_channels": 16, "out_channels": 16, "patc
 
 
 def tiny_flux(seed: int = 0) -> TinyModels:
-    """A Flux.1-dev-shaped DiT (2 double and 2 single blocks, guidance embedding) and a tiny Flux text encoder
-    (T5 + CLIP-L at width 64 with the real tokenizers); no VAE (tests read latents)."""
+    """A Flux.1-dev-shaped DiT (2 double and 2 single blocks, guidance embedding), a tiny Flux text encoder
+    (T5 + CLIP-L at width 64 with the real tokenizers) and a tiny 16-channel VAE."""
     import comfy.sd
     import comfy.supported_models as sm
     import comfy.supported_models_base as smb
@@ -139,7 +139,7 @@ def tiny_flux(seed: int = 0) -> TinyModels:
                          model_options={"t5xxl_model_config": TINY_T5,
                                         "clip_l_model_config": dict(TINY_TE, projection_dim=64)})
     init_random(clip.cond_stage_model, seed + 1)
-    return TinyModels(_patcher(model), clip, None)
+    return TinyModels(_patcher(model), clip, _tiny_vae(16))
 
 
 # SD3.5-Medium-like MMDiT: hidden = 64 x depth, rms q/k norm, an image-only attention in block 0; CLIP-L + G text
