@@ -29,6 +29,7 @@ DESCRIPTIONS = {
     "Patched vs vanilla SD1.5": "The same seed with and without the patch.",
     "Optimized weights SD1.5": "Step weights tuned for this prompt and seed.",
     "Layout-guided SDXL": "The same graph on SDXL at 1024 px.",
+    "Layout-guided Flux.1-dev": "The same boxes inside Flux's joint attention, cfg 1.",
 }
 
 

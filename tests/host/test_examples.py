@@ -20,13 +20,14 @@ TINY_LOADER = "SpaceTimeTestTinyCheckpoint"
 
 
 def family(name: str) -> str:
-    return "sdxl" if "sdxl" in name else "sd15"
+    lowered = name.lower()
+    return "flux" if "flux" in lowered else "sdxl" if "sdxl" in lowered else "sd15"
 
 
 @pytest.fixture(scope="module")
-def tiny_loader(comfy, tiny_sd15, tiny_sdxl):
+def tiny_loader(comfy, tiny_sd15, tiny_sdxl, tiny_flux):
     """A test-only loader node with CheckpointLoaderSimple's outputs; ckpt_name picks the tiny family."""
-    models = {"sd15": tiny_sd15, "sdxl": tiny_sdxl}
+    models = {"sd15": tiny_sd15, "sdxl": tiny_sdxl, "flux": tiny_flux}
 
     class TinyCheckpoint:
         RETURN_TYPES = ("MODEL", "CLIP", "VAE")

@@ -84,14 +84,22 @@ def example_names() -> list[str]:
     return sorted(p.stem for p in EXAMPLE_DIR.glob("*.json"))
 
 
+# DiT graphs load model, text encoders and VAE separately; each becomes the test loader, whose (MODEL, CLIP, VAE)
+# outputs sit at these indices
+SPLIT_LOADERS = {"UNETLoader": 0, "DualCLIPLoader": 1, "CLIPLoader": 1, "VAELoader": 2}
+
+
 def make_small(prompt: dict, loader: str | None, ckpt_name: str) -> dict:
-    """64 px, 2 steps, previews instead of saves; the loader class swapped when `loader` is given."""
-    for node in prompt.values():
+    """64 px, 2 steps, previews instead of saves; the loader classes swapped when `loader` is given."""
+    moved: dict[str, int] = {}
+    for node_id, node in prompt.items():
         kind, inputs = node["class_type"], node["inputs"]
-        if kind == "CheckpointLoaderSimple":
+        if kind == "CheckpointLoaderSimple" or (loader and kind in SPLIT_LOADERS):
             node["class_type"] = loader or kind
-            inputs["ckpt_name"] = ckpt_name
-        elif kind in ("EmptyLatentImage", "SpaceTimePredictLayout"):
+            node["inputs"] = {"ckpt_name": ckpt_name}
+            if kind in SPLIT_LOADERS:
+                moved[node_id] = SPLIT_LOADERS[kind]
+        elif kind in ("EmptyLatentImage", "EmptySD3LatentImage", "SpaceTimePredictLayout"):
             inputs["width"] = inputs["height"] = 64
         elif kind in ("KSampler", "SpaceTimeOptimizeStepWeights"):
             inputs["steps"] = 2
@@ -100,4 +108,8 @@ def make_small(prompt: dict, loader: str | None, ckpt_name: str) -> dict:
         elif kind == "SaveImage":
             node["class_type"] = "PreviewImage"
             inputs.pop("filename_prefix", None)
+    for node in prompt.values():
+        for name, value in node["inputs"].items():
+            if isinstance(value, list) and len(value) == 2 and value[0] in moved:
+                node["inputs"][name] = [value[0], moved[value[0]]]
     return prompt

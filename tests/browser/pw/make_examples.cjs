@@ -22,36 +22,93 @@ const SPECS = {
     { prefix: 'spacetime_compare', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: true },
   'Optimized weights SD1.5':
     { prefix: 'spacetime_optimized', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false, optimize: true },
+  'Layout-guided Flux.1-dev':
+    { prefix: 'spacetime_flux', flux: true, size: 1024, steps: 20, cfg: 1.0, guidance: 3.5 },
 };
 
+// Flux.1-dev as ComfyUI's own Flux templates load it: the diffusion model, T5 + CLIP-L and the VAE apart; Flux
+// guidance on the prompt and cfg 1 (no negative pass, so the negative is the prompt zeroed out).
+function buildFlux({ spec, PROMPT }) {
+  const g = window.spacetimeGraph;
+  const unet = g.add('UNETLoader', [20, 60], { unet_name: 'flux1-dev.safetensors' });
+  const clip = g.add('DualCLIPLoader', g.below(unet),
+    { clip_name1: 't5xxl_fp16.safetensors', clip_name2: 'clip_l.safetensors', type: 'flux' });
+  const vae = g.add('VAELoader', g.below(clip), { vae_name: 'ae.safetensors' });
+  const text = g.add('PrimitiveStringMultiline', g.below(vae), { value: PROMPT }, 'Prompt');
+  const layout = g.add('SpaceTimePredictLayout', [460, 60],
+    { width: spec.size, height: spec.size, seed: 0, control_after_generate: 'fixed' });
+  layout.widgets.find((w) => w.name === 'text').value = PROMPT;
+  g.link(text, 0, layout, 'text');
+  const regions = g.add('SpaceTimeRegionPromptEncode', [960, 60]);
+  g.link(clip, 'CLIP', regions, 'clip');
+  g.link(layout, 'layout', regions, 'layout');
+  const patch = g.add('SpaceTimeAttentionPatch', g.below(regions));
+  g.link(unet, 'MODEL', patch, 'model');
+  g.link(regions, 0, patch, 'regions');
+  const positive = g.add('CLIPTextEncode', g.below(text), {}, 'Prompt (T5 + CLIP-L)');
+  g.link(text, 0, positive, 'text');
+  g.link(clip, 'CLIP', positive, 'clip');
+  const guided = g.add('FluxGuidance', g.below(positive), { guidance: spec.guidance });
+  g.link(positive, 0, guided, 'conditioning');
+  const negative = g.add('ConditioningZeroOut', g.below(guided), {}, 'Negative (unused at cfg 1)');
+  g.link(positive, 0, negative, 'conditioning');
+  const latent = g.add('EmptySD3LatentImage', g.below(negative), { width: spec.size, height: spec.size,
+    batch_size: 1 });
+  const ks = g.add('KSampler', [1400, 60], { seed: 42, control_after_generate: 'fixed', steps: spec.steps,
+    cfg: spec.cfg, sampler_name: 'euler', scheduler: 'simple', denoise: 1 }, 'KSampler (SpaceTime)');
+  g.link(patch, 0, ks, 'model');
+  g.link(guided, 0, ks, 'positive');
+  g.link(negative, 0, ks, 'negative');
+  g.link(latent, 0, ks, 'latent_image');
+  const decode = g.add('VAEDecode', [1750, 60]);
+  g.link(ks, 0, decode, 'samples');
+  g.link(vae, 'VAE', decode, 'vae');
+  const save = g.add('SaveImage', [1980, 60], { filename_prefix: `spacetime/${spec.prefix}` });
+  g.link(decode, 0, save, 'images');
+  const preview = g.add('PreviewImage', g.below(layout), {}, 'Layout preview');
+  g.link(layout, 'preview', preview, 'images');
+  window.app.canvas.setDirty(true, true);
+  return layout.id;
+}
+
+/** Puts the graph helpers on window: g.add(type, [x, y], widgets, title), g.below(node), g.link(src, out, dst, in). */
+function installHelpers() {
+  const graph = window.app.graph;
+  graph.clear();
+  window.spacetimeGraph = {
+    add(type, pos, widgets = {}, title) {
+      const node = LiteGraph.createNode(type);
+      if (!node) throw new Error(`missing node type ${type}`);
+      node.pos = pos;
+      if (title) node.title = title;
+      graph.add(node);
+      for (const [key, value] of Object.entries(widgets)) {
+        const widget = node.widgets.find((w) => w.name === key);
+        if (!widget) throw new Error(`${type} has no widget ${key}`);
+        widget.value = value;
+      }
+      return node;
+    },
+    below(node) {
+      return [node.pos[0], node.pos[1] + node.size[1] + 50];
+    },
+    link(src, output, dst, input) {
+      const out = typeof output === 'number' ? output : src.outputs.findIndex((o) => o.name === output);
+      const slot = dst.inputs.findIndex((i) => i.name === input);
+      if (out < 0 || slot < 0) throw new Error(`cannot link ${src.type}.${output} -> ${dst.type}.${input}`);
+      src.connect(out, dst, slot);
+    },
+  };
+}
+
 async function build(page, name, spec) {
-  return page.evaluate(({ name, spec, PROMPT, NEGATIVE }) => {
-    const graph = window.app.graph;
-    graph.clear();
-    const g = {
-      add(type, pos, widgets = {}, title) {
-        const node = LiteGraph.createNode(type);
-        if (!node) throw new Error(`missing node type ${type}`);
-        node.pos = pos;
-        if (title) node.title = title;
-        graph.add(node);
-        for (const [key, value] of Object.entries(widgets)) {
-          const widget = node.widgets.find((w) => w.name === key);
-          if (!widget) throw new Error(`${type} has no widget ${key}`);
-          widget.value = value;
-        }
-        return node;
-      },
-      below(node) {
-        return [node.pos[0], node.pos[1] + node.size[1] + 50];
-      },
-      link(src, output, dst, input) {
-        const out = typeof output === 'number' ? output : src.outputs.findIndex((o) => o.name === output);
-        const slot = dst.inputs.findIndex((i) => i.name === input);
-        if (out < 0 || slot < 0) throw new Error(`cannot link ${src.type}.${output} -> ${dst.type}.${input}`);
-        src.connect(out, dst, slot);
-      },
-    };
+  await page.evaluate(installHelpers);
+  return page.evaluate(spec.flux ? buildFlux : buildCheckpointGraph, { spec, PROMPT, NEGATIVE });
+}
+
+/** SD1.5 / SDXL: one checkpoint loader, CFG with a negative prompt. */
+function buildCheckpointGraph({ spec, PROMPT, NEGATIVE }) {
+  const g = window.spacetimeGraph;
     const ckpt = g.add('CheckpointLoaderSimple', [20, 60], { ckpt_name: spec.ckpt });
     const text = g.add('PrimitiveStringMultiline', g.below(ckpt), { value: PROMPT }, 'Prompt');
     const layout = g.add('SpaceTimePredictLayout', [460, 60],
@@ -103,7 +160,6 @@ async function build(page, name, spec) {
     g.link(layout, 'preview', preview, 'images');
     window.app.canvas.setDirty(true, true);
     return layout.id;
-  }, { name, spec, PROMPT, NEGATIVE });
 }
 
 /** Fits the whole graph into the viewport for the thumbnail. */
