@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from support.tiny_loader import tiny_loader as register_tiny_loader
 from support.workflow import EXAMPLE_DIR, example_names, make_small, specs_from_classes, ui_to_api
 
 EXAMPLES = example_names()
@@ -27,24 +28,8 @@ def family(name: str) -> str:
 @pytest.fixture(scope="module")
 def tiny_loader(comfy, tiny_sd15, tiny_sdxl, tiny_flux):
     """A test-only loader node with CheckpointLoaderSimple's outputs; ckpt_name picks the tiny family."""
-    models = {"sd15": tiny_sd15, "sdxl": tiny_sdxl, "flux": tiny_flux}
-
-    class TinyCheckpoint:
-        RETURN_TYPES = ("MODEL", "CLIP", "VAE")
-        FUNCTION = "load"
-        CATEGORY = "testing"
-
-        @classmethod
-        def INPUT_TYPES(cls):
-            return {"required": {"ckpt_name": (sorted(models),)}}
-
-        def load(self, ckpt_name):
-            m = models[ckpt_name]
-            return (m.model, m.clip, m.vae)
-
-    comfy.nodes.NODE_CLASS_MAPPINGS[TINY_LOADER] = TinyCheckpoint
-    yield TINY_LOADER
-    del comfy.nodes.NODE_CLASS_MAPPINGS[TINY_LOADER]
+    with register_tiny_loader(comfy, TINY_LOADER, {"sd15": tiny_sd15, "sdxl": tiny_sdxl, "flux": tiny_flux}) as name:
+        yield name
 
 
 def api_prompt(comfy, name: str) -> dict:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from support import patch_support as ps
+from support.tiny_loader import tiny_loader
 
 PROMPT = "a red cat and a blue dog"
 
@@ -171,22 +172,9 @@ def test_a_background_description_covers_what_the_boxes_leave(comfy, tiny_flux):
 def test_the_flux_graph_runs_through_the_executor(comfy, tiny_flux):
     """A user's Flux graph as an API prompt: Predict Layout -> Region Prompt Encode -> the patch -> FluxGuidance and
     KSampler at cfg 1 -> VAE Decode -> Preview; the patched image differs from the same graph's vanilla branch."""
-    class TinyFlux:
-        RETURN_TYPES = ("MODEL", "CLIP", "VAE")
-        FUNCTION = "load"
-        CATEGORY = "testing"
-
-        @classmethod
-        def INPUT_TYPES(cls):
-            return {"required": {}}
-
-        def load(self):
-            return tiny_flux.model, tiny_flux.clip, tiny_flux.vae
-
-    comfy.nodes.NODE_CLASS_MAPPINGS["SpaceTimeTestTinyFlux"] = TinyFlux
-    try:
+    with tiny_loader(comfy, "SpaceTimeTestTinyFlux", {"flux": tiny_flux}) as loader:
         prompt = {
-            "load": {"class_type": "SpaceTimeTestTinyFlux", "inputs": {}},
+            "load": {"class_type": loader, "inputs": {"ckpt_name": "flux"}},
             "layout": {"class_type": "SpaceTimePredictLayout",
                        "inputs": {"text": PROMPT + " on the left and right", "width": 96, "height": 64, "seed": 0,
                                   "layout_json": ""}},
@@ -214,8 +202,6 @@ def test_the_flux_graph_runs_through_the_executor(comfy, tiny_flux):
         images = {name: _preview(run, f"{name}_out") for name in ("patched", "vanilla")}
         assert images["patched"].shape == images["vanilla"].shape == (64, 96, 3)
         assert not np.array_equal(images["patched"], images["vanilla"])
-    finally:
-        del comfy.nodes.NODE_CLASS_MAPPINGS["SpaceTimeTestTinyFlux"]
 
 
 def _preview(run, node: str) -> np.ndarray:
