@@ -1,8 +1,9 @@
 """The DiT lab model: the lab's shapes world on ComfyUI's own Flux.1 classes (imported lazily, so `lab` stays
 ComfyUI-free), the DiT twin of `lab.model`.
 
-* Transformer: `comfy.ldm.flux.model.Flux` at width 128 (2 heads of 64, 2 double + 4 single blocks, patch 2; 2.3 M weights), no
-  guidance embedding (like schnell: it is sampled with real CFG, the lab trains with 10 % empty captions).
+* Transformer: `comfy.ldm.flux.model.Flux` at width 128 (2 heads of 64, 2 double + 4 single blocks, patch 2;
+  2.3 M weights), no guidance embedding (like schnell: sampled with real CFG; the lab trains with 10 % empty
+  captions).
   Flow matching as `comfy.model_base.Flux` samples it (ModelSamplingFlux + CONST: velocity noise - x0).
 * Text encoder: the lab's SD1 CLIP at width 48 with the real SD1 tokenizer; its hidden states are the Flux
   context (`txt_in` projects 48 -> 128), its projected pooled output the Flux vector input (`vector_in`).
