@@ -1,7 +1,7 @@
 """The fidelity experiment: held-out prompts through ComfyUI's real nodes, vanilla vs the pack, scored.
 
 usage: python -m lab.experiment [--two 40] [--three 12] [--samples 3] [--split heldout|validation]
-                                [--variants NAME ...] [--table lab/runs/experiment.md]
+                                [--seed-set 0] [--variants NAME ...] [--table lab/runs/experiment.md]
                                 [--grid docs/lab_grid.jpg] [--checkpoint lab/fixtures/spacetime_lab.safetensors]
 
 The DiT lab checkpoint (lab/fixtures/spacetime_lab_dit.safetensors, recognised by its weights) is sampled with
@@ -13,6 +13,8 @@ the host as an extension). Boots ComfyUI in this process with the pack and the l
 for each held-out caption runs one API prompt holding every variant (`VARIANTS`), with `--samples` images per
 variant (one latent batch from the caption's seed). Every image is decoded by the checkpoint's VAE, read back from
 ComfyUI's PreviewImage output and scored by the detector (`lab.metrics`) with the pack's centre rule for relations.
+`--seed-set K` runs the same captions on other sampler seeds and object placements (`lab.heldout`); 0 is the
+original set.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from .captions import canonical_caption
 from .detect import detect
 from .dit_checkpoint import is_dit_lab_checkpoint
 from .graphs import CHECKPOINT, DIT_SAMPLER, LOADER, SAMPLER, Variant, caption_prompt
-from .heldout import heldout_scenes, validation_scenes
+from .heldout import heldout_scenes, sampler_seed, validation_scenes
 from .metrics import ImageScore, colour_leak, in_box_rate, score_image, summarise
 from .scenes import CentreRule
 
@@ -142,6 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", choices=["heldout", "validation"], default="heldout",
                         help="validation: --two and --three captions of combinations seen in training, "
                              "to choose settings on")
+    parser.add_argument("--seed-set", type=int, default=0,
+                        help="K > 0: the same captions with other sampler seeds and gold placements (lab.heldout); "
+                             "0: the original ones")
     parser.add_argument("--table", type=Path, default=REPO / "lab" / "runs" / "experiment.md")
     parser.add_argument("--grid", type=Path, default=REPO / "docs" / "lab_grid.jpg")
     parser.add_argument("--grid-rows", type=int, default=6)
@@ -154,6 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     args.table, args.grid, args.checkpoint = args.table.resolve(), args.grid.resolve(), args.checkpoint.resolve()
     if not args.checkpoint.is_file():
         parser.error(f"--checkpoint: no file at {args.checkpoint}")
+    if args.seed_set < 0:
+        parser.error(f"--seed-set: must be 0 or more, got {args.seed_set}")
     import torch
 
     torch.set_num_threads(1)
@@ -163,14 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     # Optimize Step Weights refuses DiTs (the pack says why), so the DiT lab runs every other variant.
     variants = [v for v in VARIANTS if (v.name == "vanilla" or not args.variants
                                         or any(part in v.name for part in args.variants)) and not (dit and v.optimise)]
-    scenes = (heldout_scenes(min(args.two, 40), min(args.three, 12)) if args.split == "heldout"
-              else validation_scenes(args.two, n_three=args.three))
+    scenes = (heldout_scenes(min(args.two, 40), min(args.three, 12), seed_set=args.seed_set)
+              if args.split == "heldout" else validation_scenes(args.two, n_three=args.three, seed_set=args.seed_set))
     scores: dict[str, list[list[dict[str, float]]]] = {v.name: [] for v in variants}
     by_count: dict[str, list[list[dict[str, float]]]] = {}
     grid_rows = []
     start = time.time()
     for i, scene in enumerate(scenes):
-        images = run_caption(host, scene, variants, seed=1000 + i, batch=args.samples,
+        images = run_caption(host, scene, variants, seed=sampler_seed(i, args.seed_set), batch=args.samples,
                              checkpoint=args.checkpoint.name, sampler=DIT_SAMPLER if dit else SAMPLER)
         for name, batch in images.items():
             per_image = [image_scores(scene, img, centre_rule) for img in batch]
