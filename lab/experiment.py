@@ -44,6 +44,16 @@ VARIANTS = [
     Variant("guidance w=6->0, predicted boxes", "predicted", "guidance", 6.0, weight_end=0.0),
     Variant("mix 0.5, predicted boxes", "predicted", "mix", 0.5),
     Variant("mix 1->0, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0),
+    # The patch's DiT controls at the DiT lab's chosen mode (names avoid "mix 1->0," so it selects one variant).
+    Variant("mix 1->0 restricted, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0,
+            region_attention="restricted"),
+    Variant("mix 1->0 double blocks, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0, blocks="double"),
+    Variant("mix 1->0 double blocks restricted, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0,
+            blocks="double", region_attention="restricted"),
+    Variant("mix 1->0 every other block, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0,
+            blocks="every other"),
+    Variant("mix 1->0 every other block restricted, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0,
+            blocks="every other", region_attention="restricted"),
     Variant("optimised from w=2, predicted boxes", "predicted", "guidance", 2.0, optimise=True),
     Variant("optimised from w=4->0, predicted boxes", "predicted", "guidance", 4.0, optimise=True, weight_end=0.0),
     Variant("guidance w=4->0, gold boxes", "gold", "guidance", 4.0, weight_end=0.0),
@@ -167,9 +177,10 @@ def main(argv: list[str] | None = None) -> None:
     host = boot_host(args.checkpoint.parent)
     centre_rule = pack_centre_rule(host)
     dit = is_dit_lab_checkpoint(args.checkpoint)
-    # Optimize Step Weights refuses DiTs (the pack says why), so the DiT lab runs every other variant.
+    # Optimize Step Weights refuses DiTs (the pack says why), and a UNet ignores the DiT controls.
     variants = [v for v in VARIANTS if (v.name == "vanilla" or not args.variants
-                                        or any(part in v.name for part in args.variants)) and not (dit and v.optimise)]
+                                        or any(part in v.name for part in args.variants))
+                and not (v.optimise if dit else v.dit_only)]
     scenes = (heldout_scenes(min(args.two, 40), min(args.three, 12), seed_set=args.seed_set)
               if args.split == "heldout" else validation_scenes(args.two, n_three=args.three, seed_set=args.seed_set))
     scores: dict[str, list[list[dict[str, float]]]] = {v.name: [] for v in variants}

@@ -28,7 +28,9 @@ BOXES: tuple[str | None, ...] = (None, "predicted", "gold", "swapped")  # None: 
 class Variant:
     """One way of sampling a caption: `boxes` is None (vanilla), "predicted", "gold" or "swapped"; `optimise`
     samples through Optimize Step Weights (attention objective) starting from the schedule; `weight_end` makes the
-    schedule a linear ramp from `weight` (first step) to `weight_end` (last step), the paper's temporal control."""
+    schedule a linear ramp from `weight` (first step) to `weight_end` (last step), the paper's temporal control;
+    `blocks` and `region_attention` are the patch's DiT controls (the lab measures them to choose their defaults;
+    a UNet ignores them, so `dit_only` variants run on the DiT lab model only)."""
 
     name: str
     boxes: str | None = None
@@ -36,6 +38,13 @@ class Variant:
     weight: float = 1.0
     optimise: bool = False
     weight_end: float | None = None
+    blocks: str = "all"
+    region_attention: str = "open"
+
+    @property
+    def dit_only(self) -> bool:
+        """True when the variant differs from another only by DiT controls, which a UNet ignores."""
+        return self.blocks != "all" or self.region_attention != "open"
 
     def __post_init__(self) -> None:
         if self.boxes not in BOXES:
@@ -85,7 +94,8 @@ def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: in
             p[f"patch{k}"] = {"class_type": "SpaceTimeAttentionPatch", "inputs": {
                 "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "step_weights": [f"weights{k}", 0],
                 "mode": v.mode, "mask_shape": "box", "radius": 0.2, "feather": 0.0, "strength": 1.0,
-                "start_percent": 0.0, "end_percent": 1.0}}
+                "start_percent": 0.0, "end_percent": 1.0, "blocks": v.blocks,
+                "region_attention": v.region_attention}}
             model = [f"patch{k}", 0]
         if v.optimise:
             p[f"sample{k}"] = {"class_type": "SpaceTimeOptimizeStepWeights", "inputs": {

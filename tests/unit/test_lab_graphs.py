@@ -25,3 +25,15 @@ def test_vanilla_and_optimised_variants_still_build_their_prompt():
     assert prompt["sample0"]["class_type"] == "KSampler" and "regions0" not in prompt
     assert prompt["sample1"]["class_type"] == "SpaceTimeOptimizeStepWeights"
     assert prompt["sample1"]["inputs"]["regions"] == ["regions1", 0]
+
+
+def test_the_dit_controls_reach_the_patch_and_mark_a_variant_dit_only():
+    scene = heldout_scenes()[0]
+    plain = Variant("mix", "predicted", "mix", 1.0, weight_end=0.0)
+    narrowed = Variant("mix, double", "predicted", "mix", 1.0, weight_end=0.0, blocks="double",
+                       region_attention="restricted")
+    prompt, _ = caption_prompt(scene, "a caption", [plain, narrowed], seed=1, batch=1)
+    assert (prompt["patch0"]["inputs"]["blocks"], prompt["patch0"]["inputs"]["region_attention"]) == ("all", "open")
+    assert (prompt["patch1"]["inputs"]["blocks"], prompt["patch1"]["inputs"]["region_attention"]) == (
+        "double", "restricted")
+    assert not plain.dit_only and narrowed.dit_only
