@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from ..spacetime.regions import Regions
 from ..spacetime.step_weights import StepWeights
 from .families import family_of, supported
@@ -22,7 +24,9 @@ class RunWrapper:
         return self
 
     def __call__(self, executor, *args, **kwargs):
-        self.runtime.begin_run()
+        # CFGGuider.outer_sample(noise, latent_image, sampler, sigmas, ...): the schedule, usually still on the CPU
+        sigmas = kwargs.get("sigmas", args[3] if len(args) > 3 else None)
+        self.runtime.begin_run(sigmas if isinstance(sigmas, torch.Tensor) else None)
         try:
             return executor(*args, **kwargs)
         finally:

@@ -41,12 +41,27 @@ def progress_table(model_sampling: Any, points: int = 1001) -> ProgressTable:
 
 
 def sigma_to_progress(sigma: torch.Tensor, table: ProgressTable) -> torch.Tensor:
-    """Denoising progress in [0, 1] of each sigma (0 = pure noise, 1 = clean), ComfyUI's percent scale.
+    """Denoising progress in [0, 1] of each sigma (0 = pure noise, 1 = clean), ComfyUI's percent scale, on the CPU.
 
     Linear in log sigma between table points, extrapolated by the end segments (the table stops at 0.1 % and
     99.9 %), clamped to [0, 1]; sigma <= 0 is progress 1."""
+    return _interpolate(sigma.detach().to(torch.float64).flatten().cpu(), table)
+
+
+def table_on(table: ProgressTable, device: Any) -> ProgressTable:
+    """`table` on `device` (float64 where the device has it), for `sigma_to_progress_on`."""
+    dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
+    return table[0].to(device=device, dtype=dtype), table[1].to(device=device, dtype=dtype)
+
+
+def sigma_to_progress_on(sigma: torch.Tensor, table: ProgressTable) -> torch.Tensor:
+    """`sigma_to_progress` computed where `table` lives: no value is read on the host (on a GPU a read would wait
+    for every queued kernel)."""
+    return _interpolate(sigma.detach().to(device=table[0].device, dtype=table[0].dtype).flatten(), table)
+
+
+def _interpolate(s: torch.Tensor, table: ProgressTable) -> torch.Tensor:
     logs, ps = table
-    s = sigma.detach().to(torch.float64).flatten().cpu()
     ls = s.clamp(min=1e-30).log()
     idx = torch.searchsorted(logs, ls).clamp(1, logs.numel() - 1)
     x0, x1 = logs[idx - 1], logs[idx]

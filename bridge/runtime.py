@@ -2,11 +2,12 @@
 
 * per patch (`ResolutionCache`): region masks, gather/scatter indices and plans per token grid; they depend only on
   the regions and the patch's settings, so they survive between runs.
-* per run (`RunState`): the sigma -> progress table, the local embeddings on the device and each layer's projected
-  local keys/values; opened and dropped by the ``OUTER_SAMPLE`` wrapper around every sampling run.
-* per model call (`CallWeights`, `DeviceWeights`): the step's weights, their device copy and their spread over
-  each plan. ComfyUI hands every layer of one model call the same sigmas tensor, so until a layer repeats the
-  weights are reused without reading the sigmas, which on a GPU would be a host sync.
+* per run (`RunState`): whether any weight acts over the run's schedule (decided once, on the host), the
+  sigma -> progress table (on the host and on the device), the local embeddings on the device and each layer's
+  projected local keys/values; opened and dropped by the ``OUTER_SAMPLE`` wrapper around every sampling run.
+* per model call (`CallWeights`, `DeviceWeights`): the step's weights, computed on the device from the call's
+  sigmas (no host read: on a GPU a read waits for every queued kernel), and their spread over each plan. ComfyUI
+  hands every layer of one model call the same sigmas tensor, so until a layer repeats they are reused.
 
 Model-family details (which module, which projections, which token grid) come from the family module that
 installed the hooks; this module only combines.
@@ -21,10 +22,11 @@ import torch
 
 from ..spacetime import combine as st_combine
 from ..spacetime import masks as st_masks
+from ..spacetime import replay as st_replay
 from ..spacetime.regions import Regions
 from ..spacetime.step_weights import StepWeights, interpolate_rows
 from .call_facts import CallFacts, LayerKey
-from .progress import ProgressTable, progress_table, sigma_to_progress
+from .progress import ProgressTable, progress_table, sigma_to_progress, sigma_to_progress_on, table_on
 
 log = logging.getLogger("spacetime_attention")
 REGION_ATTENTION = ("open", "restricted")
@@ -71,6 +73,7 @@ class CallWeights:
     grad: bool
     weights: torch.Tensor | None
     layers: set = field(default_factory=set)
+    on_device: DeviceWeights | None = None
 
     def serves(self, sigmas: torch.Tensor, rows: int, values: torch.Tensor, layer: LayerKey, grad: bool) -> bool:
         return (self.sigmas is sigmas and self.rows == rows and self.values is values and self.grad == grad
@@ -89,11 +92,15 @@ class DeviceWeights:
 
 @dataclass
 class RunState:
+    active: bool | None = None      # whether any weight acts over the run's schedule; None: no schedule seen
     progress_tables: dict[int, ProgressTable] = field(default_factory=dict)     # by id(model_sampling)
+    device_tables: dict[tuple[int, str], ProgressTable] = field(default_factory=dict)
+    device_values: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict)
     embeddings: dict[tuple[str, torch.dtype], list[torch.Tensor]] = field(default_factory=dict)
     layer_ops: dict[tuple, st_combine.LayerOps] = field(default_factory=dict)
     call: CallWeights | None = None
     device_weights: DeviceWeights | None = None
+    replays: dict[str, st_replay.Replays | None] = field(default_factory=dict)     # by device
 
 
 @dataclass
@@ -125,6 +132,7 @@ class SpaceTimeRuntime:
         self._run = RunState()
         self._run_depth = 0
         self._warned: set[str] = set()
+        self.capture_for = st_replay.cuda_graphs          # device -> capture factory or None (stay eager)
 
     def __deepcopy__(self, memo):                       # ModelPatcher.clone() deep-copies model_options
         return self
@@ -134,9 +142,13 @@ class SpaceTimeRuntime:
     def in_run(self) -> bool:
         return self._run_depth > 0
 
-    def begin_run(self) -> None:
+    def begin_run(self, sigmas: torch.Tensor | None = None) -> None:
+        """Open a sampling run; with its schedule `sigmas`, decide once whether any weight acts in it, so that
+        its model calls compute their weights on the device without reading them on the host."""
         if self._run_depth == 0:
             self._run = RunState()
+            if sigmas is not None:
+                self._run.active = self._acts_over(sigmas)
         self._run_depth += 1
 
     def end_run(self) -> None:
@@ -154,41 +166,112 @@ class SpaceTimeRuntime:
         """Denoising progress of `sigmas` through `model_sampling` (default: the model's own), its table built once
         per run and shared by every caller in the run (the hooks and Optimize Step Weights)."""
         ms = self.base_model.model_sampling if model_sampling is None else model_sampling
+        return sigma_to_progress(sigmas, self._progress_table(ms))
+
+    def _progress_table(self, ms: Any) -> ProgressTable:
         table = self._run.progress_tables.get(id(ms))
         if table is None:
             table = self._run.progress_tables[id(ms)] = progress_table(ms)
-        return sigma_to_progress(sigmas, table)
+        return table
 
     def weights_at(self, sigmas: Any, rows: int, layer: LayerKey | None = None) -> torch.Tensor | None:
-        """``[rows, R]`` weights (strength and start/end applied), or None when all are zero.
+        """``[rows, R]`` weights (strength and start/end applied), read on the host: None when all are zero.
 
         With `layer`, every layer of one model call shares the first layer's weights (one graph node when they
-        require grad, for Optimize Step Weights); a repeated layer starts the next call."""
+        require grad, for Optimize Step Weights); a repeated layer starts the next call. Reading the weights
+        costs a GPU a host sync per model call: `call_weights` avoids it inside a sampling run."""
         values = self.weights.values
-        if sigmas is None:
-            self.warn_once("sigmas", "no sigmas in transformer_options; using the weights at progress 0")
-            sigmas = torch.full((1,), float("inf"))
-        sigmas = torch.as_tensor(sigmas)
+        sigmas = self._sigmas(sigmas)
         grad = torch.is_grad_enabled()
         call = self._run.call
         if layer is not None and call is not None and call.serves(sigmas, rows, values, layer, grad):
             call.layers.add(layer)
             return call.weights
-        w = self._compute_weights(sigmas, rows, values)
+        w = self._weights_at_progress(self._rows(self.progress(sigmas), rows), values)
+        w = w if bool((w.detach() != 0).any()) else None
         if layer is not None:
             self._run.call = CallWeights(sigmas, rows, values, grad, w, {layer})
         return w
 
-    def _compute_weights(self, sigmas: torch.Tensor, rows: int, values: torch.Tensor) -> torch.Tensor | None:
-        p = self.progress(sigmas)
-        p = p if p.numel() == rows else p[:1].expand(rows)
+    def call_weights(self, sigmas: Any, rows: int, layer: LayerKey, device: Any,
+                     dtype: torch.dtype) -> DeviceWeights | None:
+        """The weights of one layer call on the activations' device, or None where the patch does nothing.
+
+        Inside a sampling run whose schedule showed some weight acting, they are computed on the device from the
+        call's sigmas and never read on the host (a step outside the window gets zero weights, which add exactly
+        zero); elsewhere they are read on the host as `weights_at` does."""
+        if not self._run.active:
+            if self._run.active is False:
+                return None
+            w = self.weights_at(sigmas, rows, layer)
+            return None if w is None else self.on_device(w, device, dtype)
+        values = self.weights.values
+        sigmas = self._sigmas(sigmas)
+        grad = torch.is_grad_enabled()
+        call = self._run.call
+        if call is not None and call.serves(sigmas, rows, values, layer, grad) and call.on_device is not None \
+                and call.on_device.device == str(device) and call.on_device.dtype == dtype:
+            call.layers.add(layer)
+            return call.on_device
+        p = sigma_to_progress_on(sigmas, self._device_table(device))
+        w = self._weights_at_progress(self._rows(p, rows), self._values_on(values, device))
+        call = self._run.call = CallWeights(sigmas, rows, values, grad, w, {layer})
+        call.on_device = DeviceWeights(w, str(device), dtype, w.to(dtype))
+        return call.on_device
+
+    def _sigmas(self, sigmas: Any) -> torch.Tensor:
+        if sigmas is None:
+            self.warn_once("sigmas", "no sigmas in transformer_options; using the weights at progress 0")
+            sigmas = torch.full((1,), float("inf"))
+        return torch.as_tensor(sigmas)
+
+    @staticmethod
+    def _rows(p: torch.Tensor, rows: int) -> torch.Tensor:
+        return p if p.numel() == rows else p[:1].expand(rows)
+
+    def _weights_at_progress(self, p: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         cfg = self.config
         w = interpolate_rows(values, p.to(values.device)) * cfg.strength              # [rows, R]
         active = ((p >= cfg.start_percent - 1e-6) & (p <= cfg.end_percent + 1e-6)).to(w.device)
-        w = w * active.view(-1, 1).to(w.dtype)
-        if not bool((w.detach() != 0).any()):
-            return None
-        return w
+        return w * active.view(-1, 1).to(w.dtype)
+
+    def _acts_over(self, sigmas: torch.Tensor) -> bool:
+        """Whether any weight is non-zero between the schedule's first and last positive sigma (the progress the
+        model is evaluated at). Weights are piecewise linear in progress and the window is an interval, so they
+        vanish on that range exactly when they vanish at its ends, the window's ends and the grid points inside."""
+        s = torch.as_tensor(sigmas).detach().to(torch.float64).flatten().cpu()
+        s = s[s > 0]
+        if s.numel() == 0:
+            return False
+        lo, hi = (float(v) for v in self.progress(torch.stack([s.max(), s.min()])))
+        cfg = self.config
+        lo, hi = max(lo, cfg.start_percent), min(hi, cfg.end_percent)
+        if lo > hi + 1e-6:
+            return False
+        grid = self.weights.values.shape[-1]
+        points = [lo, hi] + [k / (grid - 1) for k in range(1, grid - 1) if lo < k / (grid - 1) < hi]
+        with torch.no_grad():
+            w = self._weights_at_progress(torch.tensor(points, dtype=torch.float32), self.weights.values.detach())
+        return bool((w != 0).any())
+
+    def _device_table(self, device: Any) -> ProgressTable:
+        ms = self.base_model.model_sampling
+        key = (id(ms), str(device))
+        table = self._run.device_tables.get(key)
+        if table is None:
+            table = self._run.device_tables[key] = table_on(self._progress_table(ms), device)
+        return table
+
+    def _values_on(self, values: torch.Tensor, device: Any) -> torch.Tensor:
+        """The step-weight grid on `device`: copied once per run, or per call while it requires grad (the
+        optimiser changes it between its passes)."""
+        if values.requires_grad:
+            return values.to(device) if torch.is_grad_enabled() else values.detach().to(device)
+        key = (id(values), str(device))
+        moved = self._run.device_values.get(key)
+        if moved is None:
+            moved = self._run.device_values[key] = values.detach().to(device)
+        return moved
 
     def on_device(self, weights: torch.Tensor, device: Any, dtype: torch.dtype) -> DeviceWeights:
         """`weights` on the activations' device, copied once per weights tensor (a copy from pageable host memory
@@ -254,35 +337,73 @@ class SpaceTimeRuntime:
         return ops
 
     # the combination ------------------------------------------------------------------------------------
+    @staticmethod
+    def _coefficients(device_weights: DeviceWeights, plan: st_combine.FusedPlan) -> st_combine.Coefficients:
+        coefs = device_weights.coefficients.get(id(plan))
+        if coefs is None:
+            coefs = device_weights.coefficients[id(plan)] = st_combine.coefficients(plan, device_weights.tensor,
+                                                                                    device_weights.tensor.dtype)
+        return coefs
+
+    def _replays(self, device: Any) -> st_replay.Replays | None:
+        """The run's replayable units on `device`, or None where nothing is captured (outside a run; devices
+        without CUDA graphs)."""
+        if not self.in_run:
+            return None
+        key = str(device)
+        if key not in self._run.replays:
+            factory = self.capture_for(device)
+            self._run.replays[key] = st_replay.Replays(factory) if factory is not None else None
+        return self._run.replays[key]
+
+    def _replayed_delta(self, replays: st_replay.Replays, layer: LayerKey, chunk: int, plan: st_combine.FusedPlan,
+                        ops: st_combine.LayerOps, inputs: list, device_weights: DeviceWeights) -> torch.Tensor:
+        """`fused_delta` of one cond chunk as a replayable unit: the weights are one of its inputs, so the
+        coefficients are spread inside it."""
+        mode = self.config.mode
+
+        def unit(hidden, base, out, weights):
+            return st_combine.fused_delta(hidden, base, out, plan, st_combine.coefficients(plan, weights, weights.dtype),
+                                          mode, ops)
+
+        blocker = ops.capture_blocker
+        if torch.is_grad_enabled() and (device_weights.tensor.requires_grad or inputs[0].requires_grad):
+            blocker = "gradients flow through it (Optimize Step Weights)"
+        delta, eager = replays.run(layer, (chunk, id(plan)), unit, inputs + [device_weights.tensor], blocker)
+        if eager and eager not in self._warned:
+            self._warned.add(eager)
+            log.info("SpaceTime Attention Patch: per-layer work runs eagerly where %s", eager)
+        return delta
+
     def apply(self, facts: CallFacts, hidden: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """`out` with the SpaceTime term added to its cond rows (a new tensor; `out` is never modified)."""
         b = facts.chunk_rows
-        weights = self.weights_at(facts.sigmas, b, facts.layer)
-        if weights is None:
+        device_weights = self.call_weights(facts.sigmas, b, facts.layer, out.device, out.dtype)
+        if device_weights is None:
             return out
         cfg = self.config
         height, width = facts.grid
         index = self.region_index(height, width, out.device, out.dtype)
         ops = self.layer_ops(facts.layer, facts.heads, facts.attn_precision, out.device, out.dtype)
-        device_weights = self.on_device(weights, out.device, out.dtype)
         plan = self._plan(index, b, ops.groups)
-        coefs = device_weights.coefficients.get(id(plan))
-        if coefs is None:
-            coefs = device_weights.coefficients[id(plan)] = st_combine.coefficients(plan, device_weights.tensor,
-                                                                                    device_weights.tensor.dtype)
+        replays = self._replays(out.device)
         result = out
         for k, j in enumerate(facts.cond_chunks):
             base = None
             if cfg.mode == "guidance":
                 u = facts.uncond_for(k)
                 base = facts.chunk(out, u) if u is not None else None
-            delta = st_combine.fused_delta(facts.chunk(hidden, j), base, facts.chunk(out, j), plan, coefs, cfg.mode,
-                                           ops)
+            inputs = [facts.chunk(hidden, j), base, facts.chunk(out, j)]
+            if replays is None:
+                delta = st_combine.fused_delta(*inputs, plan, self._coefficients(device_weights, plan), cfg.mode,
+                                               ops)
+            else:
+                delta = self._replayed_delta(replays, facts.layer, k, plan, ops, inputs, device_weights)
             # the first chunk makes a new tensor, later chunks add into it
             result = st_combine.scatter_delta(result, plan, delta, row0=j * b, inplace=result is not out)
         if self.trace is not None:
             baseline = "none" if cfg.mode != "guidance" else ("uncond_rows" if facts.uncond_chunks
                                                                else "empty_prompt")
-            self.trace.append(AppliedCall(facts.layer, cfg.mode, baseline, facts.cond_chunks, weights.detach(),
-                                          facts.grid))
+            self.trace.append(AppliedCall(facts.layer, cfg.mode, baseline, facts.cond_chunks,
+                                          device_weights.source.detach(), facts.grid))
         return result

@@ -64,6 +64,8 @@ class LayerOps:
     bias:         to_out's bias as a ``[C]`` tensor (zeros if none) in the activations' dtype.
     local_kv:     per region, ``(k_i, v_i)`` = ``(to_k(L_i), to_v(L_i))``, each ``[1, T_i, H·d]``.
     empty_kv:     ``(to_k(empty), to_v(empty))`` or a callable producing it (only needed for the cond-only baseline).
+    capture_blocker: why the layer's work must not be captured for replay ("" when it may be), e.g. weights that
+                  the host casts or moves at every call.
     """
 
     to_q: Callable[[torch.Tensor], torch.Tensor]
@@ -73,6 +75,7 @@ class LayerOps:
     local_kv: list[tuple[torch.Tensor, torch.Tensor]]
     empty_kv: tuple[torch.Tensor, torch.Tensor] | Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None
     attention: Attention = sdpa_attention
+    capture_blocker: str = ""
 
     def __post_init__(self) -> None:
         self._stacked: list[tuple[torch.Tensor, torch.Tensor]] | None = None

@@ -33,7 +33,18 @@ def cross_attention_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, 
         return empty_cache[0]
 
     return st_combine.LayerOps(to_q=attn.to_q, to_out=attn.to_out, bias=bias, heads=heads, local_kv=local_kv,
-                               empty_kv=empty_kv, attention=attention)
+                               empty_kv=empty_kv, attention=attention, capture_blocker=_cast_per_call(attn))
+
+
+def _cast_per_call(attn: torch.nn.Module) -> str:
+    """Why a replay of this layer would be stale: ComfyUI casts or moves a layer's weights at every call when the
+    model is partly loaded (lowvram), stored in another dtype, or has weight patches applied on the fly."""
+    for name in ("to_q", "to_out"):
+        for module in getattr(attn, name).modules():
+            if getattr(module, "comfy_cast_weights", False) or getattr(module, "weight_function", None) \
+                    or getattr(module, "bias_function", None):
+                return "the model's weights are cast or moved at every call (lowvram, another dtype or LoRA on the fly)"
+    return ""
 
 
 def context_widths(layers: dict) -> set[int]:

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from support import patch_support as ps
+from support.op_counter import OpCounter
 
 
 class CountingSigmas(torch.Tensor):
@@ -52,18 +53,41 @@ def test_one_sigma_read_per_model_call(comfy, tiny_sd15):
         rt.end_run()
 
 
-def test_sampling_reads_sigmas_once_per_model_call(comfy, tiny_sd15):
+def test_sampling_evaluates_the_weights_once_per_model_call_on_the_device(comfy, tiny_sd15):
     rt, m = _runtime(comfy, tiny_sd15)
-    reads, moves = [], []
-    compute, on_device = rt._compute_weights, rt.on_device
-    rt._compute_weights = lambda *a: reads.append(1) or compute(*a)
-    rt.on_device = lambda w, *a: moves.append(w) or on_device(w, *a)
+    evaluations, host_reads = [], []
+    evaluate, weights_at = rt._weights_at_progress, rt.weights_at
+    rt._weights_at_progress = lambda *a: evaluations.append(1) or evaluate(*a)
+    rt.weights_at = lambda *a: host_reads.append(1) or weights_at(*a)
     cond, uncond = ps.encode(tiny_sd15.clip, "a red cat and a blue dog"), ps.encode(tiny_sd15.clip, "")
     out = ps.sample(m, cond, uncond, steps=3)
     assert torch.isfinite(out).all()
     assert len(rt.trace) == 3 * len(rt.layers)     # cond and uncond batched: one model call per step
-    assert len(reads) == 3                          # not one per layer
-    assert len({id(w) for w in moves}) == 3         # one host->device weights copy per step, not per layer
+    assert len(evaluations) == 3 + 1                # once per model call, and once for the run's schedule
+    assert not host_reads                           # inside a run nothing takes the host path
+
+
+def _host_reads_in_sampling(comfy, model, clip, steps: int) -> int:
+    """Values read on the host (item, bool, tolist of a tensor, ...) during a KSampler run: each is a host sync
+    when the tensor lives on a GPU."""
+    cond, uncond = ps.encode(clip, "a red cat and a blue dog"), ps.encode(clip, "")
+    with OpCounter() as counter:
+        ps.sample(model, cond, uncond, steps=steps)
+    return counter.host_reads
+
+
+def test_the_patch_adds_no_host_read_per_step(comfy, tiny_sd15):
+    """Issue 18: no host sync inside a step beyond vanilla's. Counted on the CPU host as the dispatcher sees reads
+    of tensor values; the patch's extra reads (its run's schedule) must not grow with the number of steps."""
+    rt, m = _runtime(comfy, tiny_sd15)
+    _host_reads_in_sampling(comfy, m, tiny_sd15.clip, 1)        # builds the per-patch masks and plans
+    extra = {}
+    for steps in (2, 5):
+        vanilla = _host_reads_in_sampling(comfy, tiny_sd15.model, tiny_sd15.clip, steps)
+        patched = _host_reads_in_sampling(comfy, m, tiny_sd15.clip, steps)
+        extra[steps] = patched - vanilla
+    assert rt.trace
+    assert extra[2] == extra[5], extra
 
 
 def test_device_weights_are_cached_per_weights_tensor(comfy, tiny_sd15):

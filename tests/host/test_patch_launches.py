@@ -9,13 +9,9 @@ from __future__ import annotations
 from collections import Counter
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from support import patch_support as ps
-
-NO_LAUNCH = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "sym_size", "sym_stride",
-             "sym_numel", "sym_storage_offset", "is_same_size", "detach", "lift_fresh", "resize_"}
-HOST_READS = {"_local_scalar_dense", "equal"}
+from support.op_counter import HOST_READS, OpCounter
 
 # Ops issued per patched layer once its per-run caches exist (SD1.5-style layer, one cond chunk, guidance with
 # the uncond rows as baseline), whatever the number of regions: measured 16 on ComfyUI 0.3.75's CPU attention
@@ -24,18 +20,6 @@ HOST_READS = {"_local_scalar_dense", "equal"}
 MAX_OPS_PER_LAYER = 16
 COEF_OPS = 4
 MAX_OPS_FIRST_LAYER = 64
-
-
-class OpCounter(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.ops: Counter = Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        if not func.is_view and name not in NO_LAUNCH:
-            self.ops[name] += 1
-        return func(*args, **(kwargs or {}))
 
 
 def layer_counts(comfy, tiny_sd15, boxes, steps=3, **patch_kw) -> list[Counter]:
@@ -98,8 +82,8 @@ def test_weights_that_require_grad_are_computed_once_per_model_call(comfy, tiny_
     config = comfy.pack_module("bridge.runtime").PatchConfig()
     m, rt = patch.apply_patch(tiny_sd15.model, regs, sw.StepWeights(values, relative=False), config)
     reads = []
-    compute = rt._compute_weights
-    rt._compute_weights = lambda *a: reads.append(1) or compute(*a)
+    compute = rt._weights_at_progress
+    rt._weights_at_progress = lambda *a: reads.append(1) or compute(*a)
     layers = sorted(rt.layers)
     rt.begin_run()
     try:
