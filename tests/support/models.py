@@ -238,3 +238,32 @@ def ensure_full_sd15_checkpoint(checkpoints_dir: Path) -> Path:
     tmp.rename(path)
     marker.write_text(version)
     return path
+
+
+# Qwen-Image: 2 blocks of width 64 (2 heads of 32, RoPE axes 8 + 12 + 12), 16 latent channels patched 2 x 2; its text
+# encoder is Qwen2.5-VL 7B's class at width 64 (its vision tower keeps its real size but is left uninitialised and
+# never touched: a text prompt does not reach it).
+TINY_QWEN25 = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
+               "num_key_value_heads": 1}
+TINY_QWEN_IMAGE = {"image_model": "qwen_image", "patch_size": 2, "in_channels": 64, "out_channels": 16,
+                   "num_layers": 2, "attention_head_dim": 32, "num_attention_heads": 2, "joint_attention_dim": 64,
+                   "axes_dims_rope": [8, 12, 12]}
+
+
+def tiny_qwen_image(seed: int = 0) -> TinyModels:
+    """A Qwen-Image-shaped DiT (2 joint blocks) and a tiny Qwen2.5-VL text encoder with the real tokenizer and
+    prompt template; no VAE."""
+    import comfy.sd
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+    from comfy.text_encoders.qwen_image import QwenImageTokenizer, te
+
+    config = sm.QwenImage(dict(TINY_QWEN_IMAGE))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed, scale=0.1)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(QwenImageTokenizer, te(dtype_llama=torch.float32)),
+                         model_options={"qwen25_7b_model_config": TINY_QWEN25})
+    init_random(clip.cond_stage_model.qwen25_7b.transformer.model, seed + 1)
+    return TinyModels(_patcher(model), clip, None)
+
