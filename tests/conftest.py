@@ -73,6 +73,13 @@ def tiny_qwen_image(comfy):
 
 
 @pytest.fixture(scope="session")
+def tiny_z_image(comfy):
+    from support.models import tiny_z_image
+
+    return tiny_z_image()
+
+
+@pytest.fixture(scope="session")
 def full_sd15_checkpoint(comfy):
     """Name of the full-size random SD1.5 checkpoint (generated once into the tests' own models folder, which this
     host and the test servers list among their checkpoints)."""

@@ -1,18 +1,19 @@
-"""What every joint-attention DiT family shares (Flux.1, Chroma, SD3/3.5): text tokens first, then image tokens, in
-one attention per block.
+"""What every joint-attention DiT family shares (Flux.1, Chroma, SD3/3.5, Qwen-Image, Z-Image): text tokens first,
+then image tokens, in one attention per block.
 
 Hooks (both cores, no monkeypatching): an ``APPLY_MODEL`` wrapper puts the local prompts and the empty prompt in
 front of the prompt's tokens (the model's own text input layer projects them) and hands the call's facts to the
 attention through ``transformer_options``; ``optimized_attention_override`` then splits each attention call as
 `spacetime.joint` describes. A model call whose weights are all 0 passes through untouched, so it computes exactly
 what the unpatched model computes. A family module says where its blocks are, their patch size, and how its
-attention calls are told apart.
+attention calls are told apart; where the model turns a text into more joint-sequence tokens than it has context
+tokens (Z-Image pads each caption), it says how many (``text_tokens``).
 """
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -31,6 +32,7 @@ class JointCall:
     """The facts of one model call, read by every attention call in it."""
 
     layout: TokenLayout
+    context_lengths: tuple[int, ...]  # context tokens of each local prompt, then of the empty prompt (the prefix)
     cells: RegionCells
     weights: torch.Tensor            # [len(rows), R] on the activations' device
     rows: torch.Tensor               # the cond rows, on the activations' device
@@ -41,11 +43,14 @@ class JointCall:
 class ModelCallWrapper:
     """``APPLY_MODEL`` wrapper: prepends the local prompts to the context and describes the call."""
 
-    def __init__(self, runtime: SpaceTimeRuntime, apply_model: Any, patch_size: int, blocks: frozenset | None):
+    def __init__(self, runtime: SpaceTimeRuntime, apply_model: Any, patch_size: int, blocks: frozenset | None,
+                 text_tokens: Callable[[int], int] | None = None, skip: dict[str, str] | None = None):
         self.runtime = runtime
         self.signature = inspect.signature(apply_model)
         self.patch_size = patch_size
         self.blocks = blocks
+        self.text_tokens = text_tokens or (lambda n: n)
+        self.skip = dict(skip or {})        # model inputs whose calls the family leaves alone -> why
         self.groups: dict[tuple, RegionGroups] = {}     # per (grid, device): restricted attention's key sets
 
     def __deepcopy__(self, memo):
@@ -76,6 +81,9 @@ class ModelCallWrapper:
         if (arguments.get("kwargs") or {}).get("attention_mask") is not None:
             raise Skip("attention_mask", "a text attention mask is set on this conditioning; the patch leaves such "
                                          "calls alone")
+        for name, why in self.skip.items():
+            if (arguments.get("kwargs") or {}).get(name) is not None:
+                raise Skip(name, why)
         chunk_rows, cond, _ = split_chunks(options, x.shape[0])
         weights = self.runtime.weights_at(options.get("sigmas"), chunk_rows)
         if weights is None:
@@ -96,8 +104,9 @@ class ModelCallWrapper:
             groups = self.groups.get(key)
             if groups is None:
                 groups = self.groups[key] = RegionGroups.from_cells(cells, (height, width))
-        return JointCall(TokenLayout.from_lengths(lengths, int(context.shape[1]), (height, width)), cells,
-                         device_weights.repeat(len(cond), 1), rows, self.blocks, groups)
+        layout = TokenLayout.from_lengths([self.text_tokens(n) for n in lengths],
+                                          self.text_tokens(int(context.shape[1])), (height, width))
+        return JointCall(layout, tuple(lengths), cells, device_weights.repeat(len(cond), 1), rows, self.blocks, groups)
 
     def _prefix(self, context: torch.Tensor) -> torch.Tensor:
         """``[1, P, C]``: each local prompt's real tokens, then the empty prompt's, on the context's device."""
@@ -154,9 +163,11 @@ class JointAttentionOverride:
                                         call.weights, call.rows, self.runtime.config.mode, call.groups)
 
 
-def install_joint(clone: Any, runtime: SpaceTimeRuntime, patch_size: int, counts: dict[str, int]) -> None:
+def install_joint(clone: Any, runtime: SpaceTimeRuntime, patch_size: int, counts: dict[str, int],
+                  text_tokens: Callable[[int], int] | None = None, skip: dict[str, str] | None = None) -> None:
     """Registers the model-call wrapper and the attention override on the cloned patcher; `counts` gives the
-    model's blocks of each kind, for the `blocks` setting."""
+    model's blocks of each kind, for the `blocks` setting; `text_tokens(n)`, the joint-sequence tokens a text of n
+    context tokens becomes (default n); `skip`, model inputs whose calls the family leaves alone, with the reason."""
     import comfy.patcher_extension
 
     try:
@@ -164,6 +175,7 @@ def install_joint(clone: Any, runtime: SpaceTimeRuntime, patch_size: int, counts
     except ValueError as err:
         raise ValueError(f"blocks: {err}") from None
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.APPLY_MODEL, WRAPPER_KEY,
-                               ModelCallWrapper(runtime, clone.model._apply_model, patch_size, blocks))
+                               ModelCallWrapper(runtime, clone.model._apply_model, patch_size, blocks, text_tokens,
+                                                skip))
     options = clone.model_options.setdefault("transformer_options", {})
     options[OVERRIDE_KEY] = JointAttentionOverride(runtime, options.get(OVERRIDE_KEY))

@@ -267,3 +267,31 @@ def tiny_qwen_image(seed: int = 0) -> TinyModels:
     init_random(clip.cond_stage_model.qwen25_7b.transformer.model, seed + 1)
     return TinyModels(_patcher(model), clip, None)
 
+
+# Z-Image: NextDiT at width 256 (the narrowest its modulation allows: adaLN reads min(dim, 256) features), 2 heads of
+# 128 (RoPE axes 32 + 48 + 48 as the real model), 1 refiner layer of each kind and 2 joint layers, captions padded
+# to 32 with the learned pad token; its text encoder is Qwen3 4B's class at width 64 (second-to-last hidden layer).
+TINY_QWEN3 = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 2,
+              "num_key_value_heads": 1}
+TINY_Z_IMAGE = {"image_model": "lumina2", "patch_size": 2, "in_channels": 16, "dim": 256, "n_layers": 2,
+                "n_refiner_layers": 1, "n_heads": 2, "n_kv_heads": 2, "multiple_of": 64, "ffn_dim_multiplier": 2.0,
+                "norm_eps": 1e-5, "qk_norm": True, "cap_feat_dim": 64, "axes_dims": [32, 48, 48],
+                "axes_lens": [1536, 512, 512], "rope_theta": 256.0, "z_image_modulation": True,
+                "time_scale": 1000.0, "pad_tokens_multiple": 32}
+
+
+def tiny_z_image(seed: int = 0) -> TinyModels:
+    """A Z-Image-shaped NextDiT and a tiny Qwen3 text encoder with the real tokenizer and chat template; no VAE."""
+    import comfy.sd
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+    from comfy.text_encoders.z_image import ZImageTokenizer, te
+
+    config = sm.ZImage(dict(TINY_Z_IMAGE))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed, scale=0.1)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(ZImageTokenizer, te(dtype_llama=torch.float32)),
+                         model_options={"qwen3_4b_model_config": TINY_QWEN3})
+    init_random(clip.cond_stage_model.qwen3_4b.transformer, seed + 1)
+    return TinyModels(_patcher(model), clip, None)
