@@ -26,9 +26,10 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
             description="Steers each object into its region in every cross-attention layer (Wu, Liu et al., "
                         "ICCV 2023). Returns a patched copy of the model; the input model is unchanged.",
             inputs=[
-                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL UNet, or a Flux.1 (dev, schnell, Kontext), Chroma "
-                                                "or SD3 / SD3.5 DiT. Other models are refused with their class "
-                                                "named."),
+                io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL UNet, or a Flux.1 (dev, schnell, "
+                                                "Kontext), Chroma, SD3 / SD3.5, Qwen-Image (and Edit) or Z-Image "
+                                                "DiT (Z-Image on ComfyUI 0.33.0 or newer cores). Other models are "
+                                                "refused with their class named."),
                 RegionsType.Input("regions", tooltip="Local prompts and boxes from Region Prompt Encode, encoded "
                                                      "with this model's CLIP."),
                 StepWeightsType.Input("step_weights", optional=True,
