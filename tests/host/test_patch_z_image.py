@@ -118,7 +118,7 @@ def test_the_prompt_is_refined_alone_and_each_local_prompt_as_a_caption_of_its_o
     assert torch.equal(patched.noise[0]["out"], vanilla.noise[0]["out"])
 
 
-def test_first_patched_layer_keeps_the_prompt_and_the_image_outside_every_region(comfy, z, z_regs):
+def test_first_patched_block_keeps_the_prompt_and_the_image_outside_every_region(comfy, z, z_regs):
     vanilla = _first_call(z.model, z.clip).layer[0]["out"]
     model = _patched(comfy, z, z_regs)
     patched = _first_call(model, z.clip).layer[0]["out"]
