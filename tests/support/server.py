@@ -57,6 +57,18 @@ class ComfyServer:
             except ValueError:
                 return err.code, payload.decode(errors="replace")
 
+    def image(self, entry: dict):
+        """An image the server saved or previewed (one entry of a node's history `images`), fetched over /view as
+        a user's browser fetches it, as RGB floats in [0, 1] (H, W, 3)."""
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        query = urllib.parse.urlencode({k: entry[k] for k in ("filename", "subfolder", "type")})
+        with urllib.request.urlopen(f"{self.url}/view?{query}", timeout=30) as resp:
+            return np.asarray(Image.open(io.BytesIO(resp.read())).convert("RGB"), dtype=np.float32) / 255
+
     def run_prompt(self, prompt: dict, timeout: float = 300) -> tuple[dict, list[dict]]:
         """Queue an API prompt, follow it on the websocket, return (history entry, websocket messages)."""
         import websocket

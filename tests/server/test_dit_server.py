@@ -1,0 +1,130 @@
+"""The patch end to end on the DiT families through a real ComfyUI server (main.py, HTTP + websocket): ComfyUI's
+own UNETLoader, CLIPLoader and VAELoader load random-weight files from the server's models folders
+(support.model_files says what each core's detection allows and why the text encoder is CLIP-L alone), then
+Predict Layout -> Region Prompt Encode -> SpaceTime Attention Patch -> the family's usual sampling -> VAE Decode ->
+SaveImage, beside the same graph's vanilla branch on the same seed. The images are read back over /view.
+
+Flux samples as Flux.1-dev does (FluxGuidance, cfg 1, the negative zeroed out), SD3 with CFG and a negative.
+Chroma is not here: its detector fixes a 5120-wide guidance approximator with 3072-wide outputs (the real model's
+width), and its usual text encoder is T5-XXL alone. A new family is one entry in FAMILIES: the writer of its
+diffusion model file, the CLIPLoader type that suits CLIP-L, and how its usual graph samples.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from support import model_files
+
+PROMPT = "a red cat to the left of a blue dog"
+SIZE = 64
+
+
+@dataclass(frozen=True)
+class Family:
+    write_unet: Callable[[Path], str]   # writes the diffusion model into models/diffusion_models, returns its name
+    clip_type: str                      # CLIPLoader's type for the shared CLIP-L
+    cfg: float
+    flux_guidance: float | None         # FluxGuidance on the prompt, or none
+    negative: str | None                # a negative prompt, or the prompt zeroed out (unused at cfg 1)
+
+
+FAMILIES = {
+    "flux": Family(model_files.write_flux, "stable_diffusion", cfg=1.0, flux_guidance=3.5, negative=None),
+    "sd3": Family(model_files.write_sd3, "sd3", cfg=4.0, flux_guidance=None, negative="blurry, low quality"),
+}
+
+
+@pytest.fixture(scope="module")
+def dit_server(comfy, tmp_path_factory):
+    """A server of its own whose models folders hold the families' files (written here, deleted afterwards: the
+    Flux file is 1 GB on cores that fix its width)."""
+    from support.server import start_server
+
+    root = tmp_path_factory.mktemp("dit-models")
+    models = root / "models"
+    shared = {"clip_name": model_files.write_clip_l(models / "text_encoders"),
+              "vae_name": model_files.write_taesd16(models / "vae")}
+    files = {name: {**shared, "unet_name": family.write_unet(models / "diffusion_models")}
+             for name, family in FAMILIES.items()}
+    yaml = root / "extra_model_paths.yaml"
+    yaml.write_text(f"spacetime_dit_tests:\n  base_path: {root / 'models'}\n  diffusion_models: diffusion_models\n"
+                    f"  text_encoders: text_encoders\n  vae: vae\n")
+    server = start_server(["--extra-model-paths-config", str(yaml)])
+    try:
+        yield server, files
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _with_defaults(object_info: dict, class_type: str, inputs: dict) -> dict:
+    """The node's required widget inputs at their defaults, then `inputs` (what a new node holds in the UI)."""
+    required = object_info[class_type]["input"]["required"]
+    out = {name: spec[1]["default"] for name, spec in required.items()
+           if len(spec) > 1 and isinstance(spec[1], dict) and "default" in spec[1]}
+    return {**out, **inputs}
+
+
+def family_prompt(object_info: dict, family: str, files: dict[str, str]) -> dict:
+    """The family's graph, a patched and a vanilla branch on the same seed, each saved by a SaveImage."""
+    spec = FAMILIES[family]
+    nodes = {
+        "unet": ("UNETLoader", {"unet_name": files["unet_name"], "weight_dtype": "default"}),
+        "clip": ("CLIPLoader", {"clip_name": files["clip_name"], "type": spec.clip_type}),
+        "vae": ("VAELoader", {"vae_name": files["vae_name"]}),
+        # a seed per family, so that the server's cache does not replay the layout without its UI output (the boxes)
+        "layout": ("SpaceTimePredictLayout", {"text": PROMPT, "width": SIZE, "height": SIZE,
+                                              "seed": list(FAMILIES).index(family), "layout_json": ""}),
+        "regions": ("SpaceTimeRegionPromptEncode", {"clip": ["clip", 0], "layout": ["layout", 0]}),
+        "patch": ("SpaceTimeAttentionPatch", {"model": ["unet", 0], "regions": ["regions", 0]}),
+        "text": ("CLIPTextEncode", {"clip": ["clip", 0], "text": PROMPT}),
+        "latent": ("EmptySD3LatentImage", {"width": SIZE, "height": SIZE, "batch_size": 1}),
+    }
+    positive = ["text", 0]
+    if spec.flux_guidance is not None:
+        nodes["guided"] = ("FluxGuidance", {"conditioning": positive, "guidance": spec.flux_guidance})
+        positive = ["guided", 0]
+    if spec.negative is None:
+        nodes["negative"] = ("ConditioningZeroOut", {"conditioning": ["text", 0]})
+    else:
+        nodes["negative"] = ("CLIPTextEncode", {"clip": ["clip", 0], "text": spec.negative})
+    for branch, model in (("patched", ["patch", 0]), ("vanilla", ["unet", 0])):
+        nodes[f"{branch}_ks"] = ("KSampler", {
+            "model": model, "seed": 7, "steps": 2, "cfg": spec.cfg, "sampler_name": "euler",
+            "scheduler": "simple", "denoise": 1.0, "positive": positive, "negative": ["negative", 0],
+            "latent_image": ["latent", 0]})
+        nodes[f"{branch}_decode"] = ("VAEDecode", {"samples": [f"{branch}_ks", 0], "vae": ["vae", 0]})
+        nodes[f"{branch}_save"] = ("SaveImage", {"images": [f"{branch}_decode", 0],
+                                                 "filename_prefix": f"spacetime_tests/{family}_{branch}"})
+    return {node_id: {"class_type": kind, "inputs": _with_defaults(object_info, kind, inputs)}
+            for node_id, (kind, inputs) in nodes.items()}
+
+
+def _inside(boxes: list[list[float]], size: int) -> np.ndarray:
+    mask = np.zeros((size, size), dtype=bool)
+    for x0, y0, x1, y1 in boxes:
+        mask[round(y0 * size):round(y1 * size), round(x0 * size):round(x1 * size)] = True
+    return mask
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_the_patch_runs_on_the_server_with_core_loaders(dit_server, family):
+    server, files = dit_server
+    prompt = family_prompt(server.get_json("/object_info"), family, files[family])
+    history, messages = server.run_prompt(prompt, timeout=900)
+    assert history.get("status", {}).get("status_str") == "success", [m for m in messages if "error" in m["type"]]
+    outputs = history["outputs"]
+    boxes = [o["box"] for o in outputs["layout"]["spacetime_layout"][0]["objects"]]
+    assert len(boxes) == 2, boxes
+    patched, vanilla = (server.image(outputs[f"{b}_save"]["images"][0]) for b in ("patched", "vanilla"))
+    assert patched.shape == vanilla.shape == (SIZE, SIZE, 3)
+    assert vanilla.std() > 0.01, "the vanilla image is flat: the random model or VAE gives nothing to compare"
+    inside = _inside(boxes, SIZE)
+    change = np.abs(patched - vanilla).mean(axis=-1)
+    assert change[inside].mean() > 0.01, f"the patch left the boxes as vanilla drew them ({change[inside].mean()})"
