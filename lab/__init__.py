@@ -3,7 +3,7 @@
 Everything here imports without ComfyUI; modules that need it (`model`, `checkpoint`, `train`, `experiment`, and
 the DiT twins `dit_model`, `dit_checkpoint`, `dit_train`) import it lazily. Linked into ComfyUI's custom_nodes
 (as `spacetime_lab`), the folder is also a small extension of its own: the loader node of both lab checkpoints and
-the `lab_shapes` example workflow, for hosts that want the lab.
+the `lab_shapes` (UNet) and `lab_shapes_dit` (DiT) example workflows, for hosts that want the lab.
 """
 from __future__ import annotations
 

@@ -1,28 +1,36 @@
-"""The thumbnail of the lab extension's `example_workflows/lab_shapes`: the workflow's own two outputs, vanilla
-above SpaceTime.
+"""The thumbnails of the lab extension's example workflows (`example_workflows/lab_shapes` on the UNet lab model,
+`lab_shapes_dit` on the DiT lab model): each workflow's own two outputs, vanilla above SpaceTime.
 
-usage: eval "$(tools/provision.sh)"; $SPACETIME_HOST_PYTHON -m lab.thumbnail
-       (writes lab/example_workflows/lab_shapes.jpg; runs the workflow in ComfyUI in-process)
+usage: eval "$(tools/provision.sh)"; $SPACETIME_HOST_PYTHON -m lab.thumbnail [NAME ...]
+       (writes lab/example_workflows/NAME.jpg, by default for every example there; runs each workflow in ComfyUI
+       in-process)
 """
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from .experiment import boot_host
 
-WORKFLOW = Path(__file__).resolve().parent / "example_workflows" / "lab_shapes.json"
+EXAMPLES = Path(__file__).resolve().parent / "example_workflows"
 CELL = 128
 
 
-def example_prompt(host) -> tuple[dict, dict[str, str]]:
+def example_names() -> list[str]:
+    """The lab extension's example workflows (ComfyUI lists each .json of example_workflows/ as a template)."""
+    return sorted(p.stem for p in EXAMPLES.glob("*.json"))
+
+
+def example_prompt(host, name: str) -> tuple[dict, dict[str, str]]:
     """The workflow as an API prompt whose SaveImage nodes preview instead of writing into the user's output
     folder, and the ids of those two nodes by role ("vanilla", "spacetime")."""
     from support.workflow import specs_from_classes, ui_to_api
 
-    prompt = ui_to_api(json.loads(WORKFLOW.read_text()), specs_from_classes(host.nodes.NODE_CLASS_MAPPINGS))
+    workflow = json.loads((EXAMPLES / f"{name}.json").read_text())
+    prompt = ui_to_api(workflow, specs_from_classes(host.nodes.NODE_CLASS_MAPPINGS))
     outputs: dict[str, str] = {}
     for node_id, node in prompt.items():
         if node["class_type"] == "SaveImage":
@@ -31,17 +39,24 @@ def example_prompt(host) -> tuple[dict, dict[str, str]]:
     return prompt, outputs
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     import torch
 
     torch.set_num_threads(1)
     host = boot_host()
+    for name in names or example_names():
+        write_thumbnail(host, name)
+
+
+def write_thumbnail(host, name: str) -> None:
+    """Runs the example at its own settings and writes NAME.jpg: four vanilla images above the four SpaceTime
+    images of the same seeds, what a user sees when the template runs."""
     import folder_paths
 
-    prompt, rows = example_prompt(host)
+    prompt, rows = example_prompt(host, name)
     run = host.run(prompt)
     if not run.success:
-        raise SystemExit(f"lab_shapes failed: {run.error_text()[:2000]}")
+        raise SystemExit(f"{name} failed: {run.error_text()[:2000]}")
     temp = Path(folder_paths.get_temp_directory())
     caption = next(n["inputs"]["value"] for n in prompt.values() if n["class_type"] == "PrimitiveStringMultiline")
     sheet = Image.new("RGB", (CELL * 4, 24 + 2 * CELL), "white")
@@ -50,10 +65,10 @@ def main() -> None:
         for c, image in enumerate(run.outputs[rows[key]]["images"][:4]):
             tile = Image.open(temp / image["subfolder"] / image["filename"]).convert("RGB")
             sheet.paste(tile.resize((CELL, CELL)), (c * CELL, 24 + r * CELL))
-    out = WORKFLOW.with_suffix(".jpg")
+    out = EXAMPLES / f"{name}.jpg"
     sheet.save(out, quality=90)
     print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -3,7 +3,7 @@
 # Reuses your ComfyUI when COMFYUI_DIR is set (links the pack into its custom_nodes/ and runs its main.py with
 # COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI host first (~3 minutes once): the
 # newest core the tests run on, 0.33.0, or SPACETIME_CORE=0.3.75; with the lab extension (lab/: its loader node and
-# the lab_shapes example, linked by provision.sh) and the lab model in its checkpoints, so the lab example workflow
+# the lab_shapes examples, linked by provision.sh) and the lab models in its checkpoints, so the lab example workflows
 # runs without a GPU.
 # usage: [COMFYUI_DIR=...] [SPACETIME_CORE=0.33.0|0.3.75] [PORT=8188] tools/run.sh [extra main.py args, e.g. --cpu]
 set -euo pipefail
@@ -22,8 +22,8 @@ else
   PY=$SPACETIME_HOST_PYTHON
   EXTRA=(--cpu)
   TEMPLATES="spacetime_attention; the lab: spacetime_lab"
-  # The CPU host has no real weights: offer the lab models (UNet and DiT) so the lab extension's lab_shapes
-  # example runs at once.
+  # The CPU host has no real weights: offer the lab models (UNet and DiT) so the lab extension's examples
+  # (lab_shapes, lab_shapes_dit) run at once.
   for LAB in "$REPO"/lab/fixtures/spacetime_lab*.safetensors; do
     [ -f "$LAB" ] && ln -sf "$LAB" "$COMFYUI_DIR/models/checkpoints/$(basename "$LAB")"
   done

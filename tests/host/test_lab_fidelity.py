@@ -9,6 +9,7 @@ import pytest
 
 from lab.graphs import CHECKPOINT, LOADER, Variant
 from lab.heldout import heldout_scenes
+from lab.thumbnail import example_names as lab_example_names
 
 # The targets as margins, below what the step-4000 fixture measured on these 20 images with the current
 # layout predictor (docs/benchmarks.md, "Regression test"): relation accuracy +60 points predicted vs vanilla,
@@ -78,10 +79,11 @@ def test_patch_beats_vanilla_and_swapped_boxes(lab_host):
     assert box["gold"] >= box["vanilla"] + 0.4 and box["gold"] >= box["swapped"] + 0.6, box
 
 
-def test_lab_shapes_example_runs_on_the_lab_checkpoint(lab_host):
+@pytest.mark.parametrize("name", lab_example_names())
+def test_lab_example_runs_on_its_lab_checkpoint(lab_host, name):
     from lab.thumbnail import example_prompt
 
-    prompt, outputs = example_prompt(lab_host)
+    prompt, outputs = example_prompt(lab_host, name)
     assert set(outputs) == {"vanilla", "spacetime"}
     for node in prompt.values():
         if node["class_type"] == "EmptyLatentImage":

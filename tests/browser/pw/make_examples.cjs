@@ -1,29 +1,46 @@
 // Builds the example workflows with the real frontend, so the files are exactly what ComfyUI saves:
 // nodes are created, filled and linked through LiteGraph, then app.graph.serialize() is written out (the
-// thumbnails come from tools/example_thumbnails.py). Run against a server with the pack loaded; `RESULT` lists
-// what it wrote. The file name is the template's title in ComfyUI's Templates dialog.
-// usage: node make_examples.cjs URL OUT_DIR [name ...]
+// thumbnails come from tools/example_thumbnails.py, the lab's from python -m lab.thumbnail). Run against a server
+// with the pack and the lab extension loaded; `RESULT` lists what it wrote. The file name is the template's title
+// in ComfyUI's Templates dialog; each spec's `dir` is its extension's example folder in the repository.
+// usage: node make_examples.cjs URL REPO_DIR [name ...]
 const fs = require('fs');
 const path = require('path');
 const { openComfy, emit } = require('./common.cjs');
 
 const PROMPT = 'a red cat to the left of a blue dog, in a sunny garden';
+const LAB_PROMPT = 'a red circle to the left of a blue square'; // the lab model knows shapes and colours only
 const NEGATIVE = 'blurry, low quality, deformed';
 const SD15 = 'v1-5-pruned-emaonly.safetensors';
 const SDXL = 'sd_xl_base_1.0.safetensors';
 
 // Each spec runs in the page: g.add(type, [x, y], widgets, title) and g.link(src, output, dst, input).
+const PACK = 'example_workflows';
+const LAB = 'lab/example_workflows';
+const SD = { dir: PACK, loader: 'CheckpointLoaderSimple', prompt: PROMPT, negative: NEGATIVE,
+  sampler: 'euler', scheduler: 'normal', batch: 1 };
+// The lab extension's examples: a lab checkpoint (docs/lab.md), patched vs vanilla on one seed, four images at the
+// lab's 256 px, the patch's step weights a linear ramp (the lab's temporal control) from `ramp` to 0.
+const LAB_SHAPES = { ...SD, dir: LAB, loader: 'SpaceTimeLabCheckpointLoader', prompt: LAB_PROMPT, negative: '',
+  template: '{phrase}', size: 256, steps: 20, cfg: 4.0, batch: 4, compare: true };
 const SPECS = {
   'Layout-guided SD1.5':
-    { prefix: 'spacetime_basic', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
+    { ...SD, prefix: 'spacetime_basic', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
   'Layout-guided SDXL':
-    { prefix: 'spacetime_sdxl', ckpt: SDXL, size: 1024, steps: 25, cfg: 7.0, compare: false },
+    { ...SD, prefix: 'spacetime_sdxl', ckpt: SDXL, size: 1024, steps: 25, cfg: 7.0, compare: false },
   'Patched vs vanilla SD1.5':
-    { prefix: 'spacetime_compare', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: true },
+    { ...SD, prefix: 'spacetime_compare', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: true },
   'Optimized weights SD1.5':
-    { prefix: 'spacetime_optimized', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false, optimize: true },
+    { ...SD, prefix: 'spacetime_optimized', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false,
+      optimize: true },
   'Layout-guided Flux.1-dev':
-    { prefix: 'spacetime_flux', flux: true, size: 1024, steps: 20, cfg: 1.0, guidance: 3.5 },
+    { dir: PACK, prefix: 'spacetime_flux', flux: true, size: 1024, steps: 20, cfg: 1.0, guidance: 3.5 },
+  // the UNet lab model: guidance 4 -> 0 on DDIM, the lab's UNet sampler
+  lab_shapes: { ...LAB_SHAPES, prefix: 'lab_shapes', ckpt: 'spacetime_lab.safetensors', mode: 'guidance', ramp: 4.0,
+    sampler: 'ddim', scheduler: 'ddim_uniform' },
+  // the DiT lab model (a Flux.1-class DiT): mix 1 -> 0, the setting its held-out result chose, Euler on `simple`
+  lab_shapes_dit: { ...LAB_SHAPES, prefix: 'lab_shapes_dit', ckpt: 'spacetime_lab_dit.safetensors', mode: 'mix',
+    ramp: 1.0, sampler: 'euler', scheduler: 'simple' },
 };
 
 // Flux.1-dev as ComfyUI's own Flux templates load it: the diffusion model, T5 + CLIP-L and the VAE apart; Flux
@@ -103,30 +120,31 @@ function installHelpers() {
 
 async function build(page, name, spec) {
   await page.evaluate(installHelpers);
-  return page.evaluate(spec.flux ? buildFlux : buildCheckpointGraph, { spec, PROMPT, NEGATIVE });
+  return page.evaluate(spec.flux ? buildFlux : buildCheckpointGraph, { spec, PROMPT });
 }
 
-/** SD1.5 / SDXL: one checkpoint loader, CFG with a negative prompt. */
-function buildCheckpointGraph({ spec, PROMPT, NEGATIVE }) {
+/** SD1.5 / SDXL and the lab models: one checkpoint loader (MODEL, CLIP, VAE), CFG with a negative prompt. */
+function buildCheckpointGraph({ spec }) {
   const g = window.spacetimeGraph;
-    const ckpt = g.add('CheckpointLoaderSimple', [20, 60], { ckpt_name: spec.ckpt });
-    const text = g.add('PrimitiveStringMultiline', g.below(ckpt), { value: PROMPT }, 'Prompt');
+    const ckpt = g.add(spec.loader, [20, 60], { ckpt_name: spec.ckpt });
+    const text = g.add('PrimitiveStringMultiline', g.below(ckpt), { value: spec.prompt }, 'Prompt');
     const layout = g.add('SpaceTimePredictLayout', [460, 60],
       { width: spec.size, height: spec.size, seed: 0, control_after_generate: 'fixed' });
-    layout.widgets.find((w) => w.name === 'text').value = PROMPT; // shown under the link; the link wins
+    layout.widgets.find((w) => w.name === 'text').value = spec.prompt; // shown under the link; the link wins
     g.link(text, 0, layout, 'text');
-    const regions = g.add('SpaceTimeRegionPromptEncode', [960, 60]);
+    const regions = g.add('SpaceTimeRegionPromptEncode', [960, 60], spec.template ? { template: spec.template } : {});
     g.link(ckpt, 'CLIP', regions, 'clip');
     g.link(layout, 'layout', regions, 'layout');
-    const patch = g.add('SpaceTimeAttentionPatch', g.below(regions));
+    const patch = g.add('SpaceTimeAttentionPatch', g.below(regions), spec.mode ? { mode: spec.mode } : {});
     g.link(ckpt, 'MODEL', patch, 'model');
     g.link(regions, 0, patch, 'regions');
     const positive = g.add('CLIPTextEncode', g.below(text), {}, 'Positive');
     g.link(text, 0, positive, 'text');
     g.link(ckpt, 'CLIP', positive, 'clip');
-    const negative = g.add('CLIPTextEncode', g.below(positive), { text: NEGATIVE }, 'Negative');
+    const negative = g.add('CLIPTextEncode', g.below(positive), { text: spec.negative }, 'Negative');
     g.link(ckpt, 'CLIP', negative, 'clip');
-    const latent = g.add('EmptyLatentImage', g.below(negative), { width: spec.size, height: spec.size, batch_size: 1 });
+    const latent = g.add('EmptyLatentImage', g.below(negative), { width: spec.size, height: spec.size,
+      batch_size: spec.batch });
     if (spec.optimize) {
       // Searches per-region step weights on the same seed and settings as the KSampler, then patches with them.
       const optimize = g.add('SpaceTimeOptimizeStepWeights', g.below(patch), { seed: 42,
@@ -143,7 +161,7 @@ function buildCheckpointGraph({ spec, PROMPT, NEGATIVE }) {
     }
     const sampler = (model, pos, title, prefix) => {
       const ks = g.add('KSampler', pos, { seed: 42, control_after_generate: 'fixed', steps: spec.steps,
-        cfg: spec.cfg, sampler_name: 'euler', scheduler: 'normal', denoise: 1 }, title);
+        cfg: spec.cfg, sampler_name: spec.sampler, scheduler: spec.scheduler, denoise: 1 }, title);
       g.link(model, 0, ks, 'model'); // MODEL is output 0 of both the loader and the patch
       g.link(positive, 0, ks, 'positive');
       g.link(negative, 0, ks, 'negative');
@@ -158,6 +176,11 @@ function buildCheckpointGraph({ spec, PROMPT, NEGATIVE }) {
     if (spec.compare) sampler(ckpt, [1400, 420], 'KSampler (vanilla, same seed)', `spacetime/${spec.prefix}_vanilla`);
     const preview = g.add('PreviewImage', g.below(layout), {}, 'Layout preview');
     g.link(layout, 'preview', preview, 'images');
+    if (spec.ramp !== undefined) {
+      const weights = g.add('SpaceTimeStepWeightsSchedule', [960, 600],
+        { shape: 'linear', unit: 'absolute', start: spec.ramp, end: 0 });
+      g.link(weights, 'step_weights', patch, 'step_weights');
+    }
     window.app.canvas.setDirty(true, true);
     return layout.id;
 }
@@ -181,14 +204,14 @@ async function fitView(page) {
 }
 
 (async () => {
-  const [url, outDir, ...names] = process.argv.slice(2);
+  const [url, repo, ...names] = process.argv.slice(2);
   const { ctx, page, errors } = await openComfy(url, { settings: { 'Comfy.Minimap.Visible': false } });
   const written = [];
   for (const name of names.length ? names : Object.keys(SPECS)) {
     await build(page, name, SPECS[name]);
     await fitView(page);
     const workflow = await page.evaluate(() => window.app.graph.serialize());
-    fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(workflow, null, 2) + '\n');
+    fs.writeFileSync(path.join(repo, SPECS[name].dir, `${name}.json`), JSON.stringify(workflow, null, 2) + '\n');
     written.push(name);
   }
   await ctx.close();
