@@ -196,3 +196,19 @@ def test_blocks_and_their_errors(comfy, z, z_regs):
     with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: blocks: 'd2' is outside this model's 2 "
                                          r"double-stream blocks"):
         _patched(comfy, z, z_regs, blocks="d2")
+
+
+def test_restricted_region_attention_changes_only_region_tokens(comfy, z, z_regs):
+    """Restricted attention with the image's pad tokens after the grid (they stay readable, as the prompt): in the
+    first layer only the region cells change."""
+    vanilla = _first_call(z.model, z.clip).layer[0]["out"]
+    model = _patched(comfy, z, z_regs, weights=(1e-30, 1e-30), region_attention="restricted")
+    restricted = _first_call(model, z.clip).layer[0]["out"]
+    prefix = _prefix(z_regs)
+    caption = vanilla.shape[1] - _padded(GRID)
+    inside = torch.cat([ps.runtime(comfy, model).region_masks(4, 6).amax(dim=0) > 0,
+                        torch.zeros(_padded(GRID) - GRID, dtype=torch.bool)])
+    image_v, image_r = vanilla[:, caption:], restricted[:, prefix + caption:]
+    assert torch.allclose(restricted[:, prefix:prefix + caption], vanilla[:, :caption], atol=1e-5, rtol=1e-5)
+    assert torch.allclose(image_r[:, ~inside], image_v[:, ~inside], atol=1e-5, rtol=1e-5)
+    assert (image_r[:, inside] - image_v[:, inside]).abs().max() > 1e-4
