@@ -1,7 +1,7 @@
 """Speed (and optionally peak memory) of the SpaceTime Attention Patch vs vanilla and ConditioningSetMask.
 
 usage: $SPACETIME_HOST_PYTHON benchmarks/bench_patch.py [--sizes 256 512] [--regions 1 2 4 8] [--steps 3]
-                                                        [--repeats 2] [--memory] [--threads N]
+                                                        [--repeats 2] [--memory | --host-proxy] [--threads N]
                                                         [--device cpu|cuda] [--dtype fp16|bf16|fp32]
 
 Full-size random-weight SD1.5 (tests/support/models.py), CPU (default) or CUDA, in one process. Every method run
@@ -21,6 +21,9 @@ the checkpoint's VAE and checked finite. first_run_left_bytes: the same differen
 (warm-up) run at that size, where the patch builds its mask cache for the new resolution. host_syncs_per_step:
 synchronising CUDA calls per step of one more run (torch.cuda.set_sync_debug_mode("warn")). --memory (child
 processes, RSS) is CPU only.
+
+--host-proxy (issue 18): the patch's host cost per layer call at a size where the arithmetic is negligible
+(`--sizes 64`, the tests' tiny SD1.5), the number CI can track between GPU visits (see `bench_host_proxy`).
 """
 from __future__ import annotations
 
@@ -56,13 +59,17 @@ def setup():
     return host, ps, nodes, model, clip, vae
 
 
-def make_methods(host, ps, nodes, model, clip, regions_counts, size):
+def make_methods(host, ps, nodes, model, clip, regions_counts, size, eager=False):
     pos = ps.encode(clip, "a cat, a dog, a bird, a car, a tree, a lamp, a chair and a boat")
     neg = ps.encode(clip, "")
     methods = {}
     for r in regions_counts:
         regs = ps.regions(host, clip, boxes=BOXES[:r], phrases=[f"a {n}" for n in NAMES[:r]])
         methods[f"patch R={r}"] = (ps.patch(host, model, regs), pos)
+        if eager:                   # the same patch with capture off: what the replayable units save
+            m = ps.patch(host, model, regs)
+            host.pack_module("bridge.patch").find_runtime(m).capture_for = lambda device: None
+            methods[f"patch R={r} eager"] = (m, pos)
     for r in regions_counts:
         if r != 4:
             continue
@@ -95,6 +102,11 @@ def timed(ps, model, pos, neg, size, steps):
     ps.sample(model, pos, neg, size, size, steps=steps)
     sync()
     return (time.perf_counter() - t0) / steps
+
+
+def run_seconds(ps, model, pos, neg, size, steps) -> float:
+    """Wall seconds of one whole run (its per-run costs included)."""
+    return timed(ps, model, pos, neg, size, steps) * steps
 
 
 def allocated() -> int:
@@ -163,7 +175,7 @@ def bench_speed(args):
                           "manual_cast": str(model.model.manual_cast_dtype)}), flush=True)
     results = []
     for size in args.sizes:
-        methods, pos, neg = make_methods(host, ps, nodes, model, clip, args.regions, size)
+        methods, pos, neg = make_methods(host, ps, nodes, model, clip, args.regions, size, args.eager)
         timed(ps, model, pos, neg, size, 1)                                   # warm-up: vanilla and
         first_left = {}                                                       # each method's caches
         for name, (m, p) in methods.items():
@@ -228,6 +240,77 @@ def bench_memory(args):
     return rows
 
 
+def bench_host_proxy(args):
+    """The patch's host cost per layer call where arithmetic is negligible: what a GPU step pays on the host for
+    the patch, measured where CI can hold it. The model is the tests' tiny SD1.5 (SD1.5's 16 text-attention
+    layers and call structure at small widths; at full width even a 64 px image spends its time reading the
+    weights). Per method: the median wall time inside the patch's hook per layer call, the added step time per
+    layer call (against interleaved vanilla runs), the launching ops per layer call and the extra host reads per
+    step (each a sync on a GPU)."""
+    from support.comfy_host import boot
+    from support.models import tiny_sd15
+    from support.op_counter import OpCounter
+
+    host = boot()
+    import nodes
+    from support import patch_support as ps
+
+    tiny = tiny_sd15()
+    model, clip = tiny.model, tiny.clip
+    size = args.sizes[0]
+    methods, pos, neg = make_methods(host, ps, nodes, model, clip, args.regions, size)
+    methods = {k: v for k, v in methods.items() if k.startswith("patch")}
+
+    def reads(m, steps: int) -> int:
+        with OpCounter() as counter:
+            ps.sample(m, pos, neg, size, size, steps=steps)
+        return counter.host_reads
+
+    def reads_per_step(m) -> float:
+        """Host reads per step beyond a run's own (those grow with the steps; the per-run ones do not)."""
+        return (reads(m, args.steps + 1) - reads(m, 1)) / args.steps
+
+    vanilla_reads = reads_per_step(model)
+    rows = []
+    for name, (m, _) in methods.items():
+        rt = host.pack_module("bridge.patch").find_runtime(m)
+        apply, inside, ops, vanilla_steps = rt.apply, [], [], []
+
+        def timed_apply(*a, _apply=apply, _inside=inside):
+            t0 = time.perf_counter()
+            res = _apply(*a)
+            _inside.append(time.perf_counter() - t0)
+            return res
+
+        timed(ps, m, pos, neg, size, 1)                                       # warm-up: masks, plans
+        rt.apply = timed_apply
+        added = []                  # per step, net of each run's own costs (schedule, tables, projections)
+        for _ in range(args.repeats):
+            short = [run_seconds(ps, x, pos, neg, size, 1) for x in (model, m)]
+            long = [run_seconds(ps, x, pos, neg, size, args.steps + 1) for x in (model, m)]
+            added.append(((long[1] - long[0]) - (short[1] - short[0])) / args.steps)
+            vanilla_steps.append((long[0] - short[0]) / args.steps)
+
+        def counted_apply(*a, _apply=apply):
+            with OpCounter() as counter:
+                res = _apply(*a)
+            ops.append(sum(counter.ops.values()))
+            return res
+
+        rt.apply = counted_apply
+        ps.sample(m, pos, neg, size, size, steps=args.steps)
+        rt.apply = apply
+        calls = len(rt.layers)                                                 # layer calls per step (batched)
+        row = {"size": size, "method": name, "hook_us_per_layer_call": round(statistics.median(inside) * 1e6),
+               "added_us_per_layer_call": round(statistics.median(added) / calls * 1e6),
+               "ops_per_layer_call": round(statistics.mean(ops), 1),
+               "extra_host_reads_per_step": round(reads_per_step(m) - vanilla_reads, 2),
+               "vanilla_step_ms": round(statistics.median(vanilla_steps) * 1e3, 1)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
@@ -235,6 +318,10 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--memory", action="store_true", help="peak RSS per method in child processes instead")
+    ap.add_argument("--eager", action="store_true",
+                    help="also time each patch with capture off (CUDA graphs are used on CUDA devices only)")
+    ap.add_argument("--host-proxy", action="store_true",
+                    help="the patch's host cost per layer call at a size where compute is negligible (use --sizes 64)")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch intra-op threads (0 = torch's default); 1 keeps a shared machine's noise out")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -254,7 +341,10 @@ def main():
     if args.device == "cuda":
         info.update(gpu=torch.cuda.get_device_name(0), cuda=torch.version.cuda, dtype_flag=args.dtype)
     print(json.dumps(info), flush=True)
-    bench_memory(args) if args.memory else bench_speed(args)
+    if args.host_proxy:
+        bench_host_proxy(args)
+    else:
+        bench_memory(args) if args.memory else bench_speed(args)
 
 
 if __name__ == "__main__":

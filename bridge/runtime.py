@@ -100,7 +100,8 @@ class RunState:
     layer_ops: dict[tuple, st_combine.LayerOps] = field(default_factory=dict)
     call: CallWeights | None = None
     device_weights: DeviceWeights | None = None
-    replays: dict[str, st_replay.Replays | None] = field(default_factory=dict)     # by device
+    replays: dict[Any, st_replay.Replays | None] = field(default_factory=dict)     # by device
+    layer_plans: dict[tuple, tuple[st_combine.LayerOps, st_combine.FusedPlan]] = field(default_factory=dict)
 
 
 @dataclass
@@ -345,16 +346,28 @@ class SpaceTimeRuntime:
                                                                                     device_weights.tensor.dtype)
         return coefs
 
+    def _layer_plan(self, facts: CallFacts, device: Any, dtype: torch.dtype) -> tuple[st_combine.LayerOps,
+                                                                                      st_combine.FusedPlan]:
+        """A layer's ops and plan for this grid and row count: one look-up per layer call inside a run."""
+        key = (facts.layer, facts.grid, facts.chunk_rows, device, dtype)
+        found = self._run.layer_plans.get(key)
+        if found is None:
+            index = self.region_index(*facts.grid, device, dtype)
+            ops = self.layer_ops(facts.layer, facts.heads, facts.attn_precision, device, dtype)
+            found = (ops, self._plan(index, facts.chunk_rows, ops.groups))
+            if self.in_run:
+                self._run.layer_plans[key] = found
+        return found
+
     def _replays(self, device: Any) -> st_replay.Replays | None:
         """The run's replayable units on `device`, or None where nothing is captured (outside a run; devices
         without CUDA graphs)."""
         if not self.in_run:
             return None
-        key = str(device)
-        if key not in self._run.replays:
+        if device not in self._run.replays:
             factory = self.capture_for(device)
-            self._run.replays[key] = st_replay.Replays(factory) if factory is not None else None
-        return self._run.replays[key]
+            self._run.replays[device] = st_replay.Replays(factory) if factory is not None else None
+        return self._run.replays[device]
 
     def _replayed_delta(self, replays: st_replay.Replays, layer: LayerKey, chunk: int, plan: st_combine.FusedPlan,
                         ops: st_combine.LayerOps, inputs: list, device_weights: DeviceWeights) -> torch.Tensor:
@@ -382,10 +395,7 @@ class SpaceTimeRuntime:
         if device_weights is None:
             return out
         cfg = self.config
-        height, width = facts.grid
-        index = self.region_index(height, width, out.device, out.dtype)
-        ops = self.layer_ops(facts.layer, facts.heads, facts.attn_precision, out.device, out.dtype)
-        plan = self._plan(index, b, ops.groups)
+        ops, plan = self._layer_plan(facts, out.device, out.dtype)
         replays = self._replays(out.device)
         result = out
         for k, j in enumerate(facts.cond_chunks):

@@ -45,7 +45,8 @@ class CudaGraphCapture:
         with torch.cuda.stream(side):
             fn()
         torch.cuda.current_stream().wait_stream(side)
-        with torch.cuda.graph(self.graph, pool=self.pool):
+        # thread_local: CUDA work of other threads (the server, previews) does not break this capture
+        with torch.cuda.graph(self.graph, pool=self.pool, capture_error_mode="thread_local"):
             return fn()
 
     def replay(self) -> None:
