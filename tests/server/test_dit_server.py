@@ -1,13 +1,19 @@
-"""The patch end to end on the DiT families through a real ComfyUI server (main.py, HTTP + websocket): ComfyUI's
-own UNETLoader, CLIPLoader and VAELoader load random-weight files from the server's models folders
-(support.model_files says what each core's detection allows and why the text encoder is CLIP-L alone), then
+"""The patch end to end on the DiT families through a real ComfyUI server (main.py, HTTP + websocket): loaders ->
 Predict Layout -> Region Prompt Encode -> SpaceTime Attention Patch -> the family's usual sampling -> VAE Decode ->
-SaveImage, beside the same graph's vanilla branch on the same seed. The images are read back over /view.
+SaveImage, beside the same graph's vanilla branch on the same seed; the images, read back over /view, must differ
+inside the boxes.
 
-Flux samples as Flux.1-dev does (FluxGuidance, cfg 1, the negative zeroed out), SD3 with CFG and a negative.
-Chroma is not here: its detector fixes a 5120-wide guidance approximator with 3072-wide outputs (the real model's
-width), and its usual text encoder is T5-XXL alone. A new family is one entry in FAMILIES: the writer of its
-diffusion model file, the CLIPLoader type that suits CLIP-L, and how its usual graph samples.
+Flux and SD3 load through ComfyUI's own UNETLoader, CLIPLoader and VAELoader from random-weight files in the
+server's models folders (support.model_files says what each core's detection allows and why the text encoder is
+CLIP-L alone). Qwen-Image and Z-Image cannot: their detectors fix the real widths (Qwen-Image 3072 wide with a
+3584-wide text input, Z-Image 3840) and their text encoders are built from fixed configs (Qwen2.5-VL 7B, Qwen3 4B),
+so their MODEL and CLIP come from the test-only loader node (support/tiny_loader.py, served by the test-only
+extension support/server_nodes/spacetime_tiny_models) with support.models' tiny builds; their VAE is still the
+VAELoader's file (Qwen-Image's a tiny Wan 2.1 VAE, as its real one). Chroma is not here: its detector fixes a 5120-wide guidance approximator with 3072-wide outputs
+(the real width) and its usual text encoder is T5-XXL alone, and no tiny Chroma is built in code yet.
+
+Flux samples as Flux.1-dev does (FluxGuidance, cfg 1, the negative zeroed out), Z-Image as Z-Image-Turbo (cfg 1),
+SD3 and Qwen-Image with CFG and a negative. A new family is one entry in FAMILIES.
 """
 from __future__ import annotations
 
@@ -22,39 +28,56 @@ import pytest
 from support import model_files
 
 PROMPT = "a red cat to the left of a blue dog"
+TINY_LOADER = "SpaceTimeTestTinyCheckpoint"      # support/server_nodes/spacetime_tiny_models
 SIZE = 64
+
+
+def _next_dit_has_embed_cap() -> bool:
+    """Z-Image's seam (ComfyUI 0.33.0); a core without it gets the patch's refusal (tests/host/test_patch_z_image)."""
+    from comfy.ldm.lumina.model import NextDiT
+
+    return hasattr(NextDiT, "embed_cap")
 
 
 @dataclass(frozen=True)
 class Family:
-    write_unet: Callable[[Path], str]   # writes the diffusion model into models/diffusion_models, returns its name
-    clip_type: str                      # CLIPLoader's type for the shared CLIP-L
     cfg: float
-    flux_guidance: float | None         # FluxGuidance on the prompt, or none
     negative: str | None                # a negative prompt, or the prompt zeroed out (unused at cfg 1)
+    flux_guidance: float | None = None  # FluxGuidance on the prompt
+    # ComfyUI's own loaders: writes the diffusion model into models/diffusion_models and returns its name, and
+    # CLIPLoader's type for the shared CLIP-L; without them, the test-only loader node's model of this name
+    write_unet: Callable[[Path], str] | None = None
+    clip_type: str = ""
+    write_vae: Callable[[Path], str] = model_files.write_taesd16   # writes models/vae/<name>, returns the name
+    supported: Callable[[], bool] = lambda: True   # False: the server must report the patch's refusal
 
 
 FAMILIES = {
-    "flux": Family(model_files.write_flux, "stable_diffusion", cfg=1.0, flux_guidance=3.5, negative=None),
-    "sd3": Family(model_files.write_sd3, "sd3", cfg=4.0, flux_guidance=None, negative="blurry, low quality"),
+    "flux": Family(1.0, None, flux_guidance=3.5, write_unet=model_files.write_flux, clip_type="stable_diffusion"),
+    "sd3": Family(4.0, "blurry, low quality", write_unet=model_files.write_sd3, clip_type="sd3"),
+    "qwen_image": Family(4.0, "blurry, low quality", write_vae=model_files.write_wan21_vae),
+    "z_image": Family(1.0, None, supported=_next_dit_has_embed_cap),
 }
 
 
 @pytest.fixture(scope="module")
 def dit_server(comfy, tmp_path_factory):
     """A server of its own whose models folders hold the families' files (written here, deleted afterwards: the
-    Flux file is 1 GB on cores that fix its width)."""
+    Flux file is 1 GB on cores that fix its width) and whose custom nodes include the test-only loader."""
+    from support.paths import REPO
     from support.server import start_server
 
     root = tmp_path_factory.mktemp("dit-models")
     models = root / "models"
-    shared = {"clip_name": model_files.write_clip_l(models / "text_encoders"),
-              "vae_name": model_files.write_taesd16(models / "vae")}
-    files = {name: {**shared, "unet_name": family.write_unet(models / "diffusion_models")}
+    clip_name = model_files.write_clip_l(models / "text_encoders")
+    vaes = {write: write(models / "vae") for write in {family.write_vae for family in FAMILIES.values()}}
+    files = {name: {"clip_name": clip_name, "vae_name": vaes[family.write_vae],
+                    **({"unet_name": family.write_unet(models / "diffusion_models")} if family.write_unet else {})}
              for name, family in FAMILIES.items()}
     yaml = root / "extra_model_paths.yaml"
-    yaml.write_text(f"spacetime_dit_tests:\n  base_path: {root / 'models'}\n  diffusion_models: diffusion_models\n"
-                    f"  text_encoders: text_encoders\n  vae: vae\n")
+    yaml.write_text(f"spacetime_dit_tests:\n  base_path: {models}\n  diffusion_models: diffusion_models\n"
+                    f"  text_encoders: text_encoders\n  vae: vae\n"
+                    f"  custom_nodes: {REPO / 'tests' / 'support' / 'server_nodes'}\n")
     server = start_server(["--extra-model-paths-config", str(yaml)])
     try:
         yield server, files
@@ -74,16 +97,21 @@ def _with_defaults(object_info: dict, class_type: str, inputs: dict) -> dict:
 def family_prompt(object_info: dict, family: str, files: dict[str, str]) -> dict:
     """The family's graph, a patched and a vanilla branch on the same seed, each saved by a SaveImage."""
     spec = FAMILIES[family]
-    nodes = {
-        "unet": ("UNETLoader", {"unet_name": files["unet_name"], "weight_dtype": "default"}),
-        "clip": ("CLIPLoader", {"clip_name": files["clip_name"], "type": spec.clip_type}),
+    if spec.write_unet:
+        nodes = {"unet": ("UNETLoader", {"unet_name": files["unet_name"], "weight_dtype": "default"}),
+                 "clip": ("CLIPLoader", {"clip_name": files["clip_name"], "type": spec.clip_type})}
+        clip = ["clip", 0]
+    else:
+        nodes = {"unet": (TINY_LOADER, {"ckpt_name": family})}
+        clip = ["unet", 1]
+    nodes |= {
         "vae": ("VAELoader", {"vae_name": files["vae_name"]}),
         # a seed per family, so that the server's cache does not replay the layout without its UI output (the boxes)
         "layout": ("SpaceTimePredictLayout", {"text": PROMPT, "width": SIZE, "height": SIZE,
                                               "seed": list(FAMILIES).index(family), "layout_json": ""}),
-        "regions": ("SpaceTimeRegionPromptEncode", {"clip": ["clip", 0], "layout": ["layout", 0]}),
+        "regions": ("SpaceTimeRegionPromptEncode", {"clip": clip, "layout": ["layout", 0]}),
         "patch": ("SpaceTimeAttentionPatch", {"model": ["unet", 0], "regions": ["regions", 0]}),
-        "text": ("CLIPTextEncode", {"clip": ["clip", 0], "text": PROMPT}),
+        "text": ("CLIPTextEncode", {"clip": clip, "text": PROMPT}),
         "latent": ("EmptySD3LatentImage", {"width": SIZE, "height": SIZE, "batch_size": 1}),
     }
     positive = ["text", 0]
@@ -93,7 +121,7 @@ def family_prompt(object_info: dict, family: str, files: dict[str, str]) -> dict
     if spec.negative is None:
         nodes["negative"] = ("ConditioningZeroOut", {"conditioning": ["text", 0]})
     else:
-        nodes["negative"] = ("CLIPTextEncode", {"clip": ["clip", 0], "text": spec.negative})
+        nodes["negative"] = ("CLIPTextEncode", {"clip": clip, "text": spec.negative})
     for branch, model in (("patched", ["patch", 0]), ("vanilla", ["unet", 0])):
         nodes[f"{branch}_ks"] = ("KSampler", {
             "model": model, "seed": 7, "steps": 2, "cfg": spec.cfg, "sampler_name": "euler",
@@ -114,10 +142,15 @@ def _inside(boxes: list[list[float]], size: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_the_patch_runs_on_the_server_with_core_loaders(dit_server, family):
+def test_the_patch_runs_end_to_end_on_the_server(dit_server, family):
     server, files = dit_server
     prompt = family_prompt(server.get_json("/object_info"), family, files[family])
     history, messages = server.run_prompt(prompt, timeout=900)
+    if not FAMILIES[family].supported():
+        errors = [m["data"] for m in messages if m["type"] == "execution_error"]
+        assert errors and errors[0]["node_id"] == "patch", errors
+        assert "the patch does not know this model" in errors[0]["exception_message"], errors
+        return
     assert history.get("status", {}).get("status_str") == "success", [m for m in messages if "error" in m["type"]]
     outputs = history["outputs"]
     boxes = [o["box"] for o in outputs["layout"]["spacetime_layout"][0]["objects"]]

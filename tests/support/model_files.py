@@ -10,7 +10,9 @@ What each core's detection fixes decides the sizes (comfy/model_detection.py, co
   with CLIP-L alone ("sd3"), and to Flux as an SD1 encoder ("stable_diffusion"): 768-wide states and pooled
   output, which the Flux file's txt_in and vector_in are made to take (Flux.1-dev's real T5-XXL + CLIP-L pair,
   DualCLIPLoader, would be 4.7 G weights);
-* the VAE is a TAESD, whose latent channels ComfyUI reads from the weights (16, as Flux's and SD3's).
+* the VAE is a TAESD, whose latent channels ComfyUI reads from the weights (16, as Flux's and SD3's), or for
+  Qwen-Image, whose latents are video-shaped (B, C, 1, H, W), a Wan 2.1 VAE (its own) of width 16, which ComfyUI
+  also reads from the weights.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .models import TINY_SD3, init_random
 
 CLIP_L_FILE = "random_clip_l.safetensors"
 TAESD16_FILE = "random_taesd16.safetensors"
+WAN21_VAE_FILE = "random_wan21_vae.safetensors"
 FLUX_HEAD_DIM = 128  # sum of Flux.1's rope axes (16, 56, 56), which every core's detector assumes
 
 
@@ -32,14 +35,14 @@ def _save(tensors: dict[str, torch.Tensor], path: Path) -> None:
 
 
 def _init_scaled(module: torch.nn.Module, seed: int) -> torch.nn.Module:
-    """Random weights of variance 1 / fan-in (activations keep their size through deep full-width stacks), norms 1,
-    biases 0."""
+    """Random weights of variance 1 / fan-in (activations keep their size through deep full-width stacks), norm
+    scales 1 (1-d, or Wan's per-channel `gamma`), biases 0."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, param in module.named_parameters():
             if name.endswith("bias"):
                 param.zero_()
-            elif param.ndim <= 1:
+            elif param.ndim <= 1 or name.endswith("gamma"):
                 param.fill_(1.0)
             else:
                 noise = torch.randn(param.shape, generator=gen) / param[0].numel() ** 0.5
@@ -64,6 +67,16 @@ def write_taesd16(folder: Path) -> str:
 
     _save(init_random(TAESD(latent_channels=16), 2, scale=0.1).state_dict(), folder / TAESD16_FILE)
     return TAESD16_FILE
+
+
+def write_wan21_vae(folder: Path) -> str:
+    """A random Wan 2.1 VAE of width 16 (the real one is 96) in folder (its models/vae): Qwen-Image's VAE."""
+    from comfy.ldm.wan.vae import WanVAE
+
+    vae = WanVAE(dim=16, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=2, attn_scales=[],
+                 temperal_downsample=[False, True, True])
+    _save(_init_scaled(vae, 3).state_dict(), folder / WAN21_VAE_FILE)
+    return WAN21_VAE_FILE
 
 
 def _flux_state_dict(width: int, seed: int) -> dict[str, torch.Tensor]:

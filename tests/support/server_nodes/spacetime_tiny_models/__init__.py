@@ -1,0 +1,9 @@
+"""A test-only ComfyUI extension for test servers (never a user's ComfyUI): the tiny loader node of
+support/tiny_loader.py with the families whose real-loader files no test can afford, built in the server from
+support.models. tests/server/test_dit_server.py hands its folder to its own server as a custom_nodes path
+(extra_model_paths.yaml), so the host's custom_nodes folder stays as the user has it."""
+from support import models
+from support.tiny_loader import loader_class
+
+NODE_ID = "SpaceTimeTestTinyCheckpoint"
+NODE_CLASS_MAPPINGS = {NODE_ID: loader_class({"qwen_image": models.tiny_qwen_image, "z_image": models.tiny_z_image})}
