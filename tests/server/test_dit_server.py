@@ -9,8 +9,9 @@ CLIP-L alone). Qwen-Image and Z-Image cannot: their detectors fix the real width
 3584-wide text input, Z-Image 3840) and their text encoders are built from fixed configs (Qwen2.5-VL 7B, Qwen3 4B),
 so their MODEL and CLIP come from the test-only loader node (support/tiny_loader.py, served by the test-only
 extension support/server_nodes/spacetime_tiny_models) with support.models' tiny builds; their VAE is still the
-VAELoader's file (Qwen-Image's a tiny Wan 2.1 VAE, as its real one). Chroma is not here: its detector fixes a 5120-wide guidance approximator with 3072-wide outputs
-(the real width) and its usual text encoder is T5-XXL alone, and no tiny Chroma is built in code yet.
+VAELoader's file (Qwen-Image's a tiny Wan 2.1 VAE, as its real one). Chroma is not here: its detector fixes a
+5120-wide guidance approximator with 3072-wide outputs (the real width), its usual text encoder is T5-XXL alone,
+and no tiny Chroma is built in code yet.
 
 Flux samples as Flux.1-dev does (FluxGuidance, cfg 1, the negative zeroed out), Z-Image as Z-Image-Turbo (cfg 1),
 SD3 and Qwen-Image with CFG and a negative. A new family is one entry in FAMILIES.
