@@ -4,7 +4,7 @@
 # COMFYUI_PYTHON, default `python3`); otherwise provisions a CPU-only ComfyUI host first (~3 minutes once): the
 # newest core the tests run on, 0.33.0, or SPACETIME_CORE=0.3.75; with the lab extension (lab/: its loader node and
 # the lab_shapes examples, linked by provision.sh) and the lab models in its checkpoints, so the lab example workflows
-# runs without a GPU.
+# run without a GPU.
 # usage: [COMFYUI_DIR=...] [SPACETIME_CORE=0.33.0|0.3.75] [PORT=8188] tools/run.sh [extra main.py args, e.g. --cpu]
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
