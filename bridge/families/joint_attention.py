@@ -25,6 +25,7 @@ from ..runtime import AppliedCall, SpaceTimeRuntime
 CALL_KEY = "spacetime_joint_call"
 OVERRIDE_KEY = "optimized_attention_override"
 WRAPPER_KEY = "spacetime_attention"
+MODEL_CALL = ("model", 0)       # the key a model call's weights and trace go under (one per call, not per block)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class ModelCallWrapper:
         self.text_tokens = text_tokens or (lambda n: n)
         self.skip = dict(skip or {})        # model inputs whose calls the family leaves alone -> why
         self.groups: dict[tuple, RegionGroups] = {}     # per (grid, device): restricted attention's key sets
+        self.cells: dict[tuple, RegionCells] = {}       # per (grid, device, dtype): the regions' cells
+        self.rows: dict[tuple, torch.Tensor] = {}       # per batch layout and device: the cond rows
 
     def __deepcopy__(self, memo):
         return self
@@ -85,19 +88,19 @@ class ModelCallWrapper:
             if (arguments.get("kwargs") or {}).get(name) is not None:
                 raise Skip(name, why)
         chunk_rows, cond, _ = split_chunks(options, x.shape[0])
-        weights = self.runtime.weights_at(options.get("sigmas"), chunk_rows)
+        # inside a run the weights stay on the device (a step outside the window adds a zero term); a run whose
+        # schedule no weight reaches, or a call outside a run whose weights are all 0, is left alone
+        weights = self.runtime.call_weights(options.get("sigmas"), chunk_rows, MODEL_CALL, x.device, context.dtype)
         if weights is None:
             return None
         height = (x.shape[-2] + self.patch_size // 2) // self.patch_size
         width = (x.shape[-1] + self.patch_size // 2) // self.patch_size
-        index = self.runtime.region_index(height, width, x.device, context.dtype)
         lengths = [int(n) for n in self.runtime.regions.lengths] + [int(self.runtime.regions.empty_length)]
-        device_weights = self.runtime.on_device(weights, x.device, context.dtype).tensor
-        rows = torch.cat([torch.arange(j * chunk_rows, (j + 1) * chunk_rows) for j in cond]).to(x.device)
         if self.runtime.trace is not None:
-            self.runtime.trace.append(AppliedCall(("model", 0), self.runtime.config.mode, "empty_prompt", cond,
-                                                  weights.detach(), (height, width)))
-        cells = RegionCells.from_index(index)
+            self.runtime.trace.append(AppliedCall(MODEL_CALL, self.runtime.config.mode, "empty_prompt", cond,
+                                                  weights.source.detach(), (height, width)))
+        cells = self._cells(height, width, x.device, context.dtype)
+        rows = self._rows(chunk_rows, cond, x.device)
         groups = None
         if self.runtime.config.region_attention == "restricted":
             key = (height, width, str(x.device))
@@ -106,7 +109,24 @@ class ModelCallWrapper:
                 groups = self.groups[key] = RegionGroups.from_cells(cells, (height, width))
         layout = TokenLayout.from_lengths([self.text_tokens(n) for n in lengths],
                                           self.text_tokens(int(context.shape[1])), (height, width))
-        return JointCall(layout, tuple(lengths), cells, device_weights.repeat(len(cond), 1), rows, self.blocks, groups)
+        return JointCall(layout, tuple(lengths), cells, weights.tensor.repeat(len(cond), 1), rows, self.blocks, groups)
+
+    def _cells(self, height: int, width: int, device: Any, dtype: torch.dtype) -> RegionCells:
+        key = (height, width, device, dtype)
+        cells = self.cells.get(key)
+        if cells is None:
+            cells = self.cells[key] = RegionCells.from_index(self.runtime.region_index(height, width, device, dtype))
+        return cells
+
+    def _rows(self, chunk_rows: int, cond: tuple[int, ...], device: Any) -> torch.Tensor:
+        """The cond rows' indices on the device, made once per batch layout (a copy per call would wait for the
+        GPU)."""
+        key = (chunk_rows, cond, device)
+        rows = self.rows.get(key)
+        if rows is None:
+            rows = self.rows[key] = torch.cat([torch.arange(j * chunk_rows, (j + 1) * chunk_rows)
+                                               for j in cond]).to(device)
+        return rows
 
     def _prefix(self, context: torch.Tensor) -> torch.Tensor:
         """``[1, P, C]``: each local prompt's real tokens, then the empty prompt's, on the context's device."""

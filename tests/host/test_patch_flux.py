@@ -45,6 +45,27 @@ def test_zero_weights_reproduce_vanilla_bit_for_bit(comfy, tiny_flux, flux_regs,
     assert torch.equal(_sample(model, tiny_flux.clip, cfg=3.0, batch=2), vanilla)
 
 
+def test_a_step_outside_the_window_and_the_next_steps_read_nothing_on_the_host(comfy, tiny_flux, flux_regs):
+    """Issue 18 on DiTs: inside a run the weights stay on the device, so the patch's host reads (the run's own:
+    its schedule) do not grow with the steps; the window [0, 0.4] leaves the later steps with zero weights."""
+    from support.op_counter import OpCounter
+
+    model = _patched(comfy, tiny_flux, flux_regs, start_percent=0.0, end_percent=0.4)
+    rt = ps.runtime(comfy, model, trace=True)
+    _sample(model, tiny_flux.clip)                                  # masks, cells
+    extra = {}
+    for steps in (2, 5):
+        reads = []
+        for m in (tiny_flux.model, model):
+            with OpCounter() as counter:
+                _sample(m, tiny_flux.clip, steps=steps)
+            reads.append(counter.host_reads)
+        extra[steps] = reads[1] - reads[0]
+    assert extra[2] == extra[5], extra
+    weights = [c.weights for c in rt.trace if c.layer == ("model", 0)][-5:]       # the 5-step run's calls
+    assert weights[0].abs().sum() > 0 and weights[-1].abs().sum() == 0
+
+
 class BlockCapture:
     """Forward hooks on the first double block: its inputs' lengths and outputs (img, txt) per call."""
 
