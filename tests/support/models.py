@@ -142,6 +142,38 @@ def tiny_flux(seed: int = 0) -> TinyModels:
     return TinyModels(_patcher(model), clip, _tiny_vae(16))
 
 
+# Chroma: Flux.1's blocks without per-block modulation (an approximator gives every modulation vector), T5 alone;
+# patch embedding and final layer work on 2x2 patches of the 16-channel latent (64 in, 64 out).
+TINY_CHROMA = {"image_model": "chroma", "in_channels": 64, "out_channels": 64, "patch_size": 2,
+               "context_in_dim": 64, "hidden_size": 64, "mlp_ratio": 2.0, "num_heads": 2, "depth": 2,
+               "depth_single_blocks": 2, "axes_dim": [8, 12, 12], "theta": 10000, "qkv_bias": True,
+               "in_dim": 64, "out_dim": 64, "hidden_dim": 128, "n_layers": 2}
+
+
+def tiny_chroma(seed: int = 0) -> TinyModels:
+    """A Chroma-shaped DiT (2 double and 2 single blocks, the distilled guidance approximator), a tiny T5 text
+    encoder with the real T5 tokenizer (ComfyUI's Chroma/PixArt text encoder class) and a tiny 16-channel VAE."""
+    import comfy.sd
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+    from comfy.ldm.chroma.model import ChromaParams
+    from comfy.text_encoders.pixart_t5 import PixArtTokenizer, pixart_te
+
+    unet_config = dict(TINY_CHROMA)
+    if "txt_ids_dims" in ChromaParams.__dataclass_fields__:    # 2026 cores: text positions as Flux.1's, none
+        unet_config["txt_ids_dims"] = []
+    if "vec_in_dim" in ChromaParams.__dataclass_fields__:
+        unet_config["vec_in_dim"] = None
+    config = sm.Chroma(unet_config)
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed, scale=0.1)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(PixArtTokenizer, pixart_te(dtype_t5=torch.float32)),
+                         model_options={"t5xxl_model_config": TINY_T5})
+    init_random(clip.cond_stage_model, seed + 1)
+    return TinyModels(_patcher(model), clip, _tiny_vae(16))
+
+
 # SD3.5-Medium-like MMDiT: hidden = 64 x depth, rms q/k norm, an image-only attention in block 0; CLIP-L + G text
 # (their features padded to 4096 as SD3's encoder does; no T5 at this width).
 TINY_SD3 = {"in_channels": 16, "patch_size": 2, "out_channels": 16, "depth": 2, "input_size": None,
@@ -294,4 +326,70 @@ def tiny_z_image(seed: int = 0) -> TinyModels:
     clip = comfy.sd.CLIP(target=smb.ClipTarget(ZImageTokenizer, te(dtype_llama=torch.float32)),
                          model_options={"qwen3_4b_model_config": TINY_QWEN3})
     init_random(clip.cond_stage_model.qwen3_4b.transformer, seed + 1)
+    return TinyModels(_patcher(model), clip, None)
+
+
+# Cosmos-Predict2 text-to-image: MiniTrainDIT at width 64 (2 heads of 32, AdaLN-LoRA 16 wide), 2 blocks, 16 latent
+# channels (+ the padding-mask channel) in 2 x 2 patches, 1 frame; its text encoder is Cosmos's old T5-XXL class
+# at width 64 with the real tokenizer (every prompt padded to 512 tokens, the padding zeroed).
+TINY_COSMOS = {"image_model": "cosmos_predict2", "max_img_h": 240, "max_img_w": 240, "max_frames": 128,
+               "in_channels": 16, "out_channels": 16, "patch_spatial": 2, "patch_temporal": 1, "model_channels": 64,
+               "concat_padding_mask": True, "crossattn_emb_channels": 64, "pos_emb_cls": "rope3d",
+               "pos_emb_learnable": True, "pos_emb_interpolation": "crop", "min_fps": 1, "max_fps": 30,
+               "use_adaln_lora": True, "adaln_lora_dim": 16, "num_blocks": 2, "num_heads": 2,
+               "extra_per_block_abs_pos_emb": False, "rope_h_extrapolation_ratio": 4.0,
+               "rope_w_extrapolation_ratio": 4.0, "rope_t_extrapolation_ratio": 1.0}
+
+
+@torch.no_grad()
+def _scale_qk_norms(model: torch.nn.Module, seed: int) -> None:
+    """Cosmos's per-head query/key RMSNorm scales, away from init_random's 1, so that a test sees them act."""
+    gen = torch.Generator().manual_seed(seed)
+    for name, param in model.named_parameters():
+        if name.endswith(("q_norm.weight", "k_norm.weight")):
+            param.copy_(1.0 + 0.3 * torch.randn(param.shape, generator=gen))
+
+
+def tiny_cosmos(seed: int = 0) -> TinyModels:
+    """A Cosmos-Predict2-shaped DiT (2 blocks) and a tiny Cosmos T5-XXL with the real tokenizer; no VAE."""
+    import comfy.sd
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+    from comfy.text_encoders.cosmos import CosmosT5Tokenizer, te
+
+    config = sm.CosmosT2IPredict2(dict(TINY_COSMOS))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed, scale=0.1)
+    _scale_qk_norms(model.diffusion_model, seed)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(CosmosT5Tokenizer, te(dtype_t5=torch.float32)),
+                         model_options={"t5xxl_model_config": TINY_T5})
+    init_random(clip.cond_stage_model, seed + 1)
+    return TinyModels(_patcher(model), clip, None)
+
+
+def tiny_anima(seed: int = 0) -> TinyModels | None:
+    """An Anima-shaped DiT (Cosmos-Predict2's blocks at width 64 with ComfyUI's LLMAdapter at width 64, 2 layers,
+    in place of the real 1024-wide one the class builds) and a tiny Qwen3 0.6B with the real Qwen and T5
+    tokenizers; no VAE. None on cores without Anima."""
+    import comfy.ops
+    import comfy.sd
+    import comfy.supported_models as sm
+    import comfy.supported_models_base as smb
+
+    if not hasattr(sm, "Anima"):
+        return None
+    from comfy.ldm.anima.model import LLMAdapter
+    from comfy.text_encoders.anima import AnimaTokenizer, te
+
+    config = sm.Anima(dict(TINY_COSMOS, image_model="anima"))
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    model.diffusion_model.llm_adapter = LLMAdapter(source_dim=64, target_dim=64, model_dim=64, num_layers=2,
+                                                   num_heads=2, operations=comfy.ops.disable_weight_init)
+    init_random(model.diffusion_model, seed, scale=0.1)
+    _scale_qk_norms(model.diffusion_model, seed)
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(AnimaTokenizer, te(dtype_llama=torch.float32)),
+                         model_options={"qwen3_06b_model_config": TINY_QWEN3})
+    init_random(clip.cond_stage_model.qwen3_06b.transformer, seed + 1)
     return TinyModels(_patcher(model), clip, None)
