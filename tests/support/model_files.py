@@ -62,7 +62,8 @@ def write_clip_l(folder: Path) -> str:
 
 
 def write_taesd16(folder: Path) -> str:
-    """A random TAESD with 16 latent channels, the VAE of both families here, in folder (its models/vae)."""
+    """A random TAESD with 16 latent channels in folder (its models/vae): the VAE of the families with image-shaped
+    16-channel latents (Flux, SD3, Z-Image)."""
     from comfy.taesd.taesd import TAESD
 
     _save(init_random(TAESD(latent_channels=16), 2, scale=0.1).state_dict(), folder / TAESD16_FILE)
