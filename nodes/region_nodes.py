@@ -13,11 +13,14 @@ from .types import Layout as LayoutType, Regions as RegionsType
 NAME = "Region Prompt Encode"
 
 
-def _encode(clip, text: str) -> tuple[torch.Tensor, torch.Tensor | None, int]:
-    """The prompt's embedding, its pooled embedding and how many of its tokens are not padding."""
+def _encode(clip, text: str) -> tuple[torch.Tensor, torch.Tensor | None, int, dict[str, torch.Tensor]]:
+    """The prompt's embedding, its pooled embedding, how many of its tokens are not padding, and the encoder's
+    other tensors (what a model may read besides the embedding, e.g. Anima's T5 token ids)."""
     tokens = clip.tokenize(text)
-    cond, pooled = clip.encode_from_tokens(tokens, return_pooled=True)
-    return cond, pooled, prompt_length(tokens, int(cond.shape[1]))
+    out = clip.encode_from_tokens(tokens, return_pooled=True, return_dict=True)
+    cond, pooled = out.pop("cond"), out.pop("pooled_output", None)
+    extras = {k: v for k, v in out.items() if isinstance(v, torch.Tensor)}
+    return cond, pooled, prompt_length(tokens, int(cond.shape[1])), extras
 
 
 class SpaceTimeRegionPromptEncode(io.ComfyNode):
@@ -60,16 +63,17 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
         except LayoutError as err:
             raise ValueError(f"{NAME}: {err}") from None
         encoded = [_encode(clip, r.text) for r in regions]
-        empty, empty_pooled, empty_length = _encode(clip, "")
+        empty, empty_pooled, empty_length, empty_extras = _encode(clip, "")
         return io.NodeOutput(Regions(
-            embeddings=[cond for cond, _, _ in encoded], pooled=[pool for _, pool, _ in encoded],
+            embeddings=[e[0] for e in encoded], pooled=[e[1] for e in encoded],
             boxes=torch.tensor([r.box for r in regions], dtype=torch.float32).reshape(-1, 4),
             centers=torch.tensor([r.center for r in regions], dtype=torch.float32).reshape(-1, 2),
             names=[r.name for r in regions], prompts=[r.text for r in regions], empty=empty,
             empty_pooled=empty_pooled, meta={"width": layout.width, "height": layout.height},
             shapes=[None if r.mask is None else torch.from_numpy(r.mask) for r in regions],
-            lengths=[length for _, _, length in encoded], empty_length=empty_length,
-            background=bool(background and background.strip())))
+            lengths=[e[2] for e in encoded], empty_length=empty_length,
+            background=bool(background and background.strip()), extras=[e[3] for e in encoded],
+            empty_extras=empty_extras))
 
 
 NODES = [SpaceTimeRegionPromptEncode]

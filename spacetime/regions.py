@@ -28,6 +28,10 @@ class Regions:
                 models that take local prompts as extra tokens use only those. Empty means all tokens.
     empty_length: the same for the empty prompt (0 means all).
     background: the last region describes the area outside every other region (its mask is what they leave).
+    extras:     per region, the text encoder's other outputs that the model reads besides the embedding (Anima:
+                ``t5xxl_ids`` and ``t5xxl_weights``, which its LLM adapter turns with the embedding into the
+                cross-attention context); empty dicts where the encoder gives none. Empty means none for any.
+    empty_extras: the same for the empty prompt.
     shapes:     per region, its exact shape as a boolean grid spanning its box (from a segmentation mask), or
                 None for the whole box; used by mask_shape "mask". Empty means no region has one.
     """
@@ -45,9 +49,15 @@ class Regions:
     lengths: list[int] = field(default_factory=list)
     empty_length: int = 0
     background: bool = False
+    extras: list[dict[str, torch.Tensor]] = field(default_factory=list)
+    empty_extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.embeddings)
+        if not self.extras:
+            self.extras = [{} for _ in range(n)]
+        if len(self.extras) != n:
+            raise ValueError(f"Regions: extras must have one entry per region, got {len(self.extras)} for {n}")
         if not (len(self.pooled) == len(self.names) == len(self.prompts) == n):
             raise ValueError("Regions: embeddings, pooled, names and prompts must have one entry per region")
         if not self.shapes:
