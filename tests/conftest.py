@@ -59,6 +59,13 @@ def tiny_flux(comfy):
 
 
 @pytest.fixture(scope="session")
+def tiny_chroma(comfy):
+    from support.models import tiny_chroma
+
+    return tiny_chroma()
+
+
+@pytest.fixture(scope="session")
 def tiny_sd3(comfy):
     from support.models import tiny_sd3
 
@@ -77,6 +84,20 @@ def tiny_z_image(comfy):
     from support.models import tiny_z_image
 
     return tiny_z_image()
+
+
+@pytest.fixture(scope="session")
+def tiny_cosmos(comfy):
+    from support.models import tiny_cosmos
+
+    return tiny_cosmos()
+
+
+@pytest.fixture(scope="session")
+def tiny_anima(comfy):
+    from support.models import tiny_anima
+
+    return tiny_anima()
 
 
 @pytest.fixture(scope="session")
