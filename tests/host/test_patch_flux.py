@@ -211,24 +211,11 @@ def test_the_flux_graph_runs_through_the_executor(comfy, tiny_flux):
             "guided": {"class_type": "FluxGuidance", "inputs": {"conditioning": ["text", 0], "guidance": 3.5}},
             "latent": {"class_type": "EmptySD3LatentImage", "inputs": {"width": 96, "height": 64, "batch_size": 1}},
         }
-        for name, model in (("patched", ["patch", 0]), ("vanilla", ["load", 0])):
-            prompt[f"{name}_ks"] = {"class_type": "KSampler", "inputs": {
-                "model": model, "seed": 1, "steps": 2, "cfg": 1.0, "sampler_name": "euler", "scheduler": "simple",
-                "positive": ["guided", 0], "negative": ["guided", 0], "latent_image": ["latent", 0], "denoise": 1.0}}
-            prompt[f"{name}_dec"] = {"class_type": "VAEDecode", "inputs": {"samples": [f"{name}_ks", 0],
-                                                                            "vae": ["load", 2]}}
-            prompt[f"{name}_out"] = {"class_type": "PreviewImage", "inputs": {"images": [f"{name}_dec", 0]}}
+        ps.add_patched_and_vanilla_branches(prompt, ["guided", 0], ["guided", 0], 1.0, vae=["load", 2], patched=["patch", 0],
+                                            vanilla=["load", 0])
         run = comfy.run(prompt)
         assert run.success, run.error_text()
-        images = {name: _preview(run, f"{name}_out") for name in ("patched", "vanilla")}
+        images = {name: ps.preview_image(run, f"{name}_out") for name in ("patched", "vanilla")}
         assert images["patched"].shape == images["vanilla"].shape == (64, 96, 3)
         assert not np.array_equal(images["patched"], images["vanilla"])
 
-
-def _preview(run, node: str) -> np.ndarray:
-    import folder_paths
-    from PIL import Image
-
-    image = run.outputs[node]["images"][0]
-    return np.asarray(Image.open(f"{folder_paths.get_directory_by_type(image['type'])}/{image['subfolder']}/"
-                                 f"{image['filename']}"))

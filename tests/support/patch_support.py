@@ -157,3 +157,26 @@ def reference_check(comfy, model, records, regs, weights, mode="guidance", mask_
                 assert err <= atol * scale, f"{rec['key']} uncond row changed: {err}"
         checked += 1
     return checked
+
+
+def add_patched_and_vanilla_branches(prompt: dict, positive: list, negative: list, cfg: float, vae: list,
+                                     patched: list, vanilla: list, scheduler: str = "simple") -> None:
+    """Adds to an API prompt a KSampler -> VAEDecode -> PreviewImage branch for the patched model and one for the
+    vanilla model (same seed and latent node ``latent``); their previews are ``patched_out`` and ``vanilla_out``."""
+    for name, model in (("patched", patched), ("vanilla", vanilla)):
+        prompt[f"{name}_ks"] = {"class_type": "KSampler", "inputs": {
+            "model": model, "seed": 1, "steps": 2, "cfg": cfg, "sampler_name": "euler", "scheduler": scheduler,
+            "positive": positive, "negative": negative, "latent_image": ["latent", 0], "denoise": 1.0}}
+        prompt[f"{name}_dec"] = {"class_type": "VAEDecode", "inputs": {"samples": [f"{name}_ks", 0], "vae": vae}}
+        prompt[f"{name}_out"] = {"class_type": "PreviewImage", "inputs": {"images": [f"{name}_dec", 0]}}
+
+
+def preview_image(run, node: str):
+    """The first image a PreviewImage node of an executor run saved, as a uint8 array."""
+    import folder_paths
+    import numpy as np
+    from PIL import Image
+
+    image = run.outputs[node]["images"][0]
+    return np.asarray(Image.open(f"{folder_paths.get_directory_by_type(image['type'])}/{image['subfolder']}/"
+                                 f"{image['filename']}"))
