@@ -1,17 +1,35 @@
-"""Local prompts through a cross-attention module with ``to_q``/``to_k``/``to_v``/``to_out`` (ComfyUI's
-`CrossAttention`, as in SD1.x/SDXL UNets): the paper's formulas apply as written."""
+"""Local prompts through one cross-attention layer: the paper's formulas apply as written wherever the text enters
+through its own keys and values. `cross_attention_ops` serves ComfyUI's `CrossAttention` (``to_q``/``to_k``/
+``to_v``/``to_out``, as in SD1.x/SDXL UNets); a family whose layer names or normalises its projections otherwise
+describes them as `Projections` (e.g. Cosmos: ``q_proj``/``k_proj``/``v_proj``/``output_proj`` with per-head
+RMSNorm on queries and keys)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 
 from ...spacetime import combine as st_combine
 
+Projection = Callable[[torch.Tensor], torch.Tensor]
 
-def cross_attention_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
-                        embeddings: list[torch.Tensor], empty: Callable[[], torch.Tensor]) -> st_combine.LayerOps:
-    """`LayerOps` of one cross-attention module: the local prompts projected by its own to_k/to_v, attention by
+
+@dataclass(frozen=True)
+class Projections:
+    """One layer's maps on unsplit heads: to_q (hidden -> queries), to_k / to_v (text -> keys / values), each with
+    whatever norm the layer applies after its projection, and to_out (affine); `cast_check` are the modules whose
+    weights would make a replay stale if cast per call."""
+    to_q: Projection
+    to_k: Projection
+    to_v: Projection
+    to_out: Projection
+    cast_check: tuple[torch.nn.Module, ...]
+
+
+def projection_ops(proj: Projections, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
+                   embeddings: list[torch.Tensor], empty: Callable[[], torch.Tensor]) -> st_combine.LayerOps:
+    """`LayerOps` of one cross-attention layer: the local prompts projected by its own to_k/to_v, attention by
     ComfyUI's optimized_attention (the kernel the layer itself uses)."""
     from comfy.ldm.modules.attention import optimized_attention
 
@@ -20,11 +38,11 @@ def cross_attention_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, 
 
     def project(ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ctx = ctx.to(device=device, dtype=dtype)
-        return attn.to_k(ctx), attn.to_v(ctx)
+        return proj.to_k(ctx), proj.to_v(ctx)
 
     local_kv = [project(e) for e in embeddings]
     inner = local_kv[0][1].shape[-1]
-    bias = attn.to_out(torch.zeros(1, 1, inner, device=device, dtype=dtype)).reshape(-1)
+    bias = proj.to_out(torch.zeros(1, 1, inner, device=device, dtype=dtype)).reshape(-1)
     empty_cache: list = []
 
     def empty_kv():
@@ -32,15 +50,23 @@ def cross_attention_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, 
             empty_cache.append(project(empty()))
         return empty_cache[0]
 
-    return st_combine.LayerOps(to_q=attn.to_q, to_out=attn.to_out, bias=bias, heads=heads, local_kv=local_kv,
-                               empty_kv=empty_kv, attention=attention, capture_blocker=_cast_per_call(attn))
+    return st_combine.LayerOps(to_q=proj.to_q, to_out=proj.to_out, bias=bias, heads=heads, local_kv=local_kv,
+                               empty_kv=empty_kv, attention=attention,
+                               capture_blocker=_cast_per_call(proj.cast_check))
 
 
-def _cast_per_call(attn: torch.nn.Module) -> str:
+def cross_attention_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
+                        embeddings: list[torch.Tensor], empty: Callable[[], torch.Tensor]) -> st_combine.LayerOps:
+    """`LayerOps` of one ComfyUI `CrossAttention` module (``to_q``/``to_k``/``to_v``/``to_out``)."""
+    proj = Projections(attn.to_q, attn.to_k, attn.to_v, attn.to_out, (attn.to_q, attn.to_out))
+    return projection_ops(proj, heads, attn_precision, device, dtype, embeddings, empty)
+
+
+def _cast_per_call(modules: tuple[torch.nn.Module, ...]) -> str:
     """Why a replay of this layer would be stale: ComfyUI casts or moves a layer's weights at every call when the
     model is partly loaded (lowvram), stored in another dtype, or has weight patches applied on the fly."""
-    for name in ("to_q", "to_out"):
-        for module in getattr(attn, name).modules():
+    for top in modules:
+        for module in top.modules():
             if getattr(module, "comfy_cast_weights", False) or getattr(module, "weight_function", None) \
                     or getattr(module, "bias_function", None):
                 return "the model's weights are cast or moved at every call (lowvram, another dtype or LoRA on the fly)"

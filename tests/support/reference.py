@@ -13,16 +13,28 @@ import torch
 Params = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]
 
 
+Norms = tuple[torch.Tensor, torch.Tensor, float]
+
+
+def rms(x: torch.Tensor, gain: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm of each row of one head's slice ``[T, d]`` with scale `gain` ``[d]``."""
+    return x / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps) * gain.double()
+
+
 def attention(h: torch.Tensor, ctx: torch.Tensor, wq: torch.Tensor, wk: torch.Tensor, wv: torch.Tensor,
-              wo: torch.Tensor, bo: torch.Tensor | None, heads: int) -> torch.Tensor:
-    """``A(h, ctx) = to_out(softmax(q k^T / sqrt(d)) v)`` for one sample: h ``[N, C_in]``, ctx ``[T, C_ctx]``."""
+              wo: torch.Tensor, bo: torch.Tensor | None, heads: int, norms: Norms | None = None) -> torch.Tensor:
+    """``A(h, ctx) = to_out(softmax(q k^T / sqrt(d)) v)`` for one sample: h ``[N, C_in]``, ctx ``[T, C_ctx]``.
+    With `norms` ``(query scale, key scale, eps)``, each head's queries and keys are RMS-normalised first (Cosmos)."""
     h, ctx = h.double(), ctx.double()
     q, k, v = h @ wq.double().T, ctx @ wk.double().T, ctx @ wv.double().T
     d = q.shape[-1] // heads
     outs = []
     for j in range(heads):
         sl = slice(j * d, (j + 1) * d)
-        scores = q[:, sl] @ k[:, sl].T / math.sqrt(d)
+        qj, kj = q[:, sl], k[:, sl]
+        if norms is not None:
+            qj, kj = rms(qj, norms[0], norms[2]), rms(kj, norms[1], norms[2])
+        scores = qj @ kj.T / math.sqrt(d)
         outs.append(torch.softmax(scores, dim=-1) @ v[:, sl])
     out = torch.cat(outs, dim=-1) @ wo.double().T
     if bo is not None:
@@ -62,25 +74,25 @@ def box_mask(box: Sequence[float], height: int, width: int) -> torch.Tensor:
 
 def guidance(h_c: torch.Tensor, h_u: torch.Tensor | None, prompt: torch.Tensor, negative: torch.Tensor,
              locals_: Sequence[torch.Tensor], masks: Sequence[torch.Tensor], weights: Sequence[float],
-             params: Params, heads: int) -> tuple[torch.Tensor, torch.Tensor]:
+             params: Params, heads: int, norms: Norms | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Guidance mode: ``out_c = A(h_c, D) + sum_i M_i w_i (A(h_c, L_i) - A(h_u, neg))``; ``out_u = A(h_u, neg)``.
 
     With ``h_u = None`` the baseline is ``A(h_c, empty)`` with empty = `negative` (the cond-only fallback)."""
-    base = attention(h_u if h_u is not None else h_c, negative, *params, heads)
-    out = attention(h_c, prompt, *params, heads)
+    base = attention(h_u if h_u is not None else h_c, negative, *params, heads, norms)
+    out = attention(h_c, prompt, *params, heads, norms)
     for L, m, w in zip(locals_, masks, weights):
-        out = out + m.double().view(-1, 1) * float(w) * (attention(h_c, L, *params, heads) - base)
+        out = out + m.double().view(-1, 1) * float(w) * (attention(h_c, L, *params, heads, norms) - base)
     return out, base
 
 
 def mix(h_c: torch.Tensor, prompt: torch.Tensor, locals_: Sequence[torch.Tensor], masks: Sequence[torch.Tensor],
-        weights: Sequence[float], params: Params, heads: int) -> torch.Tensor:
+        weights: Sequence[float], params: Params, heads: int, norms: Norms | None = None) -> torch.Tensor:
     """Mix mode: ``out_c = (1 - sum_i w_i M_i) A(h_c, D) + sum_i w_i M_i A(h_c, L_i)``."""
-    glob = attention(h_c, prompt, *params, heads)
+    glob = attention(h_c, prompt, *params, heads, norms)
     total = torch.zeros(glob.shape[0], 1, dtype=torch.float64)
     out = torch.zeros_like(glob)
     for L, m, w in zip(locals_, masks, weights):
         c = m.double().view(-1, 1) * float(w)
         total = total + c
-        out = out + c * attention(h_c, L, *params, heads)
+        out = out + c * attention(h_c, L, *params, heads, norms)
     return (1 - total) * glob + out

@@ -1,0 +1,237 @@
+"""Cosmos-Predict2 (text-to-image and video) and Anima: one DiT class (`MiniTrainDIT`; Anima subclasses it and
+adds an LLM adapter in front of the text), each block self-attention, then a cross-attention to the text, then the
+MLP. The cross-attention (`cosmos.predict2.Attention` as ``Block.cross_attn``) is the paper's: queries from the
+image, keys and values from the text alone, no positions on the text; its projections ``q_proj``/``k_proj``/
+``v_proj``/``output_proj`` have no bias and queries and keys get a per-head RMSNorm, which the local keys get too.
+So the shared combination (`spacetime.combine`, `SpaceTimeRuntime.apply`) applies as written.
+
+Hooks: the block offers ``attn2_patch`` only before the projections and only on newer cores (0.33.0), and no output
+patch, so an object patch on each block's ``cross_attn.forward`` (ComfyUI's own mechanism, undone when the model is
+unpatched; it chains an earlier object patch) sees the layer's input and output on every core; a DIFFUSION_MODEL
+wrapper reads the token grid (frames, height, width) from the latent and the patch sizes, per model call. Frames
+are folded into rows: every frame gets the same regions (an image is one frame). Layers are keyed ``("double", i)``
+so the ``blocks`` setting reads ``d0-d27``, ``every other``, ...
+
+Text and its padding: Cosmos-Predict2's T5-XXL pads every prompt to 512 tokens with zero embeddings; Anima turns its
+Qwen3 embedding and the prompt's T5 token ids into the context with its LLM adapter inside the model and pads the
+result with zeros to 512. The projections have no bias and RMSNorm(0) = 0, so the padding becomes zero keys and
+values: logit-0 sinks that take a share of every query's attention and add nothing. Each local prompt and the empty
+prompt are shaped as the prompt is, so their attention has the sink the model was trained with: Cosmos's encoder
+pads them already; Anima's go through the model's own ``preprocess_text_embeds`` (adapter, weights, padding) with
+the weights as loaded for sampling, where each layer's local keys and values are built (once per layer and run).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from ...spacetime import combine as st_combine
+from ...spacetime.blocks import parse_blocks
+from ..call_facts import CallFacts, Skip, split_chunks
+from ..runtime import SpaceTimeRuntime
+from .cross_attention import Projections, projection_ops
+
+NAME = "cosmos"
+SUPPORTED = "Cosmos-Predict2 (text-to-image, video) and Anima (Anima on cores that have it, e.g. ComfyUI 0.33.0)"
+GRID_KEY = "spacetime_cosmos_grid"
+WRAPPER_KEY = "spacetime_cosmos"
+ANIMA_IDS = "t5xxl_ids"
+ANIMA_WEIGHTS = "t5xxl_weights"
+
+
+def _diffusion_model(model_patcher: Any) -> Any:
+    from comfy.ldm.cosmos.predict2 import MiniTrainDIT
+
+    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
+    return model if isinstance(model, MiniTrainDIT) else None
+
+
+def _is_anima(model: Any) -> bool:
+    try:
+        from comfy.ldm.anima.model import Anima
+    except ImportError:             # cores before Anima (0.3.75): no Anima model can be loaded there
+        return False
+    return isinstance(model, Anima)
+
+
+def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Module]:
+    """``{("double", i): blocks[i].cross_attn}`` of a Cosmos-Predict2 or Anima DiT (empty for any other model)."""
+    model = _diffusion_model(model_patcher)
+    if model is None:
+        return {}
+    return {("double", i): block.cross_attn for i, block in enumerate(model.blocks)}
+
+
+def context_dims(model_patcher: Any, layers: dict) -> set[int]:
+    """The width of the text the model takes: the cross-attention's (Cosmos-Predict2: T5-XXL's 1024), or what
+    Anima's LLM adapter reads (Qwen3 0.6B's 1024)."""
+    model = _diffusion_model(model_patcher)
+    if _is_anima(model):
+        return {int(model.llm_adapter.blocks[0].cross_attn.k_proj.in_features)}
+    return {int(a.k_proj.in_features) for a in layers.values()}
+
+
+@dataclass(eq=False)
+class AnimaLayer:
+    """An Anima cross-attention layer as the runtime sees it: its module and how the patch's texts reach it."""
+    attn: torch.nn.Module
+    text: AnimaText
+
+
+class AnimaText:
+    """The contexts Anima's cross-attention reads for the local prompts and the empty prompt: each through the
+    model's ``preprocess_text_embeds`` as ComfyUI's ``extra_conds`` sends the prompt (LLM adapter on the Qwen3
+    embedding and the T5 ids, times the T5 weights, zero-padded to 512). Built where a layer's local keys and values
+    are (once per layer and run, with the weights as loaded for sampling; the adapter is small next to a step), so
+    nothing outlives the run."""
+
+    def __init__(self, model: Any, extras: list[dict[str, torch.Tensor]], empty_extras: dict[str, torch.Tensor]):
+        self.model = model
+        self.extras = extras
+        self.empty_extras = empty_extras
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def local(self, embeddings: list[torch.Tensor], device: Any, dtype: torch.dtype) -> list[torch.Tensor]:
+        return [self._adapt(e, x, device, dtype) for e, x in zip(embeddings, self.extras)]
+
+    def empty(self, embedding: torch.Tensor, device: Any, dtype: torch.dtype) -> torch.Tensor:
+        return self._adapt(embedding, self.empty_extras, device, dtype)
+
+    def _adapt(self, embedding: torch.Tensor, extras: dict[str, torch.Tensor], device: Any,
+               dtype: torch.dtype) -> torch.Tensor:
+        ids = extras[ANIMA_IDS].unsqueeze(0).to(device)
+        weights = extras.get(ANIMA_WEIGHTS)
+        if weights is not None:
+            weights = weights.unsqueeze(0).unsqueeze(-1).to(device=device, dtype=dtype)
+        return self.model.preprocess_text_embeds(embedding.to(device=device, dtype=dtype), ids, t5xxl_weights=weights)
+
+
+def _per_head(proj: torch.nn.Module, norm: torch.nn.Module, heads: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A projection followed by the layer's per-head RMSNorm, on unsplit heads (as `compute_qkv` applies it)."""
+    def project(x: torch.Tensor) -> torch.Tensor:
+        y = proj(x)
+        return norm(y.unflatten(-1, (heads, y.shape[-1] // heads))).flatten(-2)
+    return project
+
+
+def build_ops(layer: Any, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
+              embeddings: list[torch.Tensor], empty: Callable[[], torch.Tensor]) -> st_combine.LayerOps:
+    """`LayerOps` of one cross-attention layer: queries and keys through the layer's projection and RMSNorm, values
+    and output through its projections; Anima's local prompts first become contexts as its prompt does."""
+    attn, text = (layer.attn, layer.text) if isinstance(layer, AnimaLayer) else (layer, None)
+    if text is not None:
+        embeddings = text.local(embeddings, device, dtype)
+        prompt_empty = empty
+
+        def empty() -> torch.Tensor:
+            return text.empty(prompt_empty(), device, dtype)
+    proj = Projections(_per_head(attn.q_proj, attn.q_norm, heads), _per_head(attn.k_proj, attn.k_norm, heads),
+                       attn.v_proj, attn.output_proj, (attn.q_proj, attn.q_norm, attn.output_proj))
+    return projection_ops(proj, heads, attn_precision, device, dtype, embeddings, empty)
+
+
+def token_grid(x: torch.Tensor, model: Any) -> tuple[int, int, int]:
+    """(frames, height, width) of the tokens a ``[B, C, T, H, W]`` latent becomes (padded to the patch size)."""
+    t, h, w = (int(s) for s in x.shape[-3:])
+    p, pt = int(model.patch_spatial), int(model.patch_temporal)
+    return math.ceil(t / pt), math.ceil(h / p), math.ceil(w / p)
+
+
+class _Hook:
+    """Base of the callables stored on the patcher; deep copies (ModelPatcher.clone) share the state."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class GridWrapper(_Hook):
+    """DIFFUSION_MODEL wrapper: puts the call's token grid into the transformer options its blocks receive."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def __call__(self, executor, x, *args, **kwargs):
+        options = dict(kwargs.get("transformer_options") or {})
+        if x.ndim == 5:
+            options[GRID_KEY] = token_grid(x, self.model)
+        kwargs["transformer_options"] = options
+        return executor(x, *args, **kwargs)
+
+
+def read_call(layer: Any, heads: int, hidden: torch.Tensor, options: dict) -> tuple[CallFacts, int]:
+    """The facts of one cross-attention call whose input was `hidden` ``[rows, T * H * W, C]`` and its frame count;
+    raises Skip when the patch cannot act on it."""
+    grid = options.get(GRID_KEY)
+    if grid is None:
+        raise Skip("grid", "a Cosmos cross-attention call came without the latent's grid; skipped")
+    frames, h, w = grid
+    if frames * h * w != hidden.shape[1]:
+        raise Skip("shape", f"{hidden.shape[1]} tokens do not make the {frames} x {h} x {w} grid of {layer}; "
+                            "skipped")
+    chunk_rows, cond, uncond = split_chunks(options, hidden.shape[0])
+    return CallFacts(layer=layer, chunk_rows=chunk_rows * frames, cond_chunks=cond, uncond_chunks=uncond, grid=(h, w),
+                     heads=heads, attn_precision=None, sigmas=options.get("sigmas")), frames
+
+
+class CrossAttentionHook(_Hook):
+    """Object patch on one block's ``cross_attn.forward``: the layer's own output plus the SpaceTime term on its
+    cond rows."""
+
+    def __init__(self, runtime: SpaceTimeRuntime, layer: tuple[str, int], heads: int, previous: Callable):
+        self.runtime, self.layer, self.heads, self.previous = runtime, layer, heads, previous
+
+    def __call__(self, x, context=None, rope_emb=None, transformer_options={}, **kwargs):
+        out = self.previous(x, context, rope_emb=rope_emb, transformer_options=transformer_options, **kwargs)
+        try:
+            facts, frames = read_call(self.layer, self.heads, x, transformer_options or {})
+        except Skip as skip:
+            self.runtime.warn_once(skip.reason, str(skip))
+            return out
+        cells = facts.grid[0] * facts.grid[1]
+        hidden = x.reshape(x.shape[0] * frames, cells, x.shape[-1])
+        result = self.runtime.apply(facts, hidden, out.reshape(out.shape[0] * frames, cells, out.shape[-1]))
+        return result.reshape(out.shape)
+
+
+def _check_text(model: Any, runtime: SpaceTimeRuntime) -> None:
+    """Regions encoded for the other model of the pair pass the width check (both 1024) but would be read wrongly."""
+    regions = runtime.regions
+    has_ids = [ANIMA_IDS in x for x in regions.extras] + [ANIMA_IDS in regions.empty_extras]
+    if _is_anima(model) and not all(has_ids):
+        raise ValueError("regions carry no T5 token ids, which Anima's LLM adapter reads with the Qwen3 embedding: "
+                         "encode them with Anima's text encoder (the CLIP that encodes the prompt)")
+    if not _is_anima(model) and any(has_ids):
+        raise ValueError("regions were encoded with Anima's text encoder, but the model is Cosmos-Predict2 "
+                         f"({type(model).__name__}): encode them with the model's T5-XXL")
+
+
+def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
+    """Object patches on the selected blocks' cross-attention and the grid wrapper on the cloned patcher."""
+    import comfy.patcher_extension
+
+    model = clone.model.diffusion_model
+    _check_text(model, runtime)
+    if runtime.config.region_attention != "open":
+        runtime.warn_once("cosmos_region_attention", "region_attention applies to joint-attention DiTs; Cosmos "
+                                                     "and Anima keep their image self-attention as it is")
+    try:
+        blocks = parse_blocks(runtime.config.blocks, {"double": len(model.blocks)})
+    except ValueError as err:
+        raise ValueError(f"blocks: {err}") from None
+    if _is_anima(model):      # the layers read the local prompts through the model's adapter (`build_ops`)
+        text = AnimaText(model, runtime.regions.extras, runtime.regions.empty_extras)
+        runtime.layers = {key: AnimaLayer(attn, text) for key, attn in runtime.layers.items()}
+    for i, block in enumerate(model.blocks):
+        if blocks is not None and ("double", i) not in blocks:
+            continue
+        name = f"diffusion_model.blocks.{i}.cross_attn.forward"
+        attn = block.cross_attn
+        previous = clone.object_patches.get(name) or functools.partial(type(attn).forward, attn)
+        clone.add_object_patch(name, CrossAttentionHook(runtime, ("double", i), int(attn.n_heads), previous))
+    clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY, GridWrapper(model))

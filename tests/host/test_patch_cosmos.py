@@ -1,0 +1,256 @@
+"""The patch on Cosmos-Predict2 and Anima DiTs built from ComfyUI's own classes (tiny widths, random weights; Cosmos's
+T5-XXL class and Anima's Qwen3 0.6B class at width 64 with the real tokenizers), sampled by the real samplers.
+
+Their blocks keep a cross-attention to the text, so the UNet's guarantees hold as written: weight 0 and steps
+outside the window reproduce the unpatched model bit for bit; in guidance mode the cells outside every region and
+the uncond rows are the unpatched layer's; every layer follows the method's equations (support.reference, with the
+layers' per-head query/key RMSNorm), for batches of 2, cond and uncond in one call (cfg > 1) or the cond alone
+(cfg 1: the empty prompt's baseline), non-square grids. Anima's local prompts are read as its prompt is: through
+the model's LLM adapter, zero-padded to 512 (the references are built by the model's own ``extra_conds``).
+
+Anima exists on ComfyUI 0.33.0 only; its tests skip on 0.3.75, where no Anima model class or text encoder exists
+(an Anima file loads there as a Cosmos-Predict2 without its adapter, which the patch cannot tell apart)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from support import patch_support as ps
+from support import reference as ref
+
+PROMPT = "a red cat and a blue dog"
+SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
+GRID = (4, 6)                                   # 64 x 96 px: an 8 x 12 latent in 2 x 2 patches
+
+
+@pytest.fixture(scope="module", params=["cosmos", "anima"])
+def tiny(request, comfy):
+    models = request.getfixturevalue(f"tiny_{request.param}")
+    if models is None:
+        pytest.skip("this core has no Anima (ComfyUI 0.33.0 and newer)")
+    return models
+
+
+@pytest.fixture(scope="module")
+def regs(comfy, tiny):
+    return ps.regions(comfy, tiny.clip)
+
+
+def _is_anima(tiny) -> bool:
+    return hasattr(tiny.model.model.diffusion_model, "llm_adapter")
+
+
+def _sample(model, clip, cfg=1.0, batch=1, steps=2, negative=PROMPT, height=64, width=96):
+    return ps.sample(model, ps.encode(clip, PROMPT), ps.encode(clip, negative), height, width, steps=steps, cfg=cfg,
+                     scheduler="simple", batch=batch, latent_channels=16)
+
+
+def _patched(comfy, tiny, regs, weights=(1.5, 0.7), **kw):
+    return ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, weights), **kw)
+
+
+class Capture:
+    """Forward hooks on every block's cross-attention in the first model call: its input, context, options and
+    output (after the patch's object patch)."""
+
+    def __init__(self, model):
+        self.records: dict[int, dict] = {}
+        blocks = model.model.diffusion_model.blocks
+        self.handles = [b.cross_attn.register_forward_hook(self.record(i), with_kwargs=True)
+                        for i, b in enumerate(blocks)]
+
+    def record(self, index):
+        def hook(module, args, kwargs, output):
+            if index not in self.records:
+                options = kwargs.get("transformer_options") or {}
+                self.records[index] = {"h": args[0].detach().clone(), "context": args[1].detach().clone(),
+                                       "cond_or_uncond": list(options.get("cond_or_uncond") or [0]),
+                                       "out": output.detach().clone()}
+        return hook
+
+    def close(self):
+        for handle in self.handles:
+            handle.remove()
+
+
+def _first_call(model, clip, **kw) -> dict[int, dict]:
+    capture = Capture(model)
+    try:
+        _sample(model, clip, steps=1, **kw)
+    finally:
+        capture.close()
+    return capture.records
+
+
+def _context(tiny, embedding, extras) -> torch.Tensor:
+    """What the cross-attention reads for one text, by the model's own code (Anima: adapter and padding)."""
+    if not _is_anima(tiny):
+        return embedding[0]
+    with torch.inference_mode():
+        conds = tiny.model.model.extra_conds(cross_attn=embedding, t5xxl_ids=extras["t5xxl_ids"],
+                                             t5xxl_weights=extras["t5xxl_weights"], device=torch.device("cpu"))
+    return conds["c_crossattn"].cond[0]
+
+
+@torch.no_grad()
+def _reference_check(tiny, regs, records, weights, mode, atol=1e-5) -> int:
+    """Every captured layer against support.reference (the paper's equations with the layer's q/k RMSNorm)."""
+    blocks = tiny.model.model.diffusion_model.blocks
+    masks = [ref.box_mask(b.tolist(), *GRID) for b in regs.boxes]
+    locals_ = [_context(tiny, e, x) for e, x in zip(regs.embeddings, regs.extras)]
+    empty = _context(tiny, regs.empty, regs.empty_extras)
+    for index, rec in records.items():
+        attn = blocks[index].cross_attn
+        params = (attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight, attn.output_proj.weight, None)
+        norms = (attn.q_norm.weight, attn.k_norm.weight, attn.q_norm.eps)
+        chunks = rec["cond_or_uncond"]
+        b = rec["h"].shape[0] // len(chunks)
+        cond = [j for j, c in enumerate(chunks) if c == 0]
+        unc = [j for j, c in enumerate(chunks) if c == 1]
+        scale = float(rec["out"].abs().max()) + 1.0
+        for k, j in enumerate(cond):
+            u = (unc[k] if len(unc) == len(cond) else unc[0]) if unc else None
+            for r in range(b):
+                hc, prompt = rec["h"][j * b + r], rec["context"][j * b + r]
+                if mode == "guidance":
+                    hu = rec["h"][u * b + r] if u is not None else None
+                    neg = rec["context"][u * b + r] if u is not None else empty
+                    want, _ = ref.guidance(hc, hu, prompt, neg, locals_, masks, weights, params, attn.n_heads, norms)
+                else:
+                    want = ref.mix(hc, prompt, locals_, masks, weights, params, attn.n_heads, norms)
+                err = float((rec["out"][j * b + r].double() - want).abs().max())
+                assert err <= atol * scale, f"block {index} chunk {j} row {r}: max error {err} (scale {scale})"
+        for j in unc:
+            for r in range(b):
+                want = ref.attention(rec["h"][j * b + r], rec["context"][j * b + r], *params, attn.n_heads, norms)
+                assert float((rec["out"][j * b + r].double() - want).abs().max()) <= atol * scale
+    return len(records)
+
+
+def test_patched_sampling_differs_and_is_finite(comfy, tiny, regs):
+    vanilla = _sample(tiny.model, tiny.clip)
+    patched = _sample(_patched(comfy, tiny, regs), tiny.clip)
+    assert torch.isfinite(patched).all() and not torch.equal(patched, vanilla)
+
+
+@pytest.mark.parametrize("case", ["zero weights", "outside the step window"])
+def test_zero_weights_reproduce_vanilla_bit_for_bit(comfy, tiny, regs, case):
+    vanilla = _sample(tiny.model, tiny.clip, cfg=3.0, batch=2, negative="blurry")
+    model = (_patched(comfy, tiny, regs, weights=(0.0, 0.0)) if case == "zero weights"
+             else _patched(comfy, tiny, regs, start_percent=0.99, end_percent=1.0))
+    assert torch.equal(_sample(model, tiny.clip, cfg=3.0, batch=2, negative="blurry"), vanilla)
+
+
+def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(comfy, tiny, regs):
+    """First model call, every block (batched cfg 4, batch 2): the cells outside every region and the uncond rows of
+    the cross-attention's output are the unpatched layer's bit for bit; the region cells of the cond rows change."""
+    model = _patched(comfy, tiny, regs)
+    inside = ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
+    assert 0 < int(inside.sum()) < GRID[0] * GRID[1]
+    vanilla_call = _first_call(tiny.model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
+    patched_call = _first_call(model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
+    first = patched_call[0]
+    assert len(first["cond_or_uncond"]) == 2 and first["out"].shape[0] == 4, "cond and uncond were not batched"
+    cond_rows = [2 * j + r for j, c in enumerate(first["cond_or_uncond"]) if c == 0 for r in range(2)]
+    uncond_rows = [r for r in range(4) if r not in cond_rows]
+    vanilla, patched = vanilla_call[0]["out"], first["out"]
+    assert torch.equal(patched[uncond_rows], vanilla[uncond_rows])
+    assert torch.equal(patched[cond_rows][:, ~inside], vanilla[cond_rows][:, ~inside])
+    assert (patched[cond_rows][:, inside] - vanilla[cond_rows][:, inside]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("mode, cfg", [("guidance", 4.0), ("mix", 4.0), ("guidance", 1.0)])
+def test_every_layer_follows_the_equations(comfy, tiny, regs, mode, cfg):
+    """Batch 2 on a non-square grid; cfg 4 batches cond and uncond in one call, cfg 1 sends the cond alone (the
+    guidance baseline is then the empty prompt, through the model's own text path)."""
+    model = _patched(comfy, tiny, regs, mode=mode)
+    rt = ps.runtime(comfy, model, trace=True)
+    records = _first_call(model, tiny.clip, cfg=cfg, batch=2, negative=SAME_LENGTH)
+    assert {c.grid for c in rt.trace} == {GRID}
+    assert {c.baseline for c in rt.trace} == {"none" if mode == "mix" else
+                                              "empty_prompt" if cfg == 1.0 else "uncond_rows"}
+    assert _reference_check(tiny, regs, records, [1.5, 0.7], mode) == len(tiny.model.model.diffusion_model.blocks)
+
+
+def test_local_prompts_are_read_as_the_prompt_is_with_its_zero_padding(comfy, tiny, regs):
+    """Each local prompt's context has the prompt's 512 tokens, zero past its own (the logit-0 sink the model was
+    trained with: RMSNorm(0) = 0 and no biases make those keys and values zero)."""
+    prompt = _first_call(tiny.model, tiny.clip)[0]["context"]
+    assert prompt.shape[1] == 512
+    for e, x, n in zip(regs.embeddings, regs.extras, regs.lengths):
+        context = _context(tiny, e, x)
+        used = int(x["t5xxl_ids"].numel()) if _is_anima(tiny) else n
+        assert context.shape[0] == 512 and bool((context[used:] == 0).all()) and bool(context[:used].abs().sum() > 0)
+
+
+def test_blocks_and_their_errors(comfy, tiny, regs):
+    model = _patched(comfy, tiny, regs, blocks="d1")
+    rt = ps.runtime(comfy, model, trace=True)
+    _sample(model, tiny.clip, steps=1)
+    assert {c.layer for c in rt.trace} == {("double", 1)}
+    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: blocks: 'd2' is outside this model's 2 "
+                                         r"double-stream blocks"):
+        _patched(comfy, tiny, regs, blocks="d2")
+
+
+def test_composes_with_an_earlier_object_patch_on_the_cross_attention(comfy, tiny, regs):
+    """Another pack's object patch on a block's cross-attention still runs under the patch (chained): outside every
+    region the output is that pack's, bit for bit."""
+    calls = []
+    attn = tiny.model.model.diffusion_model.blocks[0].cross_attn
+
+    def other(x, context=None, rope_emb=None, transformer_options={}):
+        calls.append(1)
+        return type(attn).forward(attn, x, context, rope_emb=rope_emb, transformer_options=transformer_options) * 2.0
+
+    other_model = tiny.model.clone()
+    other_model.add_object_patch("diffusion_model.blocks.0.cross_attn.forward", other)
+    reference = _first_call(other_model, tiny.clip)[0]["out"]
+    model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
+    calls.clear()
+    patched = _first_call(model, tiny.clip)[0]["out"]
+    inside = ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
+    assert calls, "the earlier object patch was dropped"
+    assert torch.equal(patched[:, ~inside], reference[:, ~inside])
+    assert (patched[:, inside] - reference[:, inside]).abs().max() > 1e-3
+
+
+def test_frames_share_the_regions(comfy, tiny, regs):
+    """A 2-frame latent (video): each frame's region cells change, every other cell is the unpatched model's."""
+    import nodes
+
+    def first(model):
+        capture = Capture(model)
+        latent = {"samples": torch.zeros(1, 16, 2, 8, 12)}
+        try:
+            with torch.inference_mode():
+                nodes.common_ksampler(model, 0, 1, 1.0, "euler", "simple", ps.encode(tiny.clip, PROMPT),
+                                      ps.encode(tiny.clip, ""), latent)
+        finally:
+            capture.close()
+        return capture.records[0]["out"].view(1, 2, GRID[0] * GRID[1], -1)
+
+    model = _patched(comfy, tiny, regs)
+    vanilla, patched = first(tiny.model), first(model)
+    inside = ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
+    assert torch.equal(patched[:, :, ~inside], vanilla[:, :, ~inside])
+    for frame in range(2):
+        assert (patched[:, frame, inside] - vanilla[:, frame, inside]).abs().max() > 1e-3
+
+
+def test_input_model_is_not_mutated(comfy, tiny, regs):
+    before = _sample(tiny.model, tiny.clip)
+    _sample(_patched(comfy, tiny, regs), tiny.clip)
+    assert not tiny.model.object_patches
+    assert torch.equal(_sample(tiny.model, tiny.clip), before)
+
+
+def test_regions_of_the_other_text_encoder_are_refused(comfy, tiny_cosmos, tiny_anima):
+    """Both text encoders are 1024 wide on the real models (64 here), so the width check passes: the T5 ids tell."""
+    if tiny_anima is None:
+        pytest.skip("this core has no Anima (ComfyUI 0.33.0 and newer)")
+    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: regions were encoded with Anima's text "
+                                         r"encoder, but the model is Cosmos-Predict2 \(MiniTrainDIT\)"):
+        _patched(comfy, tiny_cosmos, ps.regions(comfy, tiny_anima.clip))
+    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: regions carry no T5 token ids"):
+        _patched(comfy, tiny_anima, ps.regions(comfy, tiny_cosmos.clip))
