@@ -5,16 +5,15 @@ inside the boxes.
 
 Flux and SD3 load through ComfyUI's own UNETLoader, CLIPLoader and VAELoader from random-weight files in the
 server's models folders (support.model_files says what each core's detection allows and why the text encoder is
-CLIP-L alone). Qwen-Image and Z-Image cannot: their detectors fix the real widths (Qwen-Image 3072 wide with a
-3584-wide text input, Z-Image 3840) and their text encoders are built from fixed configs (Qwen2.5-VL 7B, Qwen3 4B),
-so their MODEL and CLIP come from the test-only loader node (support/tiny_loader.py, served by the test-only
-extension support/server_nodes/spacetime_tiny_models) with support.models' tiny builds; their VAE is still the
-VAELoader's file (Qwen-Image's a tiny Wan 2.1 VAE, as its real one). Chroma is not here: its detector fixes a
-5120-wide guidance approximator with 3072-wide outputs (the real width), its usual text encoder is T5-XXL alone,
-and no tiny Chroma is built in code yet.
+CLIP-L alone). Chroma, Qwen-Image and Z-Image cannot: their detectors fix the real widths (Chroma's guidance
+approximator 5120 wide with 3072-wide outputs, Qwen-Image 3072 wide with a 3584-wide text input, Z-Image 3840) and
+their text encoders are built from fixed configs (T5-XXL, Qwen2.5-VL 7B, Qwen3 4B), so their MODEL and CLIP come
+from the test-only loader node (support/tiny_loader.py, served by the test-only extension
+support/server_nodes/spacetime_tiny_models) with support.models' tiny builds; their VAE is still the VAELoader's
+file (Qwen-Image's a tiny Wan 2.1 VAE, as its real one).
 
 Flux samples as Flux.1-dev does (FluxGuidance, cfg 1, the negative zeroed out), Z-Image as Z-Image-Turbo (cfg 1),
-SD3 and Qwen-Image with CFG and a negative. A new family is one entry in FAMILIES.
+SD3, Chroma and Qwen-Image with CFG and a negative. A new family is one entry in FAMILIES.
 """
 from __future__ import annotations
 
@@ -56,6 +55,7 @@ class Family:
 FAMILIES = {
     "flux": Family(1.0, None, flux_guidance=3.5, write_unet=model_files.write_flux, clip_type="stable_diffusion"),
     "sd3": Family(4.0, "blurry, low quality", write_unet=model_files.write_sd3, clip_type="sd3"),
+    "chroma": Family(4.0, "blurry, low quality"),
     "qwen_image": Family(4.0, "blurry, low quality", write_vae=model_files.write_wan21_vae),
     "z_image": Family(1.0, None, supported=_next_dit_has_embed_cap),
 }

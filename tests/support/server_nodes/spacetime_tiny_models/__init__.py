@@ -6,4 +6,5 @@ from support import models
 from support.tiny_loader import loader_class
 
 NODE_ID = "SpaceTimeTestTinyCheckpoint"
-NODE_CLASS_MAPPINGS = {NODE_ID: loader_class({"qwen_image": models.tiny_qwen_image, "z_image": models.tiny_z_image})}
+NODE_CLASS_MAPPINGS = {NODE_ID: loader_class({"chroma": models.tiny_chroma, "qwen_image": models.tiny_qwen_image,
+                                               "z_image": models.tiny_z_image})}
