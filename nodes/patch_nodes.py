@@ -27,9 +27,10 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                         "ICCV 2023). Returns a patched copy of the model; the input model is unchanged.",
             inputs=[
                 io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL UNet, or a Flux.1 (dev, schnell, "
-                                                "Kontext), Chroma, SD3 / SD3.5, Qwen-Image (and Edit) or Z-Image "
-                                                "DiT (Z-Image on ComfyUI 0.33.0 or newer cores). Other models are "
-                                                "refused with their class named."),
+                                                "Kontext), Chroma, SD3 / SD3.5, Qwen-Image (and Edit), Z-Image, "
+                                                "Cosmos-Predict2 or Anima DiT (Z-Image and Anima on ComfyUI 0.33.0 "
+                                                "or newer cores). Other models are refused with their class "
+                                                "named."),
                 RegionsType.Input("regions", tooltip="Local prompts and boxes from Region Prompt Encode, encoded "
                                                      "with this model's CLIP."),
                 StepWeightsType.Input("step_weights", optional=True,
