@@ -46,7 +46,8 @@ def test_example_is_served_and_only_lacks_model_files(comfy_server, name):
 
 # loader inputs that name a model file
 MODEL_FILE_INPUTS = {"CheckpointLoaderSimple": ("ckpt_name",), "UNETLoader": ("unet_name",),
-                     "DualCLIPLoader": ("clip_name1", "clip_name2"), "VAELoader": ("vae_name",)}
+                     "CLIPLoader": ("clip_name",), "DualCLIPLoader": ("clip_name1", "clip_name2"),
+                     "VAELoader": ("vae_name",)}
 
 
 def _choices(object_info: dict, node: str, name: str) -> list[str]:

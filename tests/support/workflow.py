@@ -89,12 +89,15 @@ def example_names() -> list[str]:
 SPLIT_LOADERS = {"UNETLoader": 0, "DualCLIPLoader": 1, "CLIPLoader": 1, "VAELoader": 2}
 
 
-def make_small(prompt: dict, loader: str | None, ckpt_name: str) -> dict:
-    """64 px, 2 steps, previews instead of saves; the loader classes swapped when `loader` is given."""
+def make_small(prompt: dict, loader: str | None, ckpt_name: str, vae_name: str | None = None) -> dict:
+    """64 px, 2 steps, previews instead of saves; the loader classes swapped when `loader` is given, except
+    VAELoader when `vae_name` is: it stays and loads that file (for tiny models that come without a VAE)."""
     moved: dict[str, int] = {}
     for node_id, node in prompt.items():
         kind, inputs = node["class_type"], node["inputs"]
-        if kind == "CheckpointLoaderSimple" or (loader and kind in SPLIT_LOADERS):
+        if kind == "VAELoader" and vae_name:
+            inputs["vae_name"] = vae_name
+        elif kind == "CheckpointLoaderSimple" or (loader and kind in SPLIT_LOADERS):
             node["class_type"] = loader or kind
             node["inputs"] = {"ckpt_name": ckpt_name}
             if kind in SPLIT_LOADERS:

@@ -33,8 +33,23 @@ const SPECS = {
   'Optimized weights SD1.5':
     { ...SD, prefix: 'spacetime_optimized', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false,
       optimize: true },
+  // The DiTs as ComfyUI's own templates load and sample them (workflow_templates: Flux.1 dev, image_qwen_image
+  // without its Lightning LoRA, image_z_image_turbo): the diffusion model, text encoder(s) and VAE apart.
   'Layout-guided Flux.1-dev':
-    { dir: PACK, prefix: 'spacetime_flux', flux: true, size: 1024, steps: 20, cfg: 1.0, guidance: 3.5 },
+    { dir: PACK, prefix: 'spacetime_flux', dit: true, unet: 'flux1-dev.safetensors',
+      clip: { loader: 'DualCLIPLoader', clip_name1: 't5xxl_fp16.safetensors', clip_name2: 'clip_l.safetensors',
+        type: 'flux' }, encoder: 'T5 + CLIP-L', vae: 'ae.safetensors', size: 1024, steps: 20, cfg: 1.0,
+      guidance: 3.5, sampler: 'euler', scheduler: 'simple' },
+  'Layout-guided Qwen-Image':
+    { dir: PACK, prefix: 'spacetime_qwen_image', dit: true, unet: 'qwen_image_fp8_e4m3fn.safetensors',
+      clip: { loader: 'CLIPLoader', clip_name: 'qwen_2.5_vl_7b_fp8_scaled.safetensors', type: 'qwen_image' },
+      encoder: 'Qwen2.5-VL', vae: 'qwen_image_vae.safetensors', shift: 3.1, size: 1328, steps: 20, cfg: 4.0,
+      negative: '', sampler: 'euler', scheduler: 'simple' },
+  'Layout-guided Z-Image':
+    { dir: PACK, prefix: 'spacetime_z_image', dit: true, unet: 'z_image_turbo_bf16.safetensors',
+      clip: { loader: 'CLIPLoader', clip_name: 'qwen_3_4b.safetensors', type: 'lumina2' }, encoder: 'Qwen3 4B',
+      vae: 'ae.safetensors', shift: 3, size: 1024, steps: 8, cfg: 1.0, sampler: 'res_multistep',
+      scheduler: 'simple' },
   // the UNet lab model: guidance 4 -> 0 on DDIM, the lab's UNet sampler
   lab_shapes: { ...LAB_SHAPES, prefix: 'lab_shapes', ckpt: 'spacetime_lab.safetensors', mode: 'guidance', ramp: 4.0,
     sampler: 'ddim', scheduler: 'ddim_uniform' },
@@ -43,15 +58,21 @@ const SPECS = {
     ramp: 1.0, sampler: 'euler', scheduler: 'simple' },
 };
 
-// Flux.1-dev as ComfyUI's own Flux templates load it: the diffusion model, T5 + CLIP-L and the VAE apart; Flux
-// guidance on the prompt and cfg 1 (no negative pass, so the negative is the prompt zeroed out).
-function buildFlux({ spec, PROMPT }) {
+// A DiT: UNETLoader, the text encoder(s) through (Dual)CLIPLoader and the VAE apart; ModelSamplingAuraFlow where
+// the model's template shifts its schedule, FluxGuidance on the prompt where the model takes guidance; a negative
+// prompt where it samples with CFG, else (cfg 1: no negative pass) the prompt zeroed out.
+function buildDiT({ spec, PROMPT }) {
   const g = window.spacetimeGraph;
-  const unet = g.add('UNETLoader', [20, 60], { unet_name: 'flux1-dev.safetensors' });
-  const clip = g.add('DualCLIPLoader', g.below(unet),
-    { clip_name1: 't5xxl_fp16.safetensors', clip_name2: 'clip_l.safetensors', type: 'flux' });
-  const vae = g.add('VAELoader', g.below(clip), { vae_name: 'ae.safetensors' });
+  const unet = g.add('UNETLoader', [20, 60], { unet_name: spec.unet });
+  const { loader, ...clipWidgets } = spec.clip;
+  const clip = g.add(loader, g.below(unet), clipWidgets);
+  const vae = g.add('VAELoader', g.below(clip), { vae_name: spec.vae });
   const text = g.add('PrimitiveStringMultiline', g.below(vae), { value: PROMPT }, 'Prompt');
+  let model = unet;
+  if (spec.shift !== undefined) {
+    model = g.add('ModelSamplingAuraFlow', [960, 60], { shift: spec.shift }); // placed under the patch below
+    g.link(unet, 'MODEL', model, 'model');
+  }
   const layout = g.add('SpaceTimePredictLayout', [460, 60],
     { width: spec.size, height: spec.size, seed: 0, control_after_generate: 'fixed' });
   layout.widgets.find((w) => w.name === 'text').value = PROMPT;
@@ -60,21 +81,30 @@ function buildFlux({ spec, PROMPT }) {
   g.link(clip, 'CLIP', regions, 'clip');
   g.link(layout, 'layout', regions, 'layout');
   const patch = g.add('SpaceTimeAttentionPatch', g.below(regions));
-  g.link(unet, 'MODEL', patch, 'model');
+  g.link(model, 'MODEL', patch, 'model');
   g.link(regions, 0, patch, 'regions');
-  const positive = g.add('CLIPTextEncode', g.below(text), {}, 'Prompt (T5 + CLIP-L)');
+  const positive = g.add('CLIPTextEncode', g.below(text), {}, `Prompt (${spec.encoder})`);
   g.link(text, 0, positive, 'text');
   g.link(clip, 'CLIP', positive, 'clip');
-  const guided = g.add('FluxGuidance', g.below(positive), { guidance: spec.guidance });
-  g.link(positive, 0, guided, 'conditioning');
-  const negative = g.add('ConditioningZeroOut', g.below(guided), {}, 'Negative (unused at cfg 1)');
-  g.link(positive, 0, negative, 'conditioning');
+  let conditioning = positive;
+  if (spec.guidance !== undefined) {
+    conditioning = g.add('FluxGuidance', g.below(positive), { guidance: spec.guidance });
+    g.link(positive, 0, conditioning, 'conditioning');
+  }
+  let negative;
+  if (spec.negative === undefined) {
+    negative = g.add('ConditioningZeroOut', g.below(conditioning), {}, 'Negative (unused at cfg 1)');
+    g.link(positive, 0, negative, 'conditioning');
+  } else {
+    negative = g.add('CLIPTextEncode', g.below(conditioning), { text: spec.negative }, 'Negative');
+    g.link(clip, 'CLIP', negative, 'clip');
+  }
   const latent = g.add('EmptySD3LatentImage', g.below(negative), { width: spec.size, height: spec.size,
     batch_size: 1 });
   const ks = g.add('KSampler', [1400, 60], { seed: 42, control_after_generate: 'fixed', steps: spec.steps,
-    cfg: spec.cfg, sampler_name: 'euler', scheduler: 'simple', denoise: 1 }, 'KSampler (SpaceTime)');
+    cfg: spec.cfg, sampler_name: spec.sampler, scheduler: spec.scheduler, denoise: 1 }, 'KSampler (SpaceTime)');
   g.link(patch, 0, ks, 'model');
-  g.link(guided, 0, ks, 'positive');
+  g.link(conditioning, 0, ks, 'positive');
   g.link(negative, 0, ks, 'negative');
   g.link(latent, 0, ks, 'latent_image');
   const decode = g.add('VAEDecode', [1750, 60]);
@@ -84,6 +114,7 @@ function buildFlux({ spec, PROMPT }) {
   g.link(decode, 0, save, 'images');
   const preview = g.add('PreviewImage', g.below(layout), {}, 'Layout preview');
   g.link(layout, 'preview', preview, 'images');
+  if (model !== unet) model.pos = g.below(patch);
   window.app.canvas.setDirty(true, true);
   return layout.id;
 }
@@ -120,7 +151,7 @@ function installHelpers() {
 
 async function build(page, name, spec) {
   await page.evaluate(installHelpers);
-  return page.evaluate(spec.flux ? buildFlux : buildCheckpointGraph, { spec, PROMPT });
+  return page.evaluate(spec.dit ? buildDiT : buildCheckpointGraph, { spec, PROMPT });
 }
 
 /** SD1.5 / SDXL and the lab models: one checkpoint loader (MODEL, CLIP, VAE), CFG with a negative prompt. */
