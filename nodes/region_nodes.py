@@ -34,8 +34,10 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
                         "prompt as the baseline) and keeps each object's box and centre, for the SpaceTime "
                         "Attention Patch.",
             inputs=[
-                io.Clip.Input("clip", tooltip="The text encoder of the model you sample with (SD1.x CLIP or SDXL "
-                                              "dual CLIP); the same one that encodes the main prompt."),
+                io.Clip.Input("clip", tooltip="The text encoder of the model you sample with, the same one that "
+                                              "encodes the main prompt: SD1.x CLIP, SDXL's dual CLIP, Flux's T5 + "
+                                              "CLIP-L, Chroma's or Cosmos's T5, SD3's CLIPs, Qwen-Image's "
+                                              "Qwen2.5-VL, Z-Image's or Anima's Qwen3."),
                 LayoutType.Input("layout", tooltip="Objects with normalised boxes [x0, y0, x1, y1] (y down) and "
                                                    "centres, e.g. from Predict Layout or the box editor."),
                 io.String.Input("template", default=DEFAULT_TEMPLATE,
