@@ -29,9 +29,9 @@ DESCRIPTIONS = {
     "Patched vs vanilla SD1.5": "The same seed with and without the patch.",
     "Optimized weights SD1.5": "Step weights tuned for this prompt and seed.",
     "Layout-guided SDXL": "The same graph on SDXL at 1024 px.",
-    "Layout-guided Flux.1-dev": "The same boxes inside Flux's joint attention, cfg 1.",
-    "Layout-guided Qwen-Image": "The same boxes on Qwen-Image, 20 steps at cfg 4.",
-    "Layout-guided Z-Image": "Z-Image-Turbo, 8 steps; needs ComfyUI 0.33, not 0.3.75.",
+    "Layout-guided Flux.1-dev": "Flux's joint attention, mix 1->0 step weights, cfg 1.",
+    "Layout-guided Qwen-Image": "Qwen-Image, mix 1->0 step weights, 20 steps at cfg 4.",
+    "Layout-guided Z-Image": "Z-Image-Turbo, mix 1->0, 8 steps; needs ComfyUI 0.33.",
 }
 
 

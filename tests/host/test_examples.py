@@ -92,6 +92,19 @@ def test_example_validates_and_runs_with_tiny_models(comfy, tiny_loader, vae_fil
     assert used["schema"] == "spacetime-layout" and used["objects"], used
 
 
+@pytest.mark.parametrize("name", [n for n in EXAMPLES if family(n) in ("flux", "qwen_image", "z_image")])
+def test_dit_examples_ship_mix_with_step_weights_a_ramp_from_1_to_0(comfy, name):
+    """The DiT lab's measured setting (docs/lab.md "DiT lab"): guidance leaked colour on joint attention, mix 1 -> 0
+    improved binding and relations; the patch's own default stays guidance (the UNet lab's best)."""
+    prompt = api_prompt(comfy, name)
+    [patch] = ids_of(prompt, "SpaceTimeAttentionPatch")
+    [schedule] = ids_of(prompt, "SpaceTimeStepWeightsSchedule")
+    assert prompt[patch]["inputs"]["mode"] == "mix"
+    assert prompt[patch]["inputs"]["step_weights"] == [schedule, 0]
+    inputs = prompt[schedule]["inputs"]
+    assert (inputs["shape"], inputs["unit"], inputs["start"], inputs["end"]) == ("linear", "absolute", 1, 0)
+
+
 def test_optimized_example_with_the_clip_objective_runs_in_the_executor(comfy, tiny_loader, tmp_path):
     """The paper's objective through PromptExecutor: the example with objective clip and a tiny random CLIP."""
     import folder_paths

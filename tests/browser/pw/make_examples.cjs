@@ -23,6 +23,7 @@ const SD = { dir: PACK, loader: 'CheckpointLoaderSimple', prompt: PROMPT, negati
 // lab's 256 px, the patch's step weights a linear ramp (the lab's temporal control) from `ramp` to 0.
 const LAB_SHAPES = { ...SD, dir: LAB, loader: 'SpaceTimeLabCheckpointLoader', prompt: LAB_PROMPT, negative: '',
   template: '{phrase}', size: 256, steps: 20, cfg: 4.0, batch: 4, compare: true };
+const DIT = { dir: PACK, dit: true, mode: 'mix', ramp: 1.0 };
 const SPECS = {
   'Layout-guided SD1.5':
     { ...SD, prefix: 'spacetime_basic', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
@@ -34,19 +35,21 @@ const SPECS = {
     { ...SD, prefix: 'spacetime_optimized', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false,
       optimize: true },
   // The DiTs as ComfyUI's own templates load and sample them (workflow_templates: Flux.1 dev, image_qwen_image
-  // without its Lightning LoRA, image_z_image_turbo): the diffusion model, text encoder(s) and VAE apart.
+  // without its Lightning LoRA, image_z_image_turbo): the diffusion model, text encoder(s) and VAE apart. The patch
+  // as the DiT lab measured it (docs/lab.md "The DiT lab model"): mix with step weights a linear ramp 1 -> 0
+  // (guidance leaked colour into the wrong regions on joint attention).
   'Layout-guided Flux.1-dev':
-    { dir: PACK, prefix: 'spacetime_flux', dit: true, unet: 'flux1-dev.safetensors',
+    { ...DIT, prefix: 'spacetime_flux', unet: 'flux1-dev.safetensors',
       clip: { loader: 'DualCLIPLoader', clip_name1: 't5xxl_fp16.safetensors', clip_name2: 'clip_l.safetensors',
         type: 'flux' }, encoder: 'T5 + CLIP-L', vae: 'ae.safetensors', size: 1024, steps: 20, cfg: 1.0,
       guidance: 3.5, sampler: 'euler', scheduler: 'simple' },
   'Layout-guided Qwen-Image':
-    { dir: PACK, prefix: 'spacetime_qwen_image', dit: true, unet: 'qwen_image_fp8_e4m3fn.safetensors',
+    { ...DIT, prefix: 'spacetime_qwen_image', unet: 'qwen_image_fp8_e4m3fn.safetensors',
       clip: { loader: 'CLIPLoader', clip_name: 'qwen_2.5_vl_7b_fp8_scaled.safetensors', type: 'qwen_image' },
       encoder: 'Qwen2.5-VL', vae: 'qwen_image_vae.safetensors', shift: 3.1, size: 1328, steps: 20, cfg: 4.0,
       negative: '', sampler: 'euler', scheduler: 'simple' },
   'Layout-guided Z-Image':
-    { dir: PACK, prefix: 'spacetime_z_image', dit: true, unet: 'z_image_turbo_bf16.safetensors',
+    { ...DIT, prefix: 'spacetime_z_image', unet: 'z_image_turbo_bf16.safetensors',
       clip: { loader: 'CLIPLoader', clip_name: 'qwen_3_4b.safetensors', type: 'lumina2' }, encoder: 'Qwen3 4B',
       vae: 'ae.safetensors', shift: 3, size: 1024, steps: 8, cfg: 1.0, sampler: 'res_multistep',
       scheduler: 'simple' },
@@ -80,9 +83,15 @@ function buildDiT({ spec, PROMPT }) {
   const regions = g.add('SpaceTimeRegionPromptEncode', [960, 60]);
   g.link(clip, 'CLIP', regions, 'clip');
   g.link(layout, 'layout', regions, 'layout');
-  const patch = g.add('SpaceTimeAttentionPatch', g.below(regions));
+  const patch = g.add('SpaceTimeAttentionPatch', g.below(regions), spec.mode ? { mode: spec.mode } : {});
   g.link(model, 'MODEL', patch, 'model');
   g.link(regions, 0, patch, 'regions');
+  let under = patch; // what the model-sampling node goes below
+  if (spec.ramp !== undefined) {
+    under = g.add('SpaceTimeStepWeightsSchedule', g.below(patch),
+      { shape: 'linear', unit: 'absolute', start: spec.ramp, end: 0 });
+    g.link(under, 'step_weights', patch, 'step_weights');
+  }
   const positive = g.add('CLIPTextEncode', g.below(text), {}, `Prompt (${spec.encoder})`);
   g.link(text, 0, positive, 'text');
   g.link(clip, 'CLIP', positive, 'clip');
@@ -114,7 +123,7 @@ function buildDiT({ spec, PROMPT }) {
   g.link(decode, 0, save, 'images');
   const preview = g.add('PreviewImage', g.below(layout), {}, 'Layout preview');
   g.link(layout, 'preview', preview, 'images');
-  if (model !== unet) model.pos = g.below(patch);
+  if (model !== unet) model.pos = g.below(under);
   window.app.canvas.setDirty(true, true);
   return layout.id;
 }
