@@ -34,6 +34,8 @@ class Regions:
     empty_extras: the same for the empty prompt.
     shapes:     per region, its exact shape as a boolean grid spanning its box (from a segmentation mask), or
                 None for the whole box; used by mask_shape "mask". Empty means no region has one.
+    end_boxes:  for video, ``[R, 4]`` boxes at the last frame (same form as ``boxes``, which hold at the first);
+                each frame's box lies between the two. None: every frame gets ``boxes``.
     """
 
     embeddings: list[torch.Tensor]
@@ -51,6 +53,7 @@ class Regions:
     background: bool = False
     extras: list[dict[str, torch.Tensor]] = field(default_factory=list)
     empty_extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    end_boxes: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         n = len(self.embeddings)
@@ -74,6 +77,8 @@ class Regions:
         if tuple(self.boxes.shape) != (n, 4) or tuple(self.centers.shape) != (n, 2):
             raise ValueError(f"Regions: boxes must be [{n}, 4] and centers [{n}, 2], got "
                              f"{tuple(self.boxes.shape)} and {tuple(self.centers.shape)}")
+        if self.end_boxes is not None and tuple(self.end_boxes.shape) != (n, 4):
+            raise ValueError(f"Regions: end_boxes must be [{n}, 4] like boxes, got {tuple(self.end_boxes.shape)}")
         for i, e in enumerate(self.embeddings):
             if e.ndim != 3 or e.shape[0] != 1:
                 raise ValueError(f"Regions: embeddings[{i}] must be [1, T, C], got {tuple(e.shape)}")
