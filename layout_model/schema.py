@@ -51,7 +51,9 @@ class LayoutObject:
 
     Instances of a counted mention ("two dogs") are separate objects sharing `group` and
     `count`. `prompt` overrides the local description (box editor); None means use `phrase`. `mask` is the
-    object's exact shape inside its box (layout_model.object_masks), None for the whole box.
+    object's exact shape inside its box (layout_model.object_masks), None for the whole box. `end_box` is where
+    the object is at a video's last frame (the box editor's End keyframe; video models interpolate from `box`
+    over the frames); None means the object does not move.
     """
 
     phrase: str
@@ -63,6 +65,7 @@ class LayoutObject:
     attributes: list[str] = field(default_factory=list)
     prompt: str | None = None
     mask: dict[str, Any] | None = None
+    end_box: list[float] | None = None
 
     @property
     def center(self) -> list[float]:
@@ -75,6 +78,8 @@ class LayoutObject:
                 "prompt": self.prompt}
         if self.mask is not None:
             data["mask"] = self.mask
+        if self.end_box is not None:
+            data["end_box"] = [round(v, 4) for v in self.end_box]
         return data
 
 
@@ -207,11 +212,12 @@ def _object(data: Any, name: str) -> LayoutObject:
         _string(prompt, f"{name}.prompt", MAX_PHRASE_CHARS)
     if "center" in data:
         _numbers(data["center"], 2, f"{name}.center")  # derived from box; checked, not kept
-    mask = data.get("mask")
+    mask, end_box = data.get("mask"), data.get("end_box")
     return LayoutObject(phrase=phrase, noun=noun, category=category,
                         box=check_box(data.get("box"), f"{name}.box"), count=count, group=group,
                         attributes=list(attributes), prompt=prompt,
-                        mask=None if mask is None else check_mask(mask, f"{name}.mask"))
+                        mask=None if mask is None else check_mask(mask, f"{name}.mask"),
+                        end_box=None if end_box is None else check_box(end_box, f"{name}.end_box"))
 
 
 def check_mask(data: Any, name: str) -> dict[str, Any]:

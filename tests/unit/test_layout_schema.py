@@ -68,6 +68,28 @@ def test_center_is_derived_from_box(layout_dict):
     assert obj.center == [round((obj.box[0] + obj.box[2]) / 2, 4), round((obj.box[1] + obj.box[3]) / 2, 4)]
 
 
+def test_end_box_round_trips_and_is_clamped_like_box(layout_dict):
+    data = copy.deepcopy(layout_dict)
+    data["objects"][1]["end_box"] = [0.6, -0.0004, 1.0004, 0.31234567]
+    layout = Layout.from_dict(data)
+    assert layout.objects[1].end_box == [0.6, 0.0, 1.0, 0.31234567]
+    assert [o.end_box for k, o in enumerate(layout.objects) if k != 1] == [None] * (len(layout.objects) - 1)
+    out = layout.to_dict()
+    assert out["objects"][1]["end_box"] == [0.6, 0.0, 1.0, 0.3123]      # 4 decimals, like box
+    assert out["objects"][1]["center"] == layout_dict["objects"][1]["center"]  # the centre is the start box's
+    assert all("end_box" not in o for k, o in enumerate(out["objects"]) if k != 1)
+    again = Layout.from_json(layout.to_json())
+    assert again.to_dict() == out and again.objects[1].end_box == [0.6, 0.0, 1.0, 0.3123]
+
+
+def test_a_layout_without_end_boxes_reads_and_writes_as_before(layout_dict):
+    data = copy.deepcopy(layout_dict)
+    data["objects"][0]["end_box"] = None              # null: the object does not move
+    layout = Layout.from_dict(data)
+    assert all(o.end_box is None for o in layout.objects)
+    assert layout.to_dict() == layout_dict and layout.to_dict()["version"] == VERSION == 1
+
+
 def test_small_rounding_excess_is_clamped(layout_dict):
     data = copy.deepcopy(layout_dict)
     data["objects"][0]["box"] = [-0.0004, 0.1, 1.0004, 0.5]
@@ -133,6 +155,14 @@ def _delete(path: str):
     (_set("objects.2.count", True), "objects[2].count"),
     (_set("objects.2.group", -1), "objects[2].group"),
     (_set("objects.2.attributes", "red"), "objects[2].attributes"),
+    (_set("objects.1.end_box", [0.1, 0.2, 0.3]), "objects[1].end_box"),
+    (_set("objects.1.end_box", [0.1, 0.2, 0.3, float("nan")]), "objects[1].end_box"),
+    (_set("objects.1.end_box", [0.5, 0.2, 0.3, 0.4]), "objects[1].end_box"),
+    (_set("objects.1.end_box", [0.1, 0.4, 0.3, 0.4]), "objects[1].end_box"),
+    (_set("objects.1.end_box", [0.1, 0.2, 1.5, 0.4]), "objects[1].end_box"),
+    (_set("objects.1.end_box", [1.0004, 0.2, 1.0009, 0.4]), "objects[1].end_box"),  # empty once clamped
+    (_set("objects.1.end_box", "left"), "objects[1].end_box"),
+    (_set("objects.1.end_box", [True, 0.2, 0.3, 0.4]), "objects[1].end_box"),
     (_set("relations", "none"), "relations"),
     (_set("relations.0", [0, "left of"]), "relations[0]"),
     (_set("relations.0", [0, "left of", 99]), "relations[0][2]"),
