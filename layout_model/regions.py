@@ -25,6 +25,7 @@ class Region:
     name:   a short name (noun, else category, else phrase) for plots and logs.
     text:   the local description to encode.
     mask:   the object's shape as a boolean grid spanning the box, or None (the whole box).
+    end_box: where the box is at a video's last frame (checked like `box`), or None: it does not move.
     """
 
     box: list[float]
@@ -32,6 +33,7 @@ class Region:
     name: str
     text: str
     mask: np.ndarray | None = None
+    end_box: list[float] | None = None
 
 
 def local_description(obj: LayoutObject, template: str = DEFAULT_TEMPLATE) -> str:
@@ -57,21 +59,30 @@ def layout_regions(layout: Layout, template: str = DEFAULT_TEMPLATE, overrides: 
 
     `overrides` holds one line per object (blank keeps the object's own prompt or the template), so a
     user can replace a description without editing the layout. Raises `LayoutError` naming the field
-    (`overrides`, `layout.objects[i].box`).
+    (`overrides`, `layout.objects[i].box`, `layout.objects[i].end_box`).
     """
     lines = _override_lines(overrides, len(layout.objects))
     regions = []
     for i, obj in enumerate(layout.objects):
         box = check_box(obj.box, f"layout.objects[{i}].box")
         text = lines[i] if i < len(lines) else ""
+        end_box = None if obj.end_box is None else check_box(obj.end_box, f"layout.objects[{i}].end_box")
         regions.append(Region(box=box, center=box_center(box), name=obj.noun or obj.category or obj.phrase,
                               text=text or local_description(obj, template),
-                              mask=None if obj.mask is None else decode_mask(obj.mask)))
+                              mask=None if obj.mask is None else decode_mask(obj.mask), end_box=end_box))
     text = (background or "").strip()
     if text:
         check_text(text, "background")
         regions.append(Region(box=[0.0, 0.0, 1.0, 1.0], center=[0.5, 0.5], name="background", text=text))
     return regions
+
+
+def end_boxes(regions: list[Region]) -> list[list[float]] | None:
+    """Every region's box at a video's last frame, or None when no region moves (then every frame gets the
+    boxes). A region without an end box, the background's among them, stays where it is."""
+    if all(r.end_box is None for r in regions):
+        return None
+    return [r.box if r.end_box is None else r.end_box for r in regions]
 
 
 def _override_lines(overrides: str, count: int) -> list[str]:

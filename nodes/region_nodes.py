@@ -5,7 +5,7 @@ import torch
 from comfy_api.latest import io
 
 from ..layout_model import LayoutError
-from ..layout_model.regions import DEFAULT_TEMPLATE, layout_regions
+from ..layout_model.regions import DEFAULT_TEMPLATE, end_boxes, layout_regions
 from ..bridge.tokenizer import prompt_length
 from ..spacetime.regions import Regions
 from .types import Layout as LayoutType, Regions as RegionsType
@@ -39,7 +39,9 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
                                               "CLIP-L, Chroma's or Cosmos's T5, SD3's CLIPs, Qwen-Image's "
                                               "Qwen2.5-VL, Z-Image's or Anima's Qwen3."),
                 LayoutType.Input("layout", tooltip="Objects with normalised boxes [x0, y0, x1, y1] (y down) and "
-                                                   "centres, e.g. from Predict Layout or the box editor."),
+                                                   "centres, e.g. from Predict Layout or the box editor. Boxes "
+                                                   "given an End keyframe in the editor move over a video's "
+                                                   "frames."),
                 io.String.Input("template", default=DEFAULT_TEMPLATE,
                                 tooltip="Local description of each object; {phrase}, {noun} and {category} are "
                                         "replaced. The paper uses 'a photo of {phrase}'. An object's own prompt "
@@ -66,6 +68,7 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             raise ValueError(f"{NAME}: {err}") from None
         encoded = [_encode(clip, r.text) for r in regions]
         empty, empty_pooled, empty_length, empty_extras = _encode(clip, "")
+        moving = end_boxes(regions)
         return io.NodeOutput(Regions(
             embeddings=[e[0] for e in encoded], pooled=[e[1] for e in encoded],
             boxes=torch.tensor([r.box for r in regions], dtype=torch.float32).reshape(-1, 4),
@@ -75,7 +78,8 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             shapes=[None if r.mask is None else torch.from_numpy(r.mask) for r in regions],
             lengths=[e[2] for e in encoded], empty_length=empty_length,
             background=bool(background and background.strip()), extras=[e[3] for e in encoded],
-            empty_extras=empty_extras))
+            empty_extras=empty_extras,
+            end_boxes=None if moving is None else torch.tensor(moving, dtype=torch.float32).reshape(-1, 4)))
 
 
 NODES = [SpaceTimeRegionPromptEncode]

@@ -64,3 +64,28 @@ def test_a_predicted_layout_encodes_the_core_regions(comfy, tiny_sd15):
 def test_too_many_override_lines(comfy, tiny_sd15):
     with pytest.raises(ValueError, match="Region Prompt Encode: overrides: 3 lines but the layout has 2"):
         ps.regions(comfy, tiny_sd15.clip, overrides="a\nb\nc")
+
+
+def test_end_boxes_follow_the_layout_and_the_background_stays(comfy, tiny_sd15):
+    lm = comfy.pack_module("layout_model")
+    data = lm.predict("a red car to the left of a blue dog", width=640, height=384).to_dict()
+    data["objects"][0]["end_box"] = [0.6, 0.5, 0.95, 0.9]             # the car drives to the right
+    layout = lm.Layout.from_json(lm.Layout.from_dict(data).to_json())  # as the box editor's layout_json arrives
+    node = comfy.node_class("SpaceTimeRegionPromptEncode")
+    with torch.inference_mode():
+        regs = node.execute(tiny_sd15.clip, layout, background="a road").result[0]
+        still = node.execute(tiny_sd15.clip, lm.Layout.from_dict({**data, "objects": [
+            {k: v for k, v in o.items() if k != "end_box"} for o in data["objects"]]})).result[0]
+    assert regs.end_boxes.dtype == torch.float32 and regs.end_boxes.shape == (3, 4)
+    torch.testing.assert_close(regs.end_boxes[0], torch.tensor([0.6, 0.5, 0.95, 0.9]))
+    torch.testing.assert_close(regs.end_boxes[1], regs.boxes[1])                     # the dog stays
+    torch.testing.assert_close(regs.end_boxes[2], torch.tensor([0.0, 0.0, 1.0, 1.0]))  # the background
+    torch.testing.assert_close(regs.boxes[0], torch.tensor(layout.objects[0].box))   # start boxes unchanged
+    assert still.end_boxes is None and ps.regions(comfy, tiny_sd15.clip).end_boxes is None
+
+
+def test_a_bad_end_box_is_a_clear_error(comfy, tiny_sd15):
+    node = comfy.node_class("SpaceTimeRegionPromptEncode")
+    layout = ps.make_layout(ps.TWO_BOXES, end_boxes=[None, [0.9, 0.2, 0.95, 1.7]])
+    with pytest.raises(ValueError, match=r"Region Prompt Encode: layout.objects\[1\].end_box: .*must lie in \[0, 1\]"):
+        node.execute(tiny_sd15.clip, layout)

@@ -6,14 +6,16 @@ from types import SimpleNamespace
 import torch
 
 
-def make_layout(boxes, phrases=None, prompts=None, width=512, height=512):
-    """A duck-typed Layout (objects with phrase/noun/category/box/center/prompt, no mask)."""
+def make_layout(boxes, phrases=None, prompts=None, width=512, height=512, end_boxes=None):
+    """A duck-typed Layout (objects with phrase/noun/category/box/center/prompt/end_box, no mask);
+    `end_boxes` gives each object's end box or None (does not move)."""
     phrases = phrases or [f"object {i}" for i in range(len(boxes))]
     objs = []
     for i, box in enumerate(boxes):
         noun = phrases[i].split()[-1]
         objs.append(SimpleNamespace(phrase=phrases[i], noun=noun, category=noun, count=1, box=list(box),
-                                    center=None, prompt=(prompts[i] if prompts else None), mask=None))
+                                    center=None, prompt=(prompts[i] if prompts else None), mask=None,
+                                    end_box=(end_boxes[i] if end_boxes else None)))
     return SimpleNamespace(objects=objs, relations=[], width=width, height=height)
 
 

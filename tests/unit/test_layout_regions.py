@@ -5,15 +5,16 @@ import pytest
 
 from layout_model import Layout, LayoutError, LayoutObject, predict
 from layout_model.pixel_boxes import boxes_to_layout, layout_to_pixel_boxes, masks_to_layout
-from layout_model.regions import DEFAULT_TEMPLATE, gligen_box, layout_regions, local_description
+from layout_model.regions import DEFAULT_TEMPLATE, end_boxes, gligen_box, layout_regions, local_description
 
 
 def _layout(*objects: LayoutObject) -> Layout:
     return Layout(objects=list(objects), width=640, height=480)
 
 
-def _obj(phrase="the red cat", noun="cat", category="cat", box=(0.1, 0.2, 0.3, 0.4), prompt=None):
-    return LayoutObject(phrase=phrase, noun=noun, category=category, box=list(box), prompt=prompt)
+def _obj(phrase="the red cat", noun="cat", category="cat", box=(0.1, 0.2, 0.3, 0.4), prompt=None, end_box=None):
+    return LayoutObject(phrase=phrase, noun=noun, category=category, box=list(box), prompt=prompt,
+                        end_box=None if end_box is None else list(end_box))
 
 
 def test_each_object_becomes_a_region_with_its_box_centre_name_and_description():
@@ -45,6 +46,22 @@ def test_own_prompt_wins_over_the_template_and_an_override_line_over_both():
 def test_a_rounding_step_outside_the_image_is_clamped():
     (region,) = layout_regions(_layout(_obj(box=(-0.0004, 0.0, 0.5, 1.0009))))
     assert region.box == [0.0, 0.0, 0.5, 1.0] and region.center == [0.25, 0.5]
+
+
+def test_end_boxes_move_the_objects_that_have_one_and_keep_the_rest():
+    layout = _layout(_obj(box=(0.0, 0.4, 0.3, 0.7), end_box=(0.7, 0.4, 1.0004, 0.7)), _obj(box=(0.4, 0.1, 0.6, 0.3)))
+    regions = layout_regions(layout, background="a road")
+    assert [r.end_box for r in regions] == [[0.7, 0.4, 1.0, 0.7], None, None]       # clamped like box
+    assert end_boxes(regions) == [[0.7, 0.4, 1.0, 0.7], [0.4, 0.1, 0.6, 0.3], [0.0, 0.0, 1.0, 1.0]]
+    assert regions[0].center == [0.15, 0.55]                                         # the start box's centre
+    still = _layout(_obj(), _obj(box=(0.4, 0.1, 0.6, 0.3)))
+    assert end_boxes(layout_regions(still, background="a road")) is None
+
+
+def test_a_bad_end_box_names_the_object_and_field():
+    with pytest.raises(LayoutError, match=r"layout.objects\[1\].end_box: need x0 < x1") as err:
+        layout_regions(_layout(_obj(), _obj(end_box=(0.5, 0.1, 0.4, 0.9))))
+    assert err.value.field == "layout.objects[1].end_box"
 
 
 @pytest.mark.parametrize("box, message", [
