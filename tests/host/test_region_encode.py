@@ -1,4 +1,7 @@
-"""Region Prompt Encode: encoding with SD1.x / SDXL CLIP, templates and overrides, geometry validation."""
+"""Region Prompt Encode: encoding with SD1.x / SDXL CLIP, templates and overrides, geometry validation, the end
+boxes of a layout that moves (from the box editor's layout_json through Predict Layout)."""
+import json
+
 import pytest
 import torch
 
@@ -89,3 +92,26 @@ def test_a_bad_end_box_is_a_clear_error(comfy, tiny_sd15):
     layout = ps.make_layout(ps.TWO_BOXES, end_boxes=[None, [0.9, 0.2, 0.95, 1.7]])
     with pytest.raises(ValueError, match=r"Region Prompt Encode: layout.objects\[1\].end_box: .*must lie in \[0, 1\]"):
         node.execute(tiny_sd15.clip, layout)
+
+
+def test_predict_layout_passes_the_editors_end_boxes_through(comfy, tiny_sd15):
+    predict = comfy.node_class("SpaceTimePredictLayout")
+    text = "a red car to the left of a blue dog"
+    with torch.inference_mode():
+        edited = predict.execute(text=text, width=512, height=384, seed=0).result[0].to_dict()
+    edited["objects"][0]["end_box"] = [0.55, 0.4, 0.9, 0.8]
+    layout_json = json.dumps(edited)
+    run = comfy.run({"1": {"class_type": "SpaceTimePredictLayout",
+                           "inputs": {"text": text, "width": 512, "height": 384, "seed": 0, "layout_json": layout_json}},
+                     "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 1]}}})
+    assert run.success, run.error_text()
+    assert run.outputs["1"]["spacetime_layout"][0] == edited          # what the editor shows after a run
+    with torch.inference_mode():
+        layout = predict.execute(text=text, width=512, height=384, seed=0, layout_json=layout_json).result[0]
+        linked = predict.execute(text="", width=512, height=384, seed=0, layout=layout).result[0]
+        regs = comfy.node_class("SpaceTimeRegionPromptEncode").execute(tiny_sd15.clip, linked).result[0]
+    assert layout.to_dict() == linked.to_dict() == edited
+    torch.testing.assert_close(regs.end_boxes, torch.tensor([[0.55, 0.4, 0.9, 0.8], edited["objects"][1]["box"]]))
+    edited["objects"][1]["end_box"] = [0.3, 0.2, 0.1, 0.4]
+    with pytest.raises(ValueError, match=r"Predict Layout: layout_json: objects\[1\].end_box: need x0 < x1"):
+        predict.execute(text=text, width=512, height=384, seed=0, layout_json=json.dumps(edited))
