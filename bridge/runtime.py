@@ -1,7 +1,8 @@
 """The state one patched model needs while sampling, under three named lifetimes.
 
-* per patch (`ResolutionCache`): region masks, gather/scatter indices and plans per token grid; they depend only on
-  the regions and the patch's settings, so they survive between runs.
+* per patch (`ResolutionCache`): region masks, gather/scatter indices and plans per token grid (per frame count
+  too where the regions move over a video); they depend only on the regions and the patch's settings, so they
+  survive between runs.
 * per run (`RunState`): whether any weight acts over the run's schedule (decided once, on the host), the
   sigma -> progress table (on the host and on the device), the local embeddings on the device and each layer's
   projected local keys/values; opened and dropped by the ``OUTER_SAMPLE`` wrapper around every sampling run.
@@ -15,12 +16,14 @@ installed the hooks; this module only combines.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import torch
 
 from ..spacetime import combine as st_combine
+from ..spacetime import frames as st_frames
 from ..spacetime import masks as st_masks
 from ..spacetime import replay as st_replay
 from ..spacetime.regions import Regions
@@ -104,10 +107,15 @@ class RunState:
     layer_plans: dict[tuple, tuple[st_combine.LayerOps, st_combine.FusedPlan]] = field(default_factory=dict)
 
 
+# a video's frames as the masks see them: (latent frames, how the model groups pixel frames into token frames);
+# None for an image, or a video whose regions hold still (its frames folded into rows)
+VideoTime = tuple[int, st_frames.TimeScale]
+
+
 @dataclass
 class ResolutionCache:
-    cpu_index: dict[tuple[int, int], st_masks.RegionIndex] = field(default_factory=dict)
-    device_index: dict[tuple[int, int, str, torch.dtype], st_masks.RegionIndex] = field(default_factory=dict)
+    cpu_index: dict[tuple, st_masks.RegionIndex] = field(default_factory=dict)
+    device_index: dict[tuple, st_masks.RegionIndex] = field(default_factory=dict)
     plans: dict[tuple, st_combine.FusedPlan] = field(default_factory=dict)
 
 
@@ -292,19 +300,36 @@ class SpaceTimeRuntime:
                                       cfg.radius, cfg.feather, self.regions.shapes)
         return st_masks.with_background(masks) if self.regions.background else masks
 
-    def region_index(self, height: int, width: int, device: Any, dtype: torch.dtype) -> st_masks.RegionIndex:
-        key = (height, width, str(device), dtype)
+    def video_masks(self, time: VideoTime, height: int, width: int) -> torch.Tensor:
+        """``[R, frames * height * width]`` masks of regions that move over a video, each token frame's for its own
+        boxes (`spacetime.frames.frame_masks`), in the tokens' (frame, row, column) order (float32, CPU)."""
+        cfg, regions = self.config, self.regions
+        latent_frames, scale = time
+        return st_frames.frame_masks(regions.boxes, regions.centers, regions.end_boxes, latent_frames, scale, height,
+                                     width, cfg.mask_shape, cfg.radius, cfg.feather, regions.shapes,
+                                     regions.background)
+
+    def region_index(self, height: int, width: int, device: Any, dtype: torch.dtype,
+                     time: VideoTime | None = None) -> st_masks.RegionIndex:
+        """The gather plan of one token grid; with `time`, of a video whose regions move, its grid read as
+        ``(frames * height, width)``, so the combination treats the frames as one tall image."""
+        key = (height, width, str(device), dtype, time)
         idx = self._resolutions.device_index.get(key)
         if idx is None:
-            cpu = self._resolutions.cpu_index.get((height, width))
+            cpu = self._resolutions.cpu_index.get((height, width, time))
             if cpu is None:
-                cpu = st_masks.RegionIndex.from_masks(self.region_masks(height, width), height, width)
-                self._resolutions.cpu_index[(height, width)] = cpu
+                if time is None:
+                    cpu = st_masks.RegionIndex.from_masks(self.region_masks(height, width), height, width)
+                else:
+                    frames = math.ceil(time[0] / time[1].patch)
+                    cpu = st_masks.RegionIndex.from_masks(self.video_masks(time, height, width), frames * height,
+                                                          width)
+                self._resolutions.cpu_index[(height, width, time)] = cpu
             idx = self._resolutions.device_index[key] = cpu.to(device, dtype)
         return idx
 
     def _plan(self, index: st_masks.RegionIndex, b: int, groups) -> st_combine.FusedPlan:
-        key = (index.height, index.width, str(index.union.device), index.values[0].dtype, b, groups)
+        key = (id(index), b, groups)        # indices are cached for the patcher's life, so their ids stay theirs
         plan = self._resolutions.plans.get(key)
         if plan is None:
             plan = self._resolutions.plans[key] = st_combine.fused_plan(index, b, groups)
@@ -346,13 +371,13 @@ class SpaceTimeRuntime:
                                                                                     device_weights.tensor.dtype)
         return coefs
 
-    def _layer_plan(self, facts: CallFacts, device: Any, dtype: torch.dtype) -> tuple[st_combine.LayerOps,
-                                                                                      st_combine.FusedPlan]:
+    def _layer_plan(self, facts: CallFacts, device: Any, dtype: torch.dtype,
+                    time: VideoTime | None) -> tuple[st_combine.LayerOps, st_combine.FusedPlan]:
         """A layer's ops and plan for this grid and row count: one look-up per layer call inside a run."""
-        key = (facts.layer, facts.grid, facts.chunk_rows, device, dtype)
+        key = (facts.layer, facts.grid, facts.chunk_rows, device, dtype, time)
         found = self._run.layer_plans.get(key)
         if found is None:
-            index = self.region_index(*facts.grid, device, dtype)
+            index = self.region_index(*facts.grid, device, dtype, time)
             ops = self.layer_ops(facts.layer, facts.heads, facts.attn_precision, device, dtype)
             found = (ops, self._plan(index, facts.chunk_rows, ops.groups))
             if self.in_run:
@@ -388,14 +413,31 @@ class SpaceTimeRuntime:
             log.info("SpaceTime Attention Patch: per-layer work runs eagerly where %s", eager)
         return delta
 
-    def apply(self, facts: CallFacts, hidden: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """`out` with the SpaceTime term added to its cond rows (a new tensor; `out` is never modified)."""
+    def apply_video(self, facts: CallFacts, hidden: torch.Tensor, out: torch.Tensor, latent_frames: int,
+                    scale: st_frames.TimeScale) -> torch.Tensor:
+        """`apply` on a video's cross-attention call: `facts` give one frame's ``(h, w)`` grid and the call's rows per
+        chunk, `hidden`/`out` are ``[rows, frames * h * w, C]`` in (frame, row, column) order. Regions that hold
+        still (no ``end_boxes``) fold the frames into rows, every frame sharing one ``(h, w)`` mask; regions that
+        move read the grid as ``(frames * h, w)`` with each frame's own masks."""
+        h, w = facts.grid
+        frames = hidden.shape[1] // (h * w)
+        if self.regions.end_boxes is None or frames == 1:
+            folded = replace(facts, chunk_rows=facts.chunk_rows * frames)
+            result = self.apply(folded, hidden.reshape(-1, h * w, hidden.shape[-1]),
+                                out.reshape(-1, h * w, out.shape[-1]))
+            return result.reshape(out.shape)
+        return self.apply(replace(facts, grid=(frames * h, w)), hidden, out, (latent_frames, scale))
+
+    def apply(self, facts: CallFacts, hidden: torch.Tensor, out: torch.Tensor,
+              time: VideoTime | None = None) -> torch.Tensor:
+        """`out` with the SpaceTime term added to its cond rows (a new tensor; `out` is never modified); `time`: the
+        call is a video whose regions move, its grid ``facts.grid`` the frames stacked (see `apply_video`)."""
         b = facts.chunk_rows
         device_weights = self.call_weights(facts.sigmas, b, facts.layer, out.device, out.dtype)
         if device_weights is None:
             return out
         cfg = self.config
-        ops, plan = self._layer_plan(facts, out.device, out.dtype)
+        ops, plan = self._layer_plan(facts, out.device, out.dtype, time)
         replays = self._replays(out.device)
         result = out
         for k, j in enumerate(facts.cond_chunks):

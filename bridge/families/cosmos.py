@@ -8,8 +8,10 @@ So the shared combination (`spacetime.combine`, `SpaceTimeRuntime.apply`) applie
 Hooks: the block offers ``attn2_patch`` only before the projections and only on newer cores (0.33.0), and no output
 patch, so an object patch on each block's ``cross_attn.forward`` (ComfyUI's own mechanism, undone when the model is
 unpatched; it chains an earlier object patch) sees the layer's input and output on every core; a DIFFUSION_MODEL
-wrapper reads the token grid (frames, height, width) from the latent and the patch sizes, per model call. Frames
-are folded into rows: every frame gets the same regions (an image is one frame). Layers are keyed ``("double", i)``
+wrapper reads the token grid (frames, height, width) from the latent and the patch sizes, per model call
+(`video.GridWrapper`). Regions that hold still fold the frames into rows, every frame sharing one mask (an image is
+one frame); regions that move (``Regions.end_boxes``) get each frame's own masks (`SpaceTimeRuntime.apply_video`),
+the video VAE being Wan 2.1's: 4 pixel frames per latent frame after the first. Layers are keyed ``("double", i)``
 so the ``blocks`` setting reads ``d0-d27``, ``every other``, ...
 
 Text and its padding: Cosmos-Predict2's T5-XXL pads every prompt to 512 tokens with zero embeddings; Anima turns its
@@ -23,7 +25,6 @@ the weights as loaded for sampling, where each layer's local keys and values are
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -31,8 +32,10 @@ import torch
 
 from ...spacetime import combine as st_combine
 from ...spacetime.blocks import parse_blocks
-from ..call_facts import CallFacts, Skip, split_chunks
+from ...spacetime.frames import TimeScale
+from ..call_facts import Skip
 from ..runtime import SpaceTimeRuntime
+from . import video
 from .cross_attention import Projections, projection_ops
 
 NAME = "cosmos"
@@ -41,6 +44,7 @@ GRID_KEY = "spacetime_cosmos_grid"
 WRAPPER_KEY = "spacetime_cosmos"
 ANIMA_IDS = "t5xxl_ids"
 ANIMA_WEIGHTS = "t5xxl_weights"
+TIME = TimeScale(stride=4, first_alone=True)      # Cosmos-Predict2's video VAE is Wan 2.1's
 
 
 def _diffusion_model(model_patcher: Any) -> Any:
@@ -136,11 +140,10 @@ def build_ops(layer: Any, heads: int, attn_precision: Any, device: Any, dtype: t
     return projection_ops(proj, heads, attn_precision, device, dtype, embeddings, empty)
 
 
-def token_grid(x: torch.Tensor, model: Any) -> tuple[int, int, int]:
-    """(frames, height, width) of the tokens a ``[B, C, T, H, W]`` latent becomes (padded to the patch size)."""
-    t, h, w = (int(s) for s in x.shape[-3:])
-    p, pt = int(model.patch_spatial), int(model.patch_temporal)
-    return math.ceil(t / pt), math.ceil(h / p), math.ceil(w / p)
+def token_grid(x: torch.Tensor, model: Any) -> video.VideoGrid:
+    """The token grid a ``[B, C, T, H, W]`` latent becomes (padded to the patch size)."""
+    p = int(model.patch_spatial)
+    return video.video_grid(x, (int(model.patch_temporal), p, p), TIME)
 
 
 class _Hook:
@@ -148,35 +151,6 @@ class _Hook:
 
     def __deepcopy__(self, memo):
         return self
-
-
-class GridWrapper(_Hook):
-    """DIFFUSION_MODEL wrapper: puts the call's token grid into the transformer options its blocks receive."""
-
-    def __init__(self, model: Any):
-        self.model = model
-
-    def __call__(self, executor, x, *args, **kwargs):
-        options = dict(kwargs.get("transformer_options") or {})
-        if x.ndim == 5:
-            options[GRID_KEY] = token_grid(x, self.model)
-        kwargs["transformer_options"] = options
-        return executor(x, *args, **kwargs)
-
-
-def read_call(layer: Any, heads: int, hidden: torch.Tensor, options: dict) -> tuple[CallFacts, int]:
-    """The facts of one cross-attention call whose input was `hidden` ``[rows, T * H * W, C]`` and its frame count;
-    raises Skip when the patch cannot act on it."""
-    grid = options.get(GRID_KEY)
-    if grid is None:
-        raise Skip("grid", "a Cosmos cross-attention call came without the latent's grid; skipped")
-    frames, h, w = grid
-    if frames * h * w != hidden.shape[1]:
-        raise Skip("shape", f"{hidden.shape[1]} tokens do not make the {frames} x {h} x {w} grid of {layer}; "
-                            "skipped")
-    chunk_rows, cond, uncond = split_chunks(options, hidden.shape[0])
-    return CallFacts(layer=layer, chunk_rows=chunk_rows * frames, cond_chunks=cond, uncond_chunks=uncond, grid=(h, w),
-                     heads=heads, attn_precision=None, sigmas=options.get("sigmas")), frames
 
 
 class CrossAttentionHook(_Hook):
@@ -189,14 +163,11 @@ class CrossAttentionHook(_Hook):
     def __call__(self, x, context=None, rope_emb=None, transformer_options={}, **kwargs):
         out = self.previous(x, context, rope_emb=rope_emb, transformer_options=transformer_options, **kwargs)
         try:
-            facts, frames = read_call(self.layer, self.heads, x, transformer_options or {})
+            facts, grid = video.read_call(self.layer, self.heads, x, transformer_options or {}, GRID_KEY, "Cosmos")
         except Skip as skip:
             self.runtime.warn_once(skip.reason, str(skip))
             return out
-        cells = facts.grid[0] * facts.grid[1]
-        hidden = x.reshape(x.shape[0] * frames, cells, x.shape[-1])
-        result = self.runtime.apply(facts, hidden, out.reshape(out.shape[0] * frames, cells, out.shape[-1]))
-        return result.reshape(out.shape)
+        return self.runtime.apply_video(facts, x, out, grid.latent_frames, grid.scale)
 
 
 def _check_text(model: Any, runtime: SpaceTimeRuntime) -> None:
@@ -234,4 +205,5 @@ def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
         attn = block.cross_attn
         previous = clone.object_patches.get(name) or functools.partial(type(attn).forward, attn)
         clone.add_object_patch(name, CrossAttentionHook(runtime, ("double", i), int(attn.n_heads), previous))
-    clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY, GridWrapper(model))
+    clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY,
+                               video.GridWrapper(GRID_KEY, functools.partial(token_grid, model=model)))
