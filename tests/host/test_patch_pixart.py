@@ -1,0 +1,295 @@
+"""The patch on PixArt-Alpha and PixArt-Sigma DiTs built from ComfyUI's own classes (tiny widths, random weights and
+biases; ComfyUI's PixArt T5-XXL class at width 64 with the real tokenizer), sampled by the real samplers.
+
+Their blocks keep a cross-attention to the text, so the UNet's guarantees hold as written: weight 0 and steps
+outside the window reproduce the unpatched model bit for bit; in guidance mode the cells outside every region and
+the uncond rows are the unpatched layer's; every layer follows the method's equations (support.reference, the
+layers' q/k/v biases folded into their weights), for batches of 2, cond and uncond in one call (cfg > 1) or the cond
+alone (cfg 1: the empty prompt's baseline), on a non-square grid. PixArt's forward runs no wrapper and its blocks
+take no transformer options: the call's facts reach the hooks through an object patch on the model's forward,
+which must leave nothing behind between calls."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from support import patch_support as ps
+from support import reference as ref
+
+PROMPT = "a red cat and a blue dog"
+SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
+GRID = (4, 6)                                   # 256 x 384 px: a 32 x 48 latent in 8 x 8 patches
+HEIGHT, WIDTH = 256, 384
+
+
+@pytest.fixture(scope="module", params=["sigma", "alpha"])
+def tiny(request, comfy):
+    from support.models_pixart import tiny_pixart
+
+    return tiny_pixart(alpha=request.param == "alpha")
+
+
+@pytest.fixture(scope="module")
+def regs(comfy, tiny):
+    return ps.regions(comfy, tiny.clip)
+
+
+def _dit(model):
+    return model.model.diffusion_model
+
+
+def _sample(model, clip, cfg=1.0, batch=1, steps=2, negative=PROMPT):
+    return ps.sample(model, ps.encode(clip, PROMPT), ps.encode(clip, negative), HEIGHT, WIDTH, steps=steps, cfg=cfg,
+                     scheduler="simple", batch=batch, latent_channels=4)
+
+
+def _patched(comfy, tiny, regs, weights=(1.5, 0.7), **kw):
+    return ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, weights), **kw)
+
+
+class Capture:
+    """Forward hooks on every block's cross-attention in the first model call: its input, its context split per row
+    (the model hands the layer the batch's contexts as one row), the call's ``cond_or_uncond`` (read from the
+    model's forward, the layer gets no options) and its output (after the patch's object patch)."""
+
+    def __init__(self, model):
+        self.records: dict[int, dict] = {}
+        self.chunks: list[int] | None = None
+        dit = _dit(model)
+        self.handles = [dit.register_forward_pre_hook(self.call, with_kwargs=True)]
+        self.handles += [b.cross_attn.register_forward_hook(self.record(i)) for i, b in enumerate(dit.blocks)]
+
+    def call(self, module, args, kwargs):
+        if self.chunks is None:
+            self.chunks = list((kwargs.get("transformer_options") or {}).get("cond_or_uncond") or [0])
+
+    def record(self, index):
+        def hook(module, args, output):
+            if index not in self.records:
+                h, context = args[0], args[1]
+                self.records[index] = {"h": h.detach().clone(),
+                                       "context": context.detach().reshape(h.shape[0], -1, context.shape[-1]).clone(),
+                                       "cond_or_uncond": self.chunks, "out": output.detach().clone()}
+        return hook
+
+    def close(self):
+        for handle in self.handles:
+            handle.remove()
+
+
+def _first_call(model, clip, **kw) -> dict[int, dict]:
+    capture = Capture(model)
+    try:
+        _sample(model, clip, steps=1, **kw)
+    finally:
+        capture.close()
+    return capture.records
+
+
+def _caption(tiny, embedding) -> torch.Tensor:
+    """What the cross-attention reads for one T5 embedding ``[1, T, C]``: the model's caption embedder's output."""
+    with torch.inference_mode():
+        return _dit(tiny.model).y_embedder(embedding, False)[0]
+
+
+def _with_one(x: torch.Tensor) -> torch.Tensor:
+    """``[T, C] -> [T, C + 1]``: a constant 1 feature, so that a biased projection is a plain matrix product."""
+    return torch.cat([x.double(), torch.ones(x.shape[0], 1, dtype=torch.float64)], dim=-1)
+
+
+def _biased(weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    return torch.cat([weight.double(), bias.double()[:, None]], dim=-1)
+
+
+def _params(attn):
+    """The layer's projections for support.reference: q, k, v with their biases as an extra column (inputs get a
+    constant 1 feature, `_with_one`), the output projection with its bias."""
+    width = attn.d_model
+    kv_w, kv_b = attn.kv_linear.weight, attn.kv_linear.bias
+    return (_biased(attn.q_linear.weight, attn.q_linear.bias), _biased(kv_w[:width], kv_b[:width]),
+            _biased(kv_w[width:], kv_b[width:]), attn.proj.weight, attn.proj.bias)
+
+
+@torch.no_grad()
+def _reference_check(tiny, regs, records, weights, mode, atol=1e-5) -> int:
+    """Every captured layer against support.reference (the paper's equations with the layers' biases)."""
+    blocks = _dit(tiny.model).blocks
+    masks = [ref.box_mask(b.tolist(), *GRID) for b in regs.boxes]
+    locals_ = [_with_one(_caption(tiny, e)) for e in regs.embeddings]
+    empty = _with_one(_caption(tiny, regs.empty))
+    for index, rec in records.items():
+        attn = blocks[index].cross_attn
+        params, heads = _params(attn), attn.num_heads
+        h = [_with_one(x) for x in rec["h"]]
+        context = [_with_one(c) for c in rec["context"]]
+        chunks = rec["cond_or_uncond"]
+        b = len(h) // len(chunks)
+        cond = [j for j, c in enumerate(chunks) if c == 0]
+        unc = [j for j, c in enumerate(chunks) if c == 1]
+        scale = float(rec["out"].abs().max()) + 1.0
+        for k, j in enumerate(cond):
+            u = (unc[k] if len(unc) == len(cond) else unc[0]) if unc else None
+            for r in range(b):
+                hc, prompt = h[j * b + r], context[j * b + r]
+                if mode == "guidance":
+                    hu = h[u * b + r] if u is not None else None
+                    neg = context[u * b + r] if u is not None else empty
+                    want, _ = ref.guidance(hc, hu, prompt, neg, locals_, masks, weights, params, heads)
+                else:
+                    want = ref.mix(hc, prompt, locals_, masks, weights, params, heads)
+                err = float((rec["out"][j * b + r].double() - want).abs().max())
+                assert err <= atol * scale, f"block {index} chunk {j} row {r}: max error {err} (scale {scale})"
+        for j in unc:
+            for r in range(b):
+                want = ref.attention(h[j * b + r], context[j * b + r], *params, heads)
+                assert float((rec["out"][j * b + r].double() - want).abs().max()) <= atol * scale
+    return len(records)
+
+
+def _inside(comfy, model) -> torch.Tensor:
+    return ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
+
+
+def test_the_family_serves_pixart(comfy, tiny):
+    assert comfy.pack_module("bridge.patch").family_name(tiny.model) == "pixart"
+
+
+def test_patched_sampling_differs_and_is_finite(comfy, tiny, regs):
+    vanilla = _sample(tiny.model, tiny.clip)
+    patched = _sample(_patched(comfy, tiny, regs), tiny.clip)
+    assert torch.isfinite(patched).all() and not torch.equal(patched, vanilla)
+
+
+@pytest.mark.parametrize("case", ["zero weights", "outside the step window"])
+def test_zero_weights_reproduce_vanilla_bit_for_bit(comfy, tiny, regs, case):
+    vanilla = _sample(tiny.model, tiny.clip, cfg=3.0, batch=2, negative="blurry")
+    model = (_patched(comfy, tiny, regs, weights=(0.0, 0.0)) if case == "zero weights"
+             else _patched(comfy, tiny, regs, start_percent=0.99, end_percent=1.0))
+    assert torch.equal(_sample(model, tiny.clip, cfg=3.0, batch=2, negative="blurry"), vanilla)
+
+
+def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(comfy, tiny, regs):
+    """First model call, first block (batched cfg 4, batch 2; later blocks read the changed residual): the cells
+    outside every region and the uncond rows of the cross-attention's output are the unpatched layer's bit for bit;
+    the region cells of the cond rows change."""
+    model = _patched(comfy, tiny, regs)
+    inside = _inside(comfy, model)
+    assert 0 < int(inside.sum()) < GRID[0] * GRID[1]
+    vanilla_call = _first_call(tiny.model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
+    patched_call = _first_call(model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
+    first = patched_call[0]
+    assert len(first["cond_or_uncond"]) == 2 and first["out"].shape[0] == 4, "cond and uncond were not batched"
+    cond_rows = [2 * j + r for j, c in enumerate(first["cond_or_uncond"]) if c == 0 for r in range(2)]
+    uncond_rows = [r for r in range(4) if r not in cond_rows]
+    vanilla, patched = vanilla_call[0]["out"], first["out"]
+    assert torch.equal(patched[uncond_rows], vanilla[uncond_rows])
+    assert torch.equal(patched[cond_rows][:, ~inside], vanilla[cond_rows][:, ~inside])
+    assert (patched[cond_rows][:, inside] - vanilla[cond_rows][:, inside]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("mode, cfg", [("guidance", 4.0), ("mix", 4.0), ("guidance", 1.0)])
+def test_every_layer_follows_the_equations(comfy, tiny, regs, mode, cfg):
+    """Batch 2 on a non-square grid; cfg 4 batches cond and uncond in one call, cfg 1 sends the cond alone (the
+    guidance baseline is then the empty prompt, through the model's caption embedder)."""
+    model = _patched(comfy, tiny, regs, mode=mode)
+    rt = ps.runtime(comfy, model, trace=True)
+    records = _first_call(model, tiny.clip, cfg=cfg, batch=2, negative=SAME_LENGTH)
+    assert {c.grid for c in rt.trace} == {GRID}
+    assert {c.baseline for c in rt.trace} == {"none" if mode == "mix" else
+                                              "empty_prompt" if cfg == 1.0 else "uncond_rows"}
+    assert _reference_check(tiny, regs, records, [1.5, 0.7], mode) == len(_dit(tiny.model).blocks)
+
+
+def test_local_prompts_are_read_as_the_prompt_is(comfy, tiny, regs):
+    """Each local prompt reaches the layers as the same text given as the prompt does: the caption embedder's output
+    at the prompt's own length (PixArt's T5 pads nothing and the model masks nothing)."""
+    for text, embedding in zip(regs.prompts, regs.embeddings):
+        capture = Capture(tiny.model)
+        try:
+            ps.sample(tiny.model, ps.encode(tiny.clip, text), ps.encode(tiny.clip, text), HEIGHT, WIDTH, cfg=1.0,
+                      latent_channels=4)
+        finally:
+            capture.close()
+        context = capture.records[0]["context"][0]
+        assert context.shape[0] == embedding.shape[1]
+        assert torch.equal(_caption(tiny, embedding), context)
+
+
+def test_blocks_and_their_errors(comfy, tiny, regs):
+    model = _patched(comfy, tiny, regs, blocks="d1")
+    rt = ps.runtime(comfy, model, trace=True)
+    _sample(model, tiny.clip, steps=1)
+    assert {c.layer for c in rt.trace} == {("double", 1)}
+    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: blocks: 'd2' is outside this model's 2 "
+                                         r"double-stream blocks"):
+        _patched(comfy, tiny, regs, blocks="d2")
+
+
+def test_composes_with_an_earlier_object_patch_on_the_cross_attention(comfy, tiny, regs):
+    """Another pack's object patch on a block's cross-attention still runs under the patch (chained): outside every
+    region the output is that pack's, bit for bit."""
+    calls = []
+    attn = _dit(tiny.model).blocks[0].cross_attn
+
+    def other(x, cond, mask=None):
+        calls.append(1)
+        return type(attn).forward(attn, x, cond, mask) * 2.0
+
+    other_model = tiny.model.clone()
+    other_model.add_object_patch("diffusion_model.blocks.0.cross_attn.forward", other)
+    reference = _first_call(other_model, tiny.clip)[0]["out"]
+    model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
+    calls.clear()
+    patched = _first_call(model, tiny.clip)[0]["out"]
+    inside = _inside(comfy, model)
+    assert calls, "the earlier object patch was dropped"
+    assert torch.equal(patched[:, ~inside], reference[:, ~inside])
+    assert (patched[:, inside] - reference[:, inside]).abs().max() > 1e-3
+
+
+def test_composes_with_an_earlier_object_patch_on_the_model_forward(comfy, tiny, regs):
+    """Another pack's object patch on the diffusion model's forward still runs under the patch's own (chained), and
+    the patch still acts."""
+    calls = []
+    dit = _dit(tiny.model)
+
+    def other(x, *args, **kwargs):
+        calls.append(1)
+        return type(dit).forward(dit, x, *args, **kwargs)
+
+    other_model = tiny.model.clone()
+    other_model.add_object_patch("diffusion_model.forward", other)
+    vanilla = _sample(other_model, tiny.clip)
+    model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
+    rt = ps.runtime(comfy, model, trace=True)
+    calls.clear()
+    patched = _sample(model, tiny.clip)
+    assert calls, "the earlier object patch was dropped"
+    assert rt.trace and not torch.equal(patched, vanilla)
+
+
+def test_the_call_state_is_empty_between_calls_and_the_input_model_untouched(comfy, tiny, regs):
+    """The facts the forward patch hands the layers live on the patched clone for one call only: after sampling
+    nothing is left there (a later call outside a model forward is skipped, not run on a stale grid)."""
+    before = _sample(tiny.model, tiny.clip)
+    model = _patched(comfy, tiny, regs)
+    _sample(model, tiny.clip)
+    forward = model.object_patches["diffusion_model.forward"]
+    assert forward.state.call is None
+    assert not tiny.model.object_patches
+    assert torch.equal(_sample(tiny.model, tiny.clip), before)
+
+
+def test_a_model_it_does_not_support_is_named(comfy, tiny, regs):
+    """The refusal names the model's class and lists PixArt among the supported ones."""
+    from comfy.model_patcher import ModelPatcher
+
+    class Box(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.diffusion_model = torch.nn.Identity()
+
+    patcher = ModelPatcher(Box(), torch.device("cpu"), torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: the patch does not know this model "
+                                         r"\(Identity\): .*Supported: .*PixArt-Alpha and PixArt-Sigma"):
+        ps.patch(comfy, patcher, regs)
