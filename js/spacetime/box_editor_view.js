@@ -9,11 +9,15 @@
 //
 // What is shown, first match wins: the stored edit, then the layout of the last run (onExecuted), then
 // the live prediction. The first drag or rename copies the shown layout into layout_json.
+//
+// Keyframes (for video models): in Start a drag edits an object's `box`; in End it edits its `end_box` (made
+// from the box on the first drag), where the object is at the video's last frame. "Still" removes the selected
+// object's end box.
 
-import { buildEditorDom, setStatus } from "./editor_dom.js";
-import { cursorFor, drawLayout, hitTest } from "./layout_canvas.js";
-import { History, addObject, cloneLayout, deleteObject, moveBox, parseLayout, renameObject, resizeBox,
-  setLocalPrompt } from "./layout_edit.js";
+import { buildEditorDom, setMotion, setStatus, showKeyframe } from "./editor_dom.js";
+import { cursorFor, drawLayout, hitTest, labelFor } from "./layout_canvas.js";
+import { History, addObject, boxKey, clearMotion, cloneLayout, deleteObject, keyframeBox, moveBox, moves,
+  parseLayout, renameObject, resizeBox, setLocalPrompt } from "./layout_edit.js";
 import { createPredictor } from "./predict_client.js";
 
 export class BoxEditorView {
@@ -25,6 +29,7 @@ export class BoxEditorView {
     this.predicted = null;
     this.lastRun = null;
     this.selected = -1;
+    this.keyframe = "start"; // which box a drag edits: "start" (box) or "end" (end_box)
     this.drag = null;
     this.cssSize = null; // canvas size in CSS pixels, set by fit() once the stage has a size
     this.message = { text: "", isError: false };
@@ -176,6 +181,20 @@ export class BoxEditorView {
     this.commit();
   }
 
+  /** Switches the keyframe that drags edit and the canvas shows solid ("start" or "end"). */
+  setKeyframe(keyframe) {
+    this.keyframe = keyframe === "end" ? "end" : "start";
+    showKeyframe(this.dom.buttons, this.keyframe);
+    this.render();
+  }
+
+  /** Removes the selected object's motion: it stays at its start box in every frame. */
+  stopMotion() {
+    if (this.selected < 0 || !moves(this.shown()?.objects[this.selected])) return;
+    clearMotion(this.beginEdit(), this.selected);
+    this.commit();
+  }
+
   setPrompt(text) {
     if (this.selected < 0) return;
     const current = this.shown().objects[this.selected].prompt ?? "";
@@ -197,11 +216,12 @@ export class BoxEditorView {
     if (event.button !== 0 || !this.cssSize) return;
     this.dom.keys.focus({ preventScroll: true });
     const { x, y } = this.point(event);
-    const hit = hitTest(this.shown(), this.selected, x, y, this.cssSize.w, this.cssSize.h);
+    const hit = hitTest(this.shown(), this.selected, x, y, this.cssSize.w, this.cssSize.h, this.keyframe);
     this.selected = hit ? hit.index : -1;
     if (hit) {
       this.dom.canvas.setPointerCapture(event.pointerId);
-      this.drag = { hit, x, y, from: [...this.shown().objects[hit.index].box], started: false };
+      const from = [...keyframeBox(this.shown().objects[hit.index], this.keyframe)];
+      this.drag = { hit, x, y, from, key: boxKey(this.keyframe), started: false };
     }
     event.preventDefault();
     this.render();
@@ -212,7 +232,7 @@ export class BoxEditorView {
     const { x, y } = this.point(event);
     const { w, h } = this.cssSize;
     if (!this.drag) {
-      this.dom.canvas.style.cursor = cursorFor(hitTest(this.shown(), this.selected, x, y, w, h));
+      this.dom.canvas.style.cursor = cursorFor(hitTest(this.shown(), this.selected, x, y, w, h, this.keyframe));
       return;
     }
     if (!this.drag.started) {
@@ -220,9 +240,10 @@ export class BoxEditorView {
       this.beginEdit();
       this.drag.started = true;
     }
-    const { hit, from } = this.drag;
-    if (hit.handle === "move") moveBox(this.edited, hit.index, (x - this.drag.x) / w, (y - this.drag.y) / h, from);
-    else resizeBox(this.edited, hit.index, hit.handle, x / w, y / h, from);
+    const { hit, from, key } = this.drag;
+    if (hit.handle === "move") {
+      moveBox(this.edited, hit.index, (x - this.drag.x) / w, (y - this.drag.y) / h, from, key);
+    } else resizeBox(this.edited, hit.index, hit.handle, x / w, y / h, from, key);
     this.render();
   }
 
@@ -256,6 +277,9 @@ export class BoxEditorView {
     buttons.remove.addEventListener("click", () => this.removeSelected());
     buttons.undo.addEventListener("click", () => this.undo());
     buttons.reset.addEventListener("click", () => this.reset());
+    buttons.still.addEventListener("click", () => this.stopMotion());
+    buttons.start.addEventListener("click", () => this.setKeyframe("start"));
+    buttons.end.addEventListener("click", () => this.setKeyframe("end"));
     nameInput.addEventListener("change", () => this.rename(nameInput.value));
     promptInput.addEventListener("change", () => this.setPrompt(promptInput.value));
     for (const input of [nameInput, promptInput]) {
@@ -295,16 +319,31 @@ export class BoxEditorView {
     const ratio = this.dom.canvas.width / this.cssSize.w;
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     const layout = this.shown();
-    const note = this.edited ? "edited" : this.lastRun ? "used in last run" : layout ? "predicted" : "";
-    drawLayout(ctx, this.cssSize.w, this.cssSize.h, layout, this.selected, note);
+    const origin = this.edited ? "edited" : this.lastRun ? "used in last run" : layout ? "predicted" : "";
+    const note = origin && `${origin} · ${this.keyframe === "end" ? "End" : "Start"} keyframe`;
+    drawLayout(ctx, this.cssSize.w, this.cssSize.h, layout, this.selected, note, this.keyframe);
     this.syncFields();
     this.dom.buttons.undo.disabled = !this.history.canUndo();
     this.dom.buttons.reset.disabled = !this.edited;
     this.dom.buttons.remove.disabled = this.selected < 0;
+    this.dom.buttons.still.disabled = !moves(layout?.objects[this.selected]);
+    this.showMotion(layout);
     const source = this.host.request().layoutSource;
     const follows = source ? `the linked '${source}' input` : "the prompt";
     const info = this.edited ? `Edited layout in use; Reset follows ${follows} again.` : "";
     setStatus(this.dom.status, this.message.text || info, this.message.isError);
+  }
+
+  /** The line that says whether the layout moves, and which objects (names as text, never markup). */
+  showMotion(layout) {
+    const moving = (layout?.objects || []).filter(moves).map(labelFor);
+    let text = "";
+    if (moving.length) {
+      text = `Layout moves over a video's frames: ${moving.join(", ")}.`;
+    } else if (this.keyframe === "end") {
+      text = "End keyframe: drag a box to where it should be at the video's last frame.";
+    }
+    setMotion(this.dom.motion, text, moving.length > 0);
   }
 
   /** Shows the selected object's name and local prompt, without clobbering a field being typed in. */

@@ -20,6 +20,38 @@ function button(role, text, title) {
   return node;
 }
 
+/**
+ * The Start / End keyframe switch: two toggle buttons in one group, the active one pressed. Start edits the
+ * boxes (a still image's only boxes, a video's first frame); End edits where the boxes are at a video's last
+ * frame.
+ */
+function keyframeSwitch() {
+  const group = el("div", "display:flex;align-items:center;gap:0;margin-left:auto;",
+    { role: "group", "aria-label": "Keyframe", "data-role": "keyframe" });
+  const caption = el("span", "font:12px sans-serif;color:#aaa;margin-right:4px;");
+  caption.textContent = "Keyframe";
+  const start = button("keyframe-start", "Start", "Edit the boxes at the start (a still image's only boxes; a "
+    + "video's first frame)");
+  const end = button("keyframe-end", "End", "Edit where the boxes are at a video's last frame: video models move "
+    + "each box from Start to End over the frames");
+  start.style.borderRadius = "4px 0 0 4px";
+  end.style.borderRadius = "0 4px 4px 0";
+  end.style.borderLeft = "0";
+  group.append(caption, start, end);
+  return { group, start, end };
+}
+
+/** Marks the active keyframe's button pressed (aria-pressed and a highlight). */
+export function showKeyframe(buttons, keyframe) {
+  for (const [name, node] of [["start", buttons.start], ["end", buttons.end]]) {
+    const active = name === keyframe;
+    node.setAttribute("aria-pressed", String(active));
+    node.style.background = active ? "#3d5a80" : "#333";
+    node.style.color = active ? "#fff" : "#ddd";
+    node.style.fontWeight = active ? "bold" : "normal";
+  }
+}
+
 function field(role, label, placeholder) {
   const row = el("label", "display:flex;align-items:center;gap:6px;font:12px sans-serif;color:#aaa;");
   const caption = el("span", "min-width:76px;");
@@ -48,8 +80,13 @@ export function buildEditorDom() {
     remove: button("delete", "Delete", "Delete the selected object (Delete key)"),
     undo: button("undo", "Undo", "Undo the last edit (Ctrl+Z)"),
     reset: button("reset", "Reset", "Forget the edits and follow the prompt again"),
+    still: button("still", "Still", "Remove the selected object's motion: it stays at its Start box"),
   };
-  toolbar.append(buttons.add, buttons.remove, buttons.undo, buttons.reset);
+  const keyframe = keyframeSwitch();
+  buttons.start = keyframe.start;
+  buttons.end = keyframe.end;
+  showKeyframe(buttons, "start");
+  toolbar.append(buttons.add, buttons.remove, buttons.undo, buttons.reset, buttons.still, keyframe.group);
 
   const stage = el("div", "flex:1 1 auto;min-height:300px;position:relative;display:flex;align-items:center;"
     + "justify-content:center;overflow:hidden;");
@@ -62,11 +99,20 @@ export function buildEditorDom() {
 
   const name = field("name", "Name", "select a box");
   const prompt = field("prompt", "Local prompt", "optional: text for this box only");
-  const status = el("div", "flex:0 0 auto;font:11px sans-serif;color:#999;min-height:14px;white-space:nowrap;"
-    + "overflow:hidden;text-overflow:ellipsis;", { "data-role": "status" });
-  root.append(toolbar, stage, name.row, prompt.row, status);
+  const line = "flex:0 0 auto;font:11px sans-serif;color:#999;min-height:14px;white-space:nowrap;overflow:hidden;"
+    + "text-overflow:ellipsis;";
+  const motion = el("div", line, { "data-role": "motion" });
+  const status = el("div", line, { "data-role": "status" });
+  root.append(toolbar, stage, name.row, prompt.row, motion, status);
   isolate(root);
-  return { root, stage, canvas, keys, buttons, nameInput: name.input, promptInput: prompt.input, status };
+  return { root, stage, canvas, keys, buttons, nameInput: name.input, promptInput: prompt.input, motion, status };
+}
+
+/** Says whether and which objects move ("" when the layout is still and Start is active). Text only. */
+export function setMotion(motion, text, moving) {
+  motion.textContent = text || "";
+  motion.style.color = moving ? "#8ecae6" : "#999";
+  motion.title = text || "";
 }
 
 /** Shows a message in the status line; errors in red. Text only. */

@@ -1,6 +1,10 @@
 // Drawing and hit-testing of layout boxes on a 2D canvas. Coordinates in the layout are normalised and
 // y-down, the same as canvas pixels divided by the canvas size, so the mapping is a plain scale.
 // Labels are drawn with fillText: user strings never become markup.
+// A `keyframe` ("start" or "end") picks which box of a moving object is drawn solid and hit-tested; the other
+// is drawn ghosted, with an arrow from the start box to the end box.
+
+import { keyframeBox, moves } from "./layout_edit.js";
 
 const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
   "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000"];
@@ -59,12 +63,47 @@ function silhouette(mask, color) {
   return canvas;
 }
 
+/** Draws a moving object's other keyframe box dashed and faint, and an arrow from its start to its end centre. */
+function drawMotion(ctx, w, h, obj, color, keyframe) {
+  const other = toPx(keyframe === "end" ? obj.box : obj.end_box, w, h);
+  ctx.save();
+  ctx.globalAlpha = 0.07;
+  ctx.fillStyle = color;
+  ctx.fillRect(other[0], other[1], other[2] - other[0], other[3] - other[1]);
+  ctx.globalAlpha = 0.75;
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1.5;
+  ctx.setLineDash([5, 4]);
+  ctx.strokeRect(other[0], other[1], other[2] - other[0], other[3] - other[1]);
+  const [a, b] = [obj.box, obj.end_box].map((box) => toPx(box, w, h));
+  const [sx, sy, ex, ey] = [(a[0] + a[2]) / 2, (a[1] + a[3]) / 2, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2];
+  ctx.globalAlpha = 0.95;
+  ctx.lineWidth = 2;
+  ctx.setLineDash([]);
+  ctx.beginPath();
+  ctx.moveTo(sx, sy);
+  ctx.lineTo(ex, ey);
+  ctx.stroke();
+  const length = Math.hypot(ex - sx, ey - sy);
+  if (length > 4) {
+    const angle = Math.atan2(ey - sy, ex - sx), head = Math.min(10, length / 2);
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.moveTo(ex, ey);
+    ctx.lineTo(ex - head * Math.cos(angle - 0.45), ey - head * Math.sin(angle - 0.45));
+    ctx.lineTo(ex - head * Math.cos(angle + 0.45), ey - head * Math.sin(angle + 0.45));
+    ctx.closePath();
+    ctx.fill();
+  }
+  ctx.restore();
+}
+
 /**
- * Draws the layout onto ctx sized w×h CSS pixels: background grid, each box tinted in its colour with its
- * label (and its mask's silhouette where it has one), handles on the selected box. `note` (e.g. "edited" /
- * "predicted") goes in the corner.
+ * Draws the layout onto ctx sized w×h CSS pixels: background grid, each box at `keyframe` tinted in its colour
+ * with its label (and its mask's silhouette where it has one), a moving object's other box ghosted with an
+ * arrow from start to end, handles on the selected box. `note` (e.g. "edited" / "predicted") goes in the corner.
  */
-export function drawLayout(ctx, w, h, layout, selected, note) {
+export function drawLayout(ctx, w, h, layout, selected, note, keyframe = "start") {
   ctx.clearRect(0, 0, w, h);
   ctx.fillStyle = "#1b1b1f";
   ctx.fillRect(0, 0, w, h);
@@ -77,11 +116,15 @@ export function drawLayout(ctx, w, h, layout, selected, note) {
     ctx.stroke();
   }
   const objects = layout?.objects || [];
+  objects.forEach((obj, i) => {
+    if (validBox(obj.box) && moves(obj) && validBox(obj.end_box)) drawMotion(ctx, w, h, obj, colorFor(i), keyframe);
+  });
   ctx.font = "12px sans-serif";
   ctx.textBaseline = "top";
   objects.forEach((obj, i) => {
-    if (!Array.isArray(obj.box) || obj.box.length !== 4) return;
-    const [x0, y0, x1, y1] = toPx(obj.box, w, h);
+    const box = keyframeBox(obj, keyframe);
+    if (!validBox(box)) return;
+    const [x0, y0, x1, y1] = toPx(box, w, h);
     const color = colorFor(i);
     const shape = obj.mask ? silhouette(obj.mask, color) : null;
     ctx.globalAlpha = i === selected ? 0.28 : 0.16;
@@ -109,8 +152,8 @@ export function drawLayout(ctx, w, h, layout, selected, note) {
     ctx.fillText(label, x0 + 4, y0 + 2);
     ctx.restore();
   });
-  if (selected >= 0 && objects[selected]) {
-    const pts = handlePoints(toPx(objects[selected].box, w, h));
+  if (selected >= 0 && objects[selected] && validBox(keyframeBox(objects[selected], keyframe))) {
+    const pts = handlePoints(toPx(keyframeBox(objects[selected], keyframe), w, h));
     ctx.fillStyle = "#fff";
     ctx.strokeStyle = colorFor(selected);
     for (const name of HANDLES) {
@@ -126,15 +169,20 @@ export function drawLayout(ctx, w, h, layout, selected, note) {
   }
 }
 
+/** A box the canvas can draw: four numbers (Python checks the rest at run time). */
+function validBox(box) {
+  return Array.isArray(box) && box.length === 4;
+}
+
 /**
- * What is under canvas point (px, py): {index, handle} with handle one of HANDLES, "move" inside a box,
- * or null. The selected box's handles win, then the smallest box containing the point (so a small box
- * drawn over a big one stays reachable).
+ * What is under canvas point (px, py) with the boxes at `keyframe`: {index, handle} with handle one of HANDLES,
+ * "move" inside a box, or null. The selected box's handles win, then the smallest box containing the point (so
+ * a small box drawn over a big one stays reachable).
  */
-export function hitTest(layout, selected, px, py, w, h) {
+export function hitTest(layout, selected, px, py, w, h, keyframe = "start") {
   const objects = layout?.objects || [];
-  if (selected >= 0 && objects[selected]) {
-    const pts = handlePoints(toPx(objects[selected].box, w, h));
+  if (selected >= 0 && objects[selected] && validBox(keyframeBox(objects[selected], keyframe))) {
+    const pts = handlePoints(toPx(keyframeBox(objects[selected], keyframe), w, h));
     for (const name of HANDLES) {
       const [x, y] = pts[name];
       if (Math.abs(px - x) <= HANDLE_PX && Math.abs(py - y) <= HANDLE_PX) return { index: selected, handle: name };
@@ -142,8 +190,9 @@ export function hitTest(layout, selected, px, py, w, h) {
   }
   let best = null, bestArea = Infinity;
   objects.forEach((obj, i) => {
-    if (!Array.isArray(obj.box)) return;
-    const [x0, y0, x1, y1] = toPx(obj.box, w, h);
+    const box = keyframeBox(obj, keyframe);
+    if (!validBox(box)) return;
+    const [x0, y0, x1, y1] = toPx(box, w, h);
     const area = (x1 - x0) * (y1 - y0);
     if (px >= x0 && px <= x1 && py >= y0 && py <= y1 && area < bestArea) {
       best = { index: i, handle: "move" };

@@ -23,34 +23,67 @@ export function cloneLayout(layout) {
   return layout ? JSON.parse(JSON.stringify(layout)) : null;
 }
 
-/** Writes box and the centre that goes with it (the centre is the box middle for edited objects). */
-function setBox(obj, x0, y0, x1, y1) {
-  obj.box = [round4(x0), round4(y0), round4(x1), round4(y1)];
-  if ("center" in obj) obj.center = [round4((x0 + x1) / 2), round4((y0 + y1) / 2)];
+// Keyframes: `box` is where an object is at the start (and, for still images, the only box); an optional
+// `end_box` is where it is at a video's last frame, and video models move it from one to the other over the
+// frames. No end_box: the object does not move.
+
+/** The layout field a keyframe's edits write: "box" (Start) or "end_box" (End). */
+export function boxKey(keyframe) {
+  return keyframe === "end" ? "end_box" : "box";
 }
 
-/** Moves object i by (dx, dy) in normalised units, keeping the whole box inside the image. */
-export function moveBox(layout, i, dx, dy, from) {
-  const [x0, y0, x1, y1] = from || layout.objects[i].box;
+/** Object `obj`'s box at `keyframe`: in End, its end box, or its box when it does not move. */
+export function keyframeBox(obj, keyframe) {
+  return keyframe === "end" && Array.isArray(obj.end_box) ? obj.end_box : obj.box;
+}
+
+/** Whether the object has an end box (moves over a video's frames). */
+export function moves(obj) {
+  return Array.isArray(obj?.end_box);
+}
+
+/** Removes object i's end box: it stays at its start box. Returns whether it moved before. */
+export function clearMotion(layout, i) {
+  const had = moves(layout.objects[i]);
+  delete layout.objects[i].end_box;
+  return had;
+}
+
+/**
+ * Writes box (or end_box, `key`) and, for the start box, the centre that goes with it (the centre is the box
+ * middle for edited objects).
+ */
+function setBox(obj, x0, y0, x1, y1, key = "box") {
+  obj[key] = [round4(x0), round4(y0), round4(x1), round4(y1)];
+  if (key === "box" && "center" in obj) obj.center = [round4((x0 + x1) / 2), round4((y0 + y1) / 2)];
+}
+
+/**
+ * Moves object i by (dx, dy) in normalised units, keeping the whole box inside the image. `key` is the box
+ * to write ("box" or "end_box", which is created on the first edit), `from` the box the drag started at.
+ */
+export function moveBox(layout, i, dx, dy, from, key = "box") {
+  const [x0, y0, x1, y1] = from || layout.objects[i][key];
   const w = x1 - x0, h = y1 - y0;
   const nx = Math.min(1 - w, Math.max(0, x0 + dx));
   const ny = Math.min(1 - h, Math.max(0, y0 + dy));
-  setBox(layout.objects[i], nx, ny, nx + w, ny + h);
+  setBox(layout.objects[i], nx, ny, nx + w, ny + h, key);
 }
 
 /**
  * Resizes object i by dragging a handle ("nw", "n", "ne", "e", "se", "s", "sw", "w") to point (x, y).
- * The opposite edges stay put; sides never shrink below MIN_SIDE nor leave [0, 1].
+ * The opposite edges stay put; sides never shrink below MIN_SIDE nor leave [0, 1]. `key` and `from` as in
+ * moveBox.
  */
-export function resizeBox(layout, i, handle, x, y, from) {
-  let [x0, y0, x1, y1] = from || layout.objects[i].box;
+export function resizeBox(layout, i, handle, x, y, from, key = "box") {
+  let [x0, y0, x1, y1] = from || layout.objects[i][key];
   x = clamp01(x);
   y = clamp01(y);
   if (handle.includes("w")) x0 = Math.min(x, x1 - MIN_SIDE);
   if (handle.includes("e")) x1 = Math.max(x, x0 + MIN_SIDE);
   if (handle.includes("n")) y0 = Math.min(y, y1 - MIN_SIDE);
   if (handle.includes("s")) y1 = Math.max(y, y0 + MIN_SIDE);
-  setBox(layout.objects[i], clamp01(x0), clamp01(y0), clamp01(x1), clamp01(y1));
+  setBox(layout.objects[i], clamp01(x0), clamp01(y0), clamp01(x1), clamp01(y1), key);
 }
 
 /**
