@@ -312,7 +312,7 @@ class SpaceTimeRuntime:
     def region_index(self, height: int, width: int, device: Any, dtype: torch.dtype,
                      time: VideoTime | None = None) -> st_masks.RegionIndex:
         """The gather plan of one token grid; with `time`, of a video whose regions move, its grid read as
-        ``(frames * height, width)``, so the combination treats the frames as one tall image."""
+        ``(frames * h, width)`` (`height` = frames * h), so the combination treats the frames as one tall image."""
         key = (height, width, str(device), dtype, time)
         idx = self._resolutions.device_index.get(key)
         if idx is None:
@@ -320,9 +320,9 @@ class SpaceTimeRuntime:
             if cpu is None:
                 if time is None:
                     cpu = st_masks.RegionIndex.from_masks(self.region_masks(height, width), height, width)
-                else:
+                else:       # `height` is the frames' rows stacked
                     frames = math.ceil(time[0] / time[1].patch)
-                    cpu = st_masks.RegionIndex.from_masks(self.video_masks(time, height, width), frames * height,
+                    cpu = st_masks.RegionIndex.from_masks(self.video_masks(time, height // frames, width), height,
                                                           width)
                 self._resolutions.cpu_index[(height, width, time)] = cpu
             idx = self._resolutions.device_index[key] = cpu.to(device, dtype)
