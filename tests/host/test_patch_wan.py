@@ -241,7 +241,7 @@ def test_every_layer_follows_the_equations(comfy, tiny, regs, mode, cfg):
 
 
 def test_local_prompts_are_read_as_the_prompt_is_with_its_padding(comfy, tiny, regs):
-    """UMT5 pads every text to 512 tokens with zeroed embeddings: each local prompt and the empty prompt come the
+    """UMT5 pads every text to 512 tokens with zeroed embeddings: each local prompt and the empty prompt have the
     prompt's shape, zero past their own tokens (the model's text MLP turns that padding into the same keys as the
     prompt's padding)."""
     prompt = _first_call(tiny.model, tiny.clip)[0]["context"]
