@@ -5,6 +5,20 @@ support.models. tests/server/test_dit_server.py hands its folder to its own serv
 from support import models
 from support.tiny_loader import loader_class
 
+
+def _cross_attention_models() -> dict:
+    """The cross-attention DiTs (tests/server/test_cross_attention_server.py): PixArt, Cosmos-Predict2, and Anima
+    on cores that have it."""
+    import comfy.supported_models as sm
+
+    from support.models_pixart import tiny_pixart
+
+    found = {"pixart": tiny_pixart, "cosmos": models.tiny_cosmos}
+    if hasattr(sm, "Anima"):
+        found["anima"] = models.tiny_anima
+    return found
+
+
 NODE_ID = "SpaceTimeTestTinyCheckpoint"
 NODE_CLASS_MAPPINGS = {NODE_ID: loader_class({"chroma": models.tiny_chroma, "qwen_image": models.tiny_qwen_image,
-                                               "z_image": models.tiny_z_image})}
+                                               "z_image": models.tiny_z_image, **_cross_attention_models()})}
