@@ -7,8 +7,9 @@ None of them can load from small files through ComfyUI's own loaders: the detect
 wide with 16 heads; Cosmos-Predict2 and Anima 1024-wide text, heads known only at widths 2048 and 5120) and the text
 encoders are built from fixed configs (T5-XXL, Cosmos's old T5-XXL, Qwen3 0.6B), so their MODEL and CLIP come
 from the test-only loader node (support/tiny_loader.py, served by the test-only extension
-support/server_nodes/spacetime_tiny_models) with support.models' and support.models_pixart's tiny builds. Their VAE is VAELoader's file: a random TAESD with 4 latent channels for PixArt (its latents are SD1.5's
-or SDXL's), a tiny Wan 2.1 VAE for Cosmos-Predict2 and Anima (their own). Anima exists on ComfyUI 0.33.0 only."""
+support/server_nodes/spacetime_tiny_models) with support.models' and support.models_pixart's tiny builds. Their
+VAE is VAELoader's file: a random TAESD with 4 latent channels for PixArt (its latents are SD1.5's or SDXL's), a
+tiny Wan 2.1 VAE for Cosmos-Predict2 and Anima (their own). Anima exists on ComfyUI 0.33.0 only."""
 from __future__ import annotations
 
 import shutil
