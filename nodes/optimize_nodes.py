@@ -160,8 +160,9 @@ def _optimise(model, regions, positive, negative, latent, seed, steps, cfg, samp
     weights = initial.values.detach().clone().float().requires_grad_(True)
     family = family_name(model)
     if family is not None and family not in OPTIMISABLE_FAMILIES:
-        raise ValueError(f"{NAME}: works on UNet models (SD1.x, SD2.x, SDXL); this model is a {family} DiT. Give "
-                         "it weights from Step Weights Schedule instead.")
+        raise ValueError(f"{NAME}: works on UNet models (SD1.x, SD2.x, SDXL); this model is a {family} DiT "
+                         f"({type(model.model.diffusion_model).__name__}). Give it weights from Step Weights "
+                         "Schedule instead.")
     config = PatchConfig(mode=mode, mask_shape=mask_shape)
     patched, runtime = apply_patch(model, regions, StepWeights(weights), config, node=NAME)
     modules = [autograd.denoiser_module(patched)]

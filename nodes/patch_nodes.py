@@ -28,9 +28,10 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
             inputs=[
                 io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL UNet, or a Flux.1 (dev, schnell, "
                                                 "Kontext), Chroma, SD3 / SD3.5, Qwen-Image (and Edit), Z-Image, "
-                                                "Cosmos-Predict2 or Anima DiT (Z-Image and Anima on ComfyUI 0.33.0 "
-                                                "or newer cores). Other models are refused with their class "
-                                                "named."),
+                                                "Cosmos-Predict2, Anima, PixArt (Alpha, Sigma) or Wan 2.1 / 2.2 "
+                                                "(text- and image-to-video) DiT (Z-Image and Anima on ComfyUI "
+                                                "0.33.0 or newer cores). Other models are refused with their "
+                                                "class named."),
                 RegionsType.Input("regions", tooltip="Local prompts and boxes from Region Prompt Encode, encoded "
                                                      "with this model's CLIP."),
                 StepWeightsType.Input("step_weights", optional=True,

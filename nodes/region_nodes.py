@@ -36,8 +36,9 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             inputs=[
                 io.Clip.Input("clip", tooltip="The text encoder of the model you sample with, the same one that "
                                               "encodes the main prompt: SD1.x CLIP, SDXL's dual CLIP, Flux's T5 + "
-                                              "CLIP-L, Chroma's or Cosmos's T5, SD3's CLIPs, Qwen-Image's "
-                                              "Qwen2.5-VL, Z-Image's or Anima's Qwen3."),
+                                              "CLIP-L, Chroma's, Cosmos's or PixArt's T5, SD3's CLIPs, "
+                                              "Qwen-Image's Qwen2.5-VL, Z-Image's or Anima's Qwen3, Wan's "
+                                              "UMT5."),
                 LayoutType.Input("layout", tooltip="Objects with normalised boxes [x0, y0, x1, y1] (y down) and "
                                                    "centres, e.g. from Predict Layout or the box editor. Boxes "
                                                    "given an End keyframe in the editor move over a video's "

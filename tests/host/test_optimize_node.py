@@ -264,6 +264,6 @@ def test_out_of_memory_becomes_a_named_error(mod, setup, monkeypatch):
 def test_a_flux_dit_is_refused_with_the_reason(comfy, mod, setup, tiny_flux):
     regions = ps.regions(comfy, tiny_flux.clip)
     with pytest.raises(ValueError, match=r"^Optimize Step Weights: works on UNet models \(SD1.x, SD2.x, SDXL\); this "
-                                         r"model is a flux DiT\. Give it weights from Step Weights Schedule"):
+                                         r"model is a flux DiT \(Flux\)\. Give it weights from Step Weights Schedule"):
         run(mod, setup, model=tiny_flux.model, regions=regions,
             latent={"samples": torch.zeros(1, 16, 8, 8)})

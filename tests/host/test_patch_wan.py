@@ -293,7 +293,8 @@ def test_input_model_is_not_mutated(comfy, tiny, regs):
 def test_optimize_step_weights_refuses_wan(comfy, tiny, regs):
     node = comfy.pack_module("nodes.optimize_nodes").SpaceTimeOptimizeStepWeights
     with pytest.raises(ValueError, match=r"^Optimize Step Weights: works on UNet models \(SD1.x, SD2.x, SDXL\); this "
-                                         r"model is a wan DiT\. Give it weights from Step Weights Schedule"):
+                                         r"model is a wan DiT \(WanModel\)\. Give it weights from Step Weights "
+                                         r"Schedule"):
         with torch.inference_mode():
             node.execute(model=tiny.model, regions=regs, positive=ps.encode(tiny.clip, PROMPT),
                          negative=ps.encode(tiny.clip, ""), latent={"samples": torch.zeros(1, 16, FRAMES, 8, 12)},
