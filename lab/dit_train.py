@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ema", type=float, default=0.995)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save-every", type=int, default=100)
+    parser.add_argument("--decay-from", type=int, help="from this step on, the rate falls linearly to 1 %% of --lr "
+                                                       "at --steps (default: constant)")
     parser.add_argument("--export", type=Path, help="write the checkpoint from <run>/last.pt and exit")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -153,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.export:
         export(args.run, args.export)
     else:
-        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every, DitTrainer)
+        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every, DitTrainer,
+              args.decay_from)
 
 
 if __name__ == "__main__":

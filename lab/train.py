@@ -162,8 +162,19 @@ def _init_weights(module: torch.nn.Module, used_tokens: list[int] | None = None)
         out[-1].weight.zero_()
 
 
+FINAL_LR_SHARE = 0.01
+
+
+def learning_rate(step: int, steps: int, lr: float, decay_from: int | None) -> float:
+    """`lr` until step `decay_from`, then linear down to `FINAL_LR_SHARE * lr` at `steps` (a fine-tuning tail that
+    resumes a constant-rate run); a function of the step alone, so a resumed run follows the same rates."""
+    if decay_from is None or step < decay_from or steps <= decay_from:
+        return lr
+    return lr * (1 - (1 - FINAL_LR_SHARE) * (step - decay_from) / (steps - decay_from))
+
+
 def train(run: Path, steps: int, batch_size: int, seed: int, lr: float, ema_decay: float, save_every: int,
-          trainer_class: type[Trainer] = Trainer) -> None:
+          trainer_class: type[Trainer] = Trainer, decay_from: int | None = None) -> None:
     """The training loop of either lab model (`trainer_class`: `Trainer` or `lab.dit_train.DitTrainer`)."""
     trainer = trainer_class(seed, lr, ema_decay)
     ckpt = run / "last.pt"
@@ -173,6 +184,8 @@ def train(run: Path, steps: int, batch_size: int, seed: int, lr: float, ema_deca
     run.mkdir(parents=True, exist_ok=True)
     start, losses = time.time(), []
     while trainer.step_index < steps:
+        for group in trainer.opt.param_groups:
+            group["lr"] = learning_rate(trainer.step_index, steps, lr, decay_from)
         losses.append(trainer.step(batch_size))
         if trainer.step_index % 10 == 0:
             rate = (time.time() - start) / len(losses)
@@ -204,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ema", type=float, default=0.995)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save-every", type=int, default=100)
+    parser.add_argument("--decay-from", type=int, help="from this step on, the rate falls linearly to 1 %% of --lr "
+                                                       "at --steps (default: constant)")
     parser.add_argument("--export", type=Path, help="write the checkpoint from <run>/last.pt and exit")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -213,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.export:
         export(args.run, args.export)
     else:
-        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every)
+        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every,
+              decay_from=args.decay_from)
 
 
 if __name__ == "__main__":
