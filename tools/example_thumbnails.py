@@ -7,13 +7,14 @@ usage (the host's Python, from the repository root): python tools/example_thumbn
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from layout_model import predict
-from layout_model.render import render_preview
+from layout_model import Layout, predict
+from layout_model.render import PALETTE, render_preview
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "example_workflows"
@@ -32,6 +33,8 @@ DESCRIPTIONS = {
     "Layout-guided Flux.1-dev": "Flux's joint attention, mix 1->0 step weights, cfg 1.",
     "Layout-guided Qwen-Image": "Qwen-Image, mix 1->0 step weights, 20 steps at cfg 4.",
     "Layout-guided Z-Image": "Z-Image-Turbo, mix 1->0, 8 steps; needs ComfyUI 0.33.",
+    "Layout-guided Anima": "Anima's cross-attention DiT, 30 steps; needs ComfyUI 0.33.",
+    "Layout-guided Wan 2.1 moving box": "Wan 2.1 video: the box moves from Start to End.",
 }
 
 
@@ -51,6 +54,44 @@ def prompt_of(workflow: dict) -> tuple[str, int, int]:
     return text, int(width), int(height)
 
 
+def layout_of(workflow: dict, text: str, width: int, height: int) -> Layout:
+    """What Predict Layout uses: the box editor's edit (its layout_json widget, after the seed's control value)
+    when the template stores one, else the prediction."""
+    layout_node = next(n for n in workflow["nodes"] if n["type"] == "SpaceTimePredictLayout")
+    values = layout_node["widgets_values"]
+    edited = values[5] if len(values) > 5 else ""
+    return Layout.from_json(edited) if edited else predict(text, width=width, height=height)
+
+
+def draw_motion(preview: Image.Image, layout: Layout) -> None:
+    """The End keyframe as the box editor draws it: each moving object's end box dashed, an arrow from its Start
+    box's centre to its end box's."""
+    draw = ImageDraw.Draw(preview)
+    w, h = preview.width - 1, preview.height - 1
+    for k, obj in enumerate(layout.objects):
+        if obj.end_box is None:
+            continue
+        colour = PALETTE[k % len(PALETTE)]
+        x0, y0, x1, y1 = (round(v * s) for v, s in zip(obj.end_box, (w, h, w, h)))
+        for edge in ((x0, y0, x1, y0), (x1, y0, x1, y1), (x1, y1, x0, y1), (x0, y1, x0, y0)):
+            _dashed(draw, edge, colour)
+        start = ((obj.box[0] + obj.box[2]) / 2 * w, (obj.box[1] + obj.box[3]) / 2 * h)
+        end = ((x0 + x1) / 2, (y0 + y1) / 2)
+        draw.line([start, end], fill=TEXT, width=2)
+        angle = math.atan2(end[1] - start[1], end[0] - start[0])
+        draw.polygon([end, *((end[0] + 14 * math.cos(angle + turn), end[1] + 14 * math.sin(angle + turn))
+                             for turn in (2.7, -2.7))], fill=TEXT)
+
+
+def _dashed(draw: ImageDraw.ImageDraw, edge: tuple[int, int, int, int], colour: tuple[int, int, int]) -> None:
+    x0, y0, x1, y1 = edge
+    length = max(abs(x1 - x0), abs(y1 - y0), 1)
+    for a in range(0, length, 12):
+        b = min(a + 7, length)
+        draw.line([(x0 + (x1 - x0) * a / length, y0 + (y1 - y0) * a / length),
+                   (x0 + (x1 - x0) * b / length, y0 + (y1 - y0) * b / length)], fill=colour, width=2)
+
+
 def card(description: str, workflow: dict) -> Image.Image:
     """The layout on top (the Templates dialog puts badges over the top-left corner), then one line on what
     the template does and the prompt; the file name above the card is the title."""
@@ -58,8 +99,9 @@ def card(description: str, workflow: dict) -> Image.Image:
     image = Image.new("RGB", (CARD, CARD), BACKGROUND)
     draw = ImageDraw.Draw(image)
     scale = 440 / max(width, height)
-    preview = render_preview(predict(text, width=width, height=height), round(width * scale),
-                             round(height * scale))
+    layout = layout_of(workflow, text, width, height)
+    preview = render_preview(layout, round(width * scale), round(height * scale))
+    draw_motion(preview, layout)
     left, top = (CARD - preview.width) // 2, 64
     image.paste(preview, (left, top))
     draw.rectangle([left - 1, top - 1, left + preview.width, top + preview.height], outline=DIM, width=1)

@@ -53,6 +53,25 @@ const SPECS = {
       clip: { loader: 'CLIPLoader', clip_name: 'qwen_3_4b.safetensors', type: 'lumina2' }, encoder: 'Qwen3 4B',
       vae: 'ae.safetensors', shift: 3, size: 1024, steps: 8, cfg: 1.0, sampler: 'res_multistep',
       scheduler: 'simple' },
+  // The cross-attention DiTs as ComfyUI's own graphs load and sample them (the core's blueprint "Text to Image
+  // (Anima)"; Wan 2.1 text-to-video 1.3B: ModelSamplingSD3 shift 8, 832 x 480 x 33 frames, uni_pc). Their blocks
+  // keep a cross-attention to the text, so the patch runs at the node's default (guidance), as on a UNet.
+  'Layout-guided Anima':
+    { dir: PACK, dit: true, prefix: 'spacetime_anima', unet: 'anima-base-v1.0.safetensors',
+      clip: { loader: 'CLIPLoader', clip_name: 'qwen_3_06b_base.safetensors', type: 'stable_diffusion' },
+      encoder: 'Qwen3 0.6B', vae: 'qwen_image_vae.safetensors', latent: 'EmptyLatentImage', size: 1024, steps: 30,
+      cfg: 4.0, negative: 'worst quality, low quality, blurry, jpeg artifacts', sampler: 'er_sde',
+      scheduler: 'simple' },
+  // A video whose object moves: the box editor's edit (layout_json) keeps the predicted box (on the right, "to the
+  // right") as the End keyframe's end_box and moves the Start box to the left.
+  'Layout-guided Wan 2.1 moving box':
+    { dir: PACK, dit: true, prefix: 'spacetime_wan', prompt: 'a red car drives from the left to the right',
+      unet: 'wan2.1_t2v_1.3B_fp16.safetensors',
+      clip: { loader: 'CLIPLoader', clip_name: 'umt5_xxl_fp8_e4m3fn_scaled.safetensors', type: 'wan' },
+      encoder: 'UMT5-XXL', vae: 'wan_2.1_vae.safetensors', sampling: 'ModelSamplingSD3', shift: 8, width: 832,
+      height: 480, latent: 'EmptyHunyuanLatentVideo', length: 33, steps: 30, cfg: 6.0,
+      negative: 'static, still frame, blurred details, subtitles, worst quality, low quality, deformed',
+      sampler: 'uni_pc', scheduler: 'simple', video: { fps: 16 }, motion: { object: 0, startX: 0.06 } },
   // the UNet lab model: guidance 4 -> 0 on DDIM, the lab's UNet sampler
   lab_shapes: { ...LAB_SHAPES, prefix: 'lab_shapes', ckpt: 'spacetime_lab.safetensors', mode: 'guidance', ramp: 4.0,
     sampler: 'ddim', scheduler: 'ddim_uniform' },
@@ -61,25 +80,33 @@ const SPECS = {
     ramp: 1.0, sampler: 'euler', scheduler: 'simple' },
 };
 
-// A DiT: UNETLoader, the text encoder(s) through (Dual)CLIPLoader and the VAE apart; ModelSamplingAuraFlow where
-// the model's template shifts its schedule, FluxGuidance on the prompt where the model takes guidance; a negative
-// prompt where it samples with CFG, else (cfg 1: no negative pass) the prompt zeroed out.
-function buildDiT({ spec, PROMPT }) {
+// A DiT: UNETLoader, the text encoder(s) through (Dual)CLIPLoader and the VAE apart; the template's model-sampling
+// node (ModelSamplingAuraFlow, or `sampling`) where it shifts its schedule, FluxGuidance on the prompt where the
+// model takes guidance; a negative prompt where it samples with CFG, else (cfg 1: no negative pass) the prompt
+// zeroed out. `latent` names the empty-latent node (EmptySD3LatentImage by default; a video's takes `length`),
+// `video` saves the frames as an animated WEBP, `motion` stores a box editor edit (see editedLayout).
+async function buildDiT({ spec, PROMPT }) {
   const g = window.spacetimeGraph;
+  const prompt = spec.prompt ?? PROMPT;
+  const width = spec.width ?? spec.size, height = spec.height ?? spec.size;
   const unet = g.add('UNETLoader', [20, 60], { unet_name: spec.unet });
   const { loader, ...clipWidgets } = spec.clip;
   const clip = g.add(loader, g.below(unet), clipWidgets);
   const vae = g.add('VAELoader', g.below(clip), { vae_name: spec.vae });
-  const text = g.add('PrimitiveStringMultiline', g.below(vae), { value: PROMPT }, 'Prompt');
+  const text = g.add('PrimitiveStringMultiline', g.below(vae), { value: prompt }, 'Prompt');
   let model = unet;
-  if (spec.shift !== undefined) {
-    model = g.add('ModelSamplingAuraFlow', [960, 60], { shift: spec.shift }); // placed under the patch below
+  if (spec.shift !== undefined) { // placed under the patch below
+    model = g.add(spec.sampling ?? 'ModelSamplingAuraFlow', [960, 60], { shift: spec.shift });
     g.link(unet, 'MODEL', model, 'model');
   }
   const layout = g.add('SpaceTimePredictLayout', [460, 60],
-    { width: spec.size, height: spec.size, seed: 0, control_after_generate: 'fixed' });
-  layout.widgets.find((w) => w.name === 'text').value = PROMPT;
+    { width, height, seed: 0, control_after_generate: 'fixed' });
+  layout.widgets.find((w) => w.name === 'text').value = prompt;
   g.link(text, 0, layout, 'text');
+  if (spec.motion) {
+    const edited = await editedLayout(prompt, width, height, spec.motion);
+    layout.widgets.find((w) => w.name === 'layout_json').value = JSON.stringify(edited);
+  }
   const regions = g.add('SpaceTimeRegionPromptEncode', [960, 60]);
   g.link(clip, 'CLIP', regions, 'clip');
   g.link(layout, 'layout', regions, 'layout');
@@ -108,8 +135,8 @@ function buildDiT({ spec, PROMPT }) {
     negative = g.add('CLIPTextEncode', g.below(conditioning), { text: spec.negative }, 'Negative');
     g.link(clip, 'CLIP', negative, 'clip');
   }
-  const latent = g.add('EmptySD3LatentImage', g.below(negative), { width: spec.size, height: spec.size,
-    batch_size: 1 });
+  const latent = g.add(spec.latent ?? 'EmptySD3LatentImage', g.below(negative),
+    { width, height, ...(spec.length ? { length: spec.length } : {}), batch_size: 1 });
   const ks = g.add('KSampler', [1400, 60], { seed: 42, control_after_generate: 'fixed', steps: spec.steps,
     cfg: spec.cfg, sampler_name: spec.sampler, scheduler: spec.scheduler, denoise: 1 }, 'KSampler (SpaceTime)');
   g.link(patch, 0, ks, 'model');
@@ -119,13 +146,35 @@ function buildDiT({ spec, PROMPT }) {
   const decode = g.add('VAEDecode', [1750, 60]);
   g.link(ks, 0, decode, 'samples');
   g.link(vae, 'VAE', decode, 'vae');
-  const save = g.add('SaveImage', [1980, 60], { filename_prefix: `spacetime/${spec.prefix}` });
+  const save = spec.video
+    ? g.add('SaveAnimatedWEBP', [1980, 60], { filename_prefix: `spacetime/${spec.prefix}`, fps: spec.video.fps,
+      lossless: false, quality: 90, method: 'default' })
+    : g.add('SaveImage', [1980, 60], { filename_prefix: `spacetime/${spec.prefix}` });
   g.link(decode, 0, save, 'images');
   const preview = g.add('PreviewImage', g.below(layout), {}, 'Layout preview');
   g.link(layout, 'preview', preview, 'images');
   if (model !== unet) model.pos = g.below(under);
   window.app.canvas.setDirty(true, true);
   return layout.id;
+}
+
+/**
+ * The edit the box editor saves when a user moves an object over a video: the pack's own prediction (its route,
+ * as the editor shows it) with object `motion.object`'s predicted box kept as its End keyframe (`end_box`) and its
+ * Start box moved to x = `motion.startX` (its centre following, as the editor writes it). Runs in the page.
+ */
+async function editedLayout(text, width, height, motion) {
+  const resp = await window.app.api.fetchApi('/spacetime/layout/predict',
+    { method: 'POST', body: JSON.stringify({ text, width, height, seed: 0 }) });
+  if (!resp.ok) throw new Error(`layout prediction answered ${resp.status}`);
+  const { layout } = await resp.json();
+  const obj = layout.objects[motion.object];
+  const [x0, y0, x1, y1] = obj.box;
+  const round4 = (v) => Math.round(v * 1e4) / 1e4;
+  obj.end_box = [x0, y0, x1, y1];
+  obj.box = [motion.startX, y0, round4(motion.startX + x1 - x0), y1];
+  obj.center = [round4((obj.box[0] + obj.box[2]) / 2), round4((y0 + y1) / 2)];
+  return layout;
 }
 
 /** Puts the graph helpers on window: g.add(type, [x, y], widgets, title), g.below(node), g.link(src, out, dst, in). */
@@ -160,6 +209,7 @@ function installHelpers() {
 
 async function build(page, name, spec) {
   await page.evaluate(installHelpers);
+  if (spec.dit) await page.evaluate(`window.editedLayout = ${editedLayout}`);
   return page.evaluate(spec.dit ? buildDiT : buildCheckpointGraph, { spec, PROMPT });
 }
 
