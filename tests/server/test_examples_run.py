@@ -1,8 +1,9 @@
 """The main example workflows run to an image on the real server (HTTP + websocket) at 64 px and 2 steps: the SD1.5
-ones with the full-size random-weight SD1.5 checkpoint in place of the user's; the Qwen-Image and Z-Image ones with
-tiny models in place of their diffusion model and text encoder (the test-only loader node of
+ones with the full-size random-weight SD1.5 checkpoint in place of the user's; the Qwen-Image, Z-Image, Anima and
+Wan ones with tiny models in place of their diffusion model and text encoder (the test-only loader node of
 support/server_nodes/spacetime_tiny_models: these families' detectors and text encoders are fixed at the real
-widths, tests/server/test_dit_server.py) and their VAELoader loading a random VAE file of the family's kind."""
+widths, tests/server/test_dit_server.py) and their VAELoader loading a random VAE file of the family's kind. The
+Wan example is a video (9 frames at 64 px) whose car moves; Anima needs ComfyUI 0.33."""
 import json
 import shutil
 
@@ -11,7 +12,11 @@ import pytest
 from support.workflow import EXAMPLE_DIR, make_small, specs_from_object_info, ui_to_api
 
 TINY_LOADER = "SpaceTimeTestTinyCheckpoint"      # support/server_nodes/spacetime_tiny_models
-DIT_EXAMPLES = {"Layout-guided Qwen-Image": "qwen_image", "Layout-guided Z-Image": "z_image"}
+DIT_EXAMPLES = {"Layout-guided Qwen-Image": "qwen_image", "Layout-guided Z-Image": "z_image",
+                "Layout-guided Anima": "anima", "Layout-guided Wan 2.1 moving box": "wan"}
+# what Predict Layout finds in each example's prompt; the Wan example's car has the box editor's end box
+NOUNS = {"wan": ["car"]}
+FRAMES = {"wan": 9}         # make_small's video length; the images are the frames
 
 
 @pytest.mark.fullsize
@@ -58,7 +63,8 @@ def dit_example_server(comfy, tmp_path_factory):
     from support.server import start_server
 
     root = tmp_path_factory.mktemp("dit-example-models")
-    vaes = {"qwen_image": model_files.write_wan21_vae(root / "vae"), "z_image": model_files.write_taesd16(root / "vae")}
+    wan21 = model_files.write_wan21_vae(root / "vae")        # Qwen-Image's, Anima's and Wan 2.1's VAE
+    vaes = {"qwen_image": wan21, "anima": wan21, "wan": wan21, "z_image": model_files.write_taesd16(root / "vae")}
     yaml = root / "extra_model_paths.yaml"
     yaml.write_text(f"spacetime_example_tests:\n  base_path: {root}\n  vae: vae\n"
                     f"  custom_nodes: {REPO / 'tests' / 'support' / 'server_nodes'}\n")
@@ -81,6 +87,8 @@ def _z_image_refused() -> bool:
 def test_dit_example_runs_to_an_image_with_tiny_models(dit_example_server, name):
     server, vaes = dit_example_server
     family = DIT_EXAMPLES[name]
+    if family == "anima" and "anima" not in _tiny_families(server):
+        pytest.skip("ComfyUI 0.3.75 has no Anima (comfy.supported_models.Anima arrived in 0.33)")
     workflow = json.loads((EXAMPLE_DIR / f"{name}.json").read_text())
     prompt = make_small(ui_to_api(workflow, specs_from_object_info(server.get_json("/object_info"))),
                         TINY_LOADER, family, vaes[family])
@@ -96,8 +104,17 @@ def test_dit_example_runs_to_an_image_with_tiny_models(dit_example_server, name)
     layout_node = next(k for k, v in prompt.items() if v["class_type"] == "SpaceTimePredictLayout")
     cached = [n for m in messages if m["type"] == "execution_cached" for n in m["data"]["nodes"]]
     if layout_node not in cached:      # the other example's layout (same text and size) may be reused, silently
-        assert [o["noun"] for o in outputs[layout_node]["spacetime_layout"][0]["objects"]] == ["cat", "dog"]
+        [used] = outputs[layout_node]["spacetime_layout"]
+        assert [o["noun"] for o in used["objects"]] == NOUNS.get(family, ["cat", "dog"])
+        assert all(("end_box" in o) == (family == "wan") for o in used["objects"]), used
     [decoded] = [node for node, out in outputs.items() if prompt[node]["class_type"] == "PreviewImage"
                  and prompt[prompt[node]["inputs"]["images"][0]]["class_type"] == "VAEDecode"]
-    image = server.image(outputs[decoded]["images"][0])
+    assert len(outputs[decoded]["images"]) == FRAMES.get(family, 1)
+    image = server.image(outputs[decoded]["images"][-1])
     assert image.shape == (64, 64, 3) and image.std() > 0.01, "the decoded image is flat"
+
+
+def _tiny_families(server) -> list[str]:
+    """The families the server's tiny loader offers (Anima only on cores that have it)."""
+    spec = server.get_json(f"/object_info/{TINY_LOADER}")[TINY_LOADER]["input"]["required"]["ckpt_name"]
+    return spec[0] if isinstance(spec[0], list) else spec[1]["options"]

@@ -90,8 +90,9 @@ SPLIT_LOADERS = {"UNETLoader": 0, "DualCLIPLoader": 1, "CLIPLoader": 1, "VAELoad
 
 
 def make_small(prompt: dict, loader: str | None, ckpt_name: str, vae_name: str | None = None) -> dict:
-    """64 px, 2 steps, previews instead of saves; the loader classes swapped when `loader` is given, except
-    VAELoader when `vae_name` is: it stays and loads that file (for tiny models that come without a VAE)."""
+    """64 px, 2 steps, 9 frames (a video's: 3 latent frames), previews instead of saves (a video's frames
+    too); the loader classes swapped when `loader` is given, except VAELoader when `vae_name` is: it stays and
+    loads that file (for tiny models that come without a VAE)."""
     moved: dict[str, int] = {}
     for node_id, node in prompt.items():
         kind, inputs = node["class_type"], node["inputs"]
@@ -104,13 +105,15 @@ def make_small(prompt: dict, loader: str | None, ckpt_name: str, vae_name: str |
                 moved[node_id] = SPLIT_LOADERS[kind]
         elif kind in ("EmptyLatentImage", "EmptySD3LatentImage", "SpaceTimePredictLayout"):
             inputs["width"] = inputs["height"] = 64
+        elif kind == "EmptyHunyuanLatentVideo":
+            inputs.update(width=64, height=64, length=9)
         elif kind in ("KSampler", "SpaceTimeOptimizeStepWeights"):
             inputs["steps"] = 2
             if "iterations" in inputs:
                 inputs["iterations"] = 1
-        elif kind == "SaveImage":
+        elif kind in ("SaveImage", "SaveAnimatedWEBP"):
             node["class_type"] = "PreviewImage"
-            inputs.pop("filename_prefix", None)
+            node["inputs"] = {"images": inputs["images"]}
     for node in prompt.values():
         for name, value in node["inputs"].items():
             if isinstance(value, list) and len(value) == 2 and value[0] in moved:

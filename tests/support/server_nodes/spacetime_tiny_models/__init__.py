@@ -19,6 +19,14 @@ def _cross_attention_models() -> dict:
     return found
 
 
+def _video_models() -> dict:
+    """The video DiTs (tests/server/test_examples_run.py runs the Wan example): Wan 2.1 text-to-video."""
+    from support.models_wan import tiny_wan
+
+    return {"wan": tiny_wan}
+
+
 NODE_ID = "SpaceTimeTestTinyCheckpoint"
 NODE_CLASS_MAPPINGS = {NODE_ID: loader_class({"chroma": models.tiny_chroma, "qwen_image": models.tiny_qwen_image,
-                                               "z_image": models.tiny_z_image, **_cross_attention_models()})}
+                                               "z_image": models.tiny_z_image, **_cross_attention_models(),
+                                               **_video_models()})}
