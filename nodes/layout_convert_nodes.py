@@ -44,7 +44,8 @@ class LayoutToMasks(io.ComfyNode):
             node_id="SpaceTimeLayoutToMasks",
             display_name="Layout to Masks",
             category=CATEGORY,
-            description="Draws each object's region as a mask (a batch with one mask per object, in layout order).",
+            description="Draws each object's region as a mask (a batch with one mask per object, in layout order). "
+                        "A layout that moves over a video (end boxes) gives its start (first-frame) boxes.",
             inputs=[
                 types.Layout.Input("layout", tooltip="Objects with boxes, e.g. from Predict Layout."),
                 _side_input("width", "Mask width"),
@@ -83,7 +84,8 @@ class LayoutToAreaConditioning(io.ComfyNode):
             category=CATEGORY,
             description="ComfyUI's own regional prompting without the patch: encodes each object's local prompt and "
                         "limits it to its box (like ConditioningSetAreaPercentage), combined with the base prompt. "
-                        "Costs about one extra UNet pass per object and step.",
+                        "Costs about one extra UNet pass per object and step. Uses the start (first-frame) boxes of "
+                        "a layout that moves over a video.",
             inputs=[
                 io.Conditioning.Input("conditioning", tooltip="The base (whole-image) positive conditioning."),
                 io.Clip.Input("clip", tooltip="The text encoder used for the base prompt."),
