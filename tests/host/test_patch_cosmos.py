@@ -17,6 +17,7 @@ import torch
 
 from support import patch_support as ps
 from support import reference as ref
+from support.capture import CrossAttention
 
 PROMPT = "a red cat and a blue dog"
 SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
@@ -40,46 +41,18 @@ def _is_anima(tiny) -> bool:
     return hasattr(tiny.model.model.diffusion_model, "llm_adapter")
 
 
-def _sample(model, clip, cfg=1.0, batch=1, steps=2, negative=PROMPT, height=64, width=96):
+def _sample(model, clip, cfg=1.0, batch=1, steps=2, negative=PROMPT, height=64, width=96, frames=None):
     return ps.sample(model, ps.encode(clip, PROMPT), ps.encode(clip, negative), height, width, steps=steps, cfg=cfg,
-                     scheduler="simple", batch=batch, latent_channels=16)
+                     scheduler="simple", batch=batch, latent_channels=16, frames=frames)
 
 
 def _patched(comfy, tiny, regs, weights=(1.5, 0.7), **kw):
     return ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, weights), **kw)
 
 
-class Capture:
-    """Forward hooks on every block's cross-attention in the first model call: its input, context, options and
-    output (after the patch's object patch)."""
-
-    def __init__(self, model):
-        self.records: dict[int, dict] = {}
-        blocks = model.model.diffusion_model.blocks
-        self.handles = [b.cross_attn.register_forward_hook(self.record(i), with_kwargs=True)
-                        for i, b in enumerate(blocks)]
-
-    def record(self, index):
-        def hook(module, args, kwargs, output):
-            if index not in self.records:
-                options = kwargs.get("transformer_options") or {}
-                self.records[index] = {"h": args[0].detach().clone(), "context": args[1].detach().clone(),
-                                       "cond_or_uncond": list(options.get("cond_or_uncond") or [0]),
-                                       "out": output.detach().clone()}
-        return hook
-
-    def close(self):
-        for handle in self.handles:
-            handle.remove()
-
-
 def _first_call(model, clip, **kw) -> dict[int, dict]:
-    capture = Capture(model)
-    try:
-        _sample(model, clip, steps=1, **kw)
-    finally:
-        capture.close()
-    return capture.records
+    """Every block's cross-attention in the first model call (support.capture.CrossAttention)."""
+    return CrossAttention(model).during(lambda: _sample(model, clip, steps=1, **kw)).records
 
 
 def _context(tiny, embedding, extras) -> torch.Tensor:
@@ -103,27 +76,8 @@ def _reference_check(tiny, regs, records, weights, mode, atol=1e-5) -> int:
         attn = blocks[index].cross_attn
         params = (attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight, attn.output_proj.weight, None)
         norms = (attn.q_norm.weight, attn.k_norm.weight, attn.q_norm.eps)
-        chunks = rec["cond_or_uncond"]
-        b = rec["h"].shape[0] // len(chunks)
-        cond = [j for j, c in enumerate(chunks) if c == 0]
-        unc = [j for j, c in enumerate(chunks) if c == 1]
-        scale = float(rec["out"].abs().max()) + 1.0
-        for k, j in enumerate(cond):
-            u = (unc[k] if len(unc) == len(cond) else unc[0]) if unc else None
-            for r in range(b):
-                hc, prompt = rec["h"][j * b + r], rec["context"][j * b + r]
-                if mode == "guidance":
-                    hu = rec["h"][u * b + r] if u is not None else None
-                    neg = rec["context"][u * b + r] if u is not None else empty
-                    want, _ = ref.guidance(hc, hu, prompt, neg, locals_, masks, weights, params, attn.n_heads, norms)
-                else:
-                    want = ref.mix(hc, prompt, locals_, masks, weights, params, attn.n_heads, norms)
-                err = float((rec["out"][j * b + r].double() - want).abs().max())
-                assert err <= atol * scale, f"block {index} chunk {j} row {r}: max error {err} (scale {scale})"
-        for j in unc:
-            for r in range(b):
-                want = ref.attention(rec["h"][j * b + r], rec["context"][j * b + r], *params, attn.n_heads, norms)
-                assert float((rec["out"][j * b + r].double() - want).abs().max()) <= atol * scale
+        ps.check_attention_rows(rec, rec["h"], rec["context"], empty, locals_, masks, weights, params, attn.n_heads,
+                                mode, atol, f"block {index}", norms)
     return len(records)
 
 
@@ -145,18 +99,11 @@ def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(c
     """First model call, every block (batched cfg 4, batch 2): the cells outside every region and the uncond rows of
     the cross-attention's output are the unpatched layer's bit for bit; the region cells of the cond rows change."""
     model = _patched(comfy, tiny, regs)
-    inside = ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
+    inside = ps.inside_regions(comfy, model, *GRID)
     assert 0 < int(inside.sum()) < GRID[0] * GRID[1]
     vanilla_call = _first_call(tiny.model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
     patched_call = _first_call(model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
-    first = patched_call[0]
-    assert len(first["cond_or_uncond"]) == 2 and first["out"].shape[0] == 4, "cond and uncond were not batched"
-    cond_rows = [2 * j + r for j, c in enumerate(first["cond_or_uncond"]) if c == 0 for r in range(2)]
-    uncond_rows = [r for r in range(4) if r not in cond_rows]
-    vanilla, patched = vanilla_call[0]["out"], first["out"]
-    assert torch.equal(patched[uncond_rows], vanilla[uncond_rows])
-    assert torch.equal(patched[cond_rows][:, ~inside], vanilla[cond_rows][:, ~inside])
-    assert (patched[cond_rows][:, inside] - vanilla[cond_rows][:, inside]).abs().max() > 1e-3
+    ps.assert_cond_region_cells_alone_change(patched_call[0], vanilla_call[0], inside)
 
 
 @pytest.mark.parametrize("mode, cfg", [("guidance", 4.0), ("mix", 4.0), ("guidance", 1.0)])
@@ -209,33 +156,20 @@ def test_composes_with_an_earlier_object_patch_on_the_cross_attention(comfy, tin
     model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
     calls.clear()
     patched = _first_call(model, tiny.clip)[0]["out"]
-    inside = ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
     assert calls, "the earlier object patch was dropped"
-    assert torch.equal(patched[:, ~inside], reference[:, ~inside])
-    assert (patched[:, inside] - reference[:, inside]).abs().max() > 1e-3
+    ps.assert_changes_only_inside(patched, reference, ps.inside_regions(comfy, model, *GRID))
 
 
 def test_frames_share_the_regions(comfy, tiny, regs):
     """A 2-frame latent (video): each frame's region cells change, every other cell is the unpatched model's."""
-    import nodes
-
     def first(model):
-        capture = Capture(model)
-        latent = {"samples": torch.zeros(1, 16, 2, 8, 12)}
-        try:
-            with torch.inference_mode():
-                nodes.common_ksampler(model, 0, 1, 1.0, "euler", "simple", ps.encode(tiny.clip, PROMPT),
-                                      ps.encode(tiny.clip, ""), latent)
-        finally:
-            capture.close()
-        return capture.records[0]["out"].view(1, 2, GRID[0] * GRID[1], -1)
+        return _first_call(model, tiny.clip, negative="", frames=2)[0]["out"].view(1, 2, GRID[0] * GRID[1], -1)
 
     model = _patched(comfy, tiny, regs)
     vanilla, patched = first(tiny.model), first(model)
-    inside = ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
-    assert torch.equal(patched[:, :, ~inside], vanilla[:, :, ~inside])
+    inside = ps.inside_regions(comfy, model, *GRID)
     for frame in range(2):
-        assert (patched[:, frame, inside] - vanilla[:, frame, inside]).abs().max() > 1e-3
+        ps.assert_changes_only_inside(patched[:, frame], vanilla[:, frame], inside, f"frame {frame}")
 
 
 def test_input_model_is_not_mutated(comfy, tiny, regs):

@@ -15,6 +15,7 @@ import torch
 
 from support import patch_support as ps
 from support import reference as ref
+from support.capture import CrossAttention
 
 PROMPT = "a red cat and a blue dog"
 SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
@@ -47,43 +48,15 @@ def _patched(comfy, tiny, regs, weights=(1.5, 0.7), **kw):
     return ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, weights), **kw)
 
 
-class Capture:
-    """Forward hooks on every block's cross-attention in the first model call: its input, its context split per row
-    (the model hands the layer the batch's contexts as one row), the call's ``cond_or_uncond`` (read from the
-    model's forward, the layer gets no options) and its output (after the patch's object patch)."""
-
-    def __init__(self, model):
-        self.records: dict[int, dict] = {}
-        self.chunks: list[int] | None = None
-        dit = _dit(model)
-        self.handles = [dit.register_forward_pre_hook(self.call, with_kwargs=True)]
-        self.handles += [b.cross_attn.register_forward_hook(self.record(i)) for i, b in enumerate(dit.blocks)]
-
-    def call(self, module, args, kwargs):
-        if self.chunks is None:
-            self.chunks = list((kwargs.get("transformer_options") or {}).get("cond_or_uncond") or [0])
-
-    def record(self, index):
-        def hook(module, args, output):
-            if index not in self.records:
-                h, context = args[0], args[1]
-                self.records[index] = {"h": h.detach().clone(),
-                                       "context": context.detach().reshape(h.shape[0], -1, context.shape[-1]).clone(),
-                                       "cond_or_uncond": self.chunks, "out": output.detach().clone()}
-        return hook
-
-    def close(self):
-        for handle in self.handles:
-            handle.remove()
+def _capture(model, run) -> dict[int, dict]:
+    """Every block's cross-attention in the first model call of `run` (support.capture.CrossAttention): the layer
+    gets the batch's contexts as one row (split per row here) and no options (``cond_or_uncond`` is the model
+    forward's)."""
+    return CrossAttention(model, options_from_model=True).during(run).records
 
 
 def _first_call(model, clip, **kw) -> dict[int, dict]:
-    capture = Capture(model)
-    try:
-        _sample(model, clip, steps=1, **kw)
-    finally:
-        capture.close()
-    return capture.records
+    return _capture(model, lambda: _sample(model, clip, steps=1, **kw))
 
 
 def _caption(tiny, embedding) -> torch.Tensor:
@@ -122,32 +95,9 @@ def _reference_check(tiny, regs, records, weights, mode, atol=1e-5) -> int:
         params, heads = _params(attn), attn.num_heads
         h = [_with_one(x) for x in rec["h"]]
         context = [_with_one(c) for c in rec["context"]]
-        chunks = rec["cond_or_uncond"]
-        b = len(h) // len(chunks)
-        cond = [j for j, c in enumerate(chunks) if c == 0]
-        unc = [j for j, c in enumerate(chunks) if c == 1]
-        scale = float(rec["out"].abs().max()) + 1.0
-        for k, j in enumerate(cond):
-            u = (unc[k] if len(unc) == len(cond) else unc[0]) if unc else None
-            for r in range(b):
-                hc, prompt = h[j * b + r], context[j * b + r]
-                if mode == "guidance":
-                    hu = h[u * b + r] if u is not None else None
-                    neg = context[u * b + r] if u is not None else empty
-                    want, _ = ref.guidance(hc, hu, prompt, neg, locals_, masks, weights, params, heads)
-                else:
-                    want = ref.mix(hc, prompt, locals_, masks, weights, params, heads)
-                err = float((rec["out"][j * b + r].double() - want).abs().max())
-                assert err <= atol * scale, f"block {index} chunk {j} row {r}: max error {err} (scale {scale})"
-        for j in unc:
-            for r in range(b):
-                want = ref.attention(h[j * b + r], context[j * b + r], *params, heads)
-                assert float((rec["out"][j * b + r].double() - want).abs().max()) <= atol * scale
+        ps.check_attention_rows(rec, h, context, empty, locals_, masks, weights, params, heads, mode, atol,
+                                f"block {index}")
     return len(records)
-
-
-def _inside(comfy, model) -> torch.Tensor:
-    return ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0
 
 
 def test_the_family_serves_pixart(comfy, tiny):
@@ -173,18 +123,11 @@ def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(c
     outside every region and the uncond rows of the cross-attention's output are the unpatched layer's bit for bit;
     the region cells of the cond rows change."""
     model = _patched(comfy, tiny, regs)
-    inside = _inside(comfy, model)
+    inside = ps.inside_regions(comfy, model, *GRID)
     assert 0 < int(inside.sum()) < GRID[0] * GRID[1]
     vanilla_call = _first_call(tiny.model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
     patched_call = _first_call(model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
-    first = patched_call[0]
-    assert len(first["cond_or_uncond"]) == 2 and first["out"].shape[0] == 4, "cond and uncond were not batched"
-    cond_rows = [2 * j + r for j, c in enumerate(first["cond_or_uncond"]) if c == 0 for r in range(2)]
-    uncond_rows = [r for r in range(4) if r not in cond_rows]
-    vanilla, patched = vanilla_call[0]["out"], first["out"]
-    assert torch.equal(patched[uncond_rows], vanilla[uncond_rows])
-    assert torch.equal(patched[cond_rows][:, ~inside], vanilla[cond_rows][:, ~inside])
-    assert (patched[cond_rows][:, inside] - vanilla[cond_rows][:, inside]).abs().max() > 1e-3
+    ps.assert_cond_region_cells_alone_change(patched_call[0], vanilla_call[0], inside)
 
 
 @pytest.mark.parametrize("mode, cfg", [("guidance", 4.0), ("mix", 4.0), ("guidance", 1.0)])
@@ -204,13 +147,10 @@ def test_local_prompts_are_read_as_the_prompt_is(comfy, tiny, regs):
     """Each local prompt reaches the layers as the same text given as the prompt does: the caption embedder's output
     at the prompt's own length (PixArt's T5 pads nothing and the model masks nothing)."""
     for text, embedding in zip(regs.prompts, regs.embeddings):
-        capture = Capture(tiny.model)
-        try:
-            ps.sample(tiny.model, ps.encode(tiny.clip, text), ps.encode(tiny.clip, text), HEIGHT, WIDTH, cfg=1.0,
-                      latent_channels=4)
-        finally:
-            capture.close()
-        context = capture.records[0]["context"][0]
+        records = _capture(tiny.model, lambda: ps.sample(tiny.model, ps.encode(tiny.clip, text),
+                                                         ps.encode(tiny.clip, text), HEIGHT, WIDTH, cfg=1.0,
+                                                         latent_channels=4))
+        context = records[0]["context"][0]
         assert context.shape[0] == embedding.shape[1]
         assert torch.equal(_caption(tiny, embedding), context)
 
@@ -241,10 +181,8 @@ def test_composes_with_an_earlier_object_patch_on_the_cross_attention(comfy, tin
     model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
     calls.clear()
     patched = _first_call(model, tiny.clip)[0]["out"]
-    inside = _inside(comfy, model)
     assert calls, "the earlier object patch was dropped"
-    assert torch.equal(patched[:, ~inside], reference[:, ~inside])
-    assert (patched[:, inside] - reference[:, inside]).abs().max() > 1e-3
+    ps.assert_changes_only_inside(patched, reference, ps.inside_regions(comfy, model, *GRID))
 
 
 def test_composes_with_an_earlier_object_patch_on_the_model_forward(comfy, tiny, regs):

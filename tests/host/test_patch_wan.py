@@ -21,6 +21,7 @@ import torch
 
 from support import patch_support as ps
 from support import reference as ref
+from support.capture import CrossAttention
 
 PROMPT = "a red cat and a blue dog"
 OTHER = "a blue cat and a red dog"
@@ -60,50 +61,20 @@ def _conditioning(clip, text, image=None):
 
 
 def _sample(model, clip, cfg=1.0, batch=1, steps=2, negative=PROMPT, frames=FRAMES, image=None, seed=0):
-    import nodes
-
-    latent = {"samples": torch.zeros(batch, 16, frames, 8, 12)}
-    with torch.inference_mode():
-        return nodes.common_ksampler(model, seed, steps, cfg, "euler", "simple", _conditioning(clip, PROMPT, image),
-                                     _conditioning(clip, negative, image), latent)[0]["samples"]
+    return ps.sample(model, _conditioning(clip, PROMPT, image), _conditioning(clip, negative, image), 64, 96,
+                     steps=steps, cfg=cfg, scheduler="simple", seed=seed, batch=batch, latent_channels=16,
+                     frames=frames)
 
 
 def _patched(comfy, model, regs, weights=(1.5, 0.7), **kw):
     return ps.patch(comfy, model, regs, ps.constant_weights(comfy, weights), **kw)
 
 
-class Capture:
-    """Forward hooks on every block's cross-attention in the first model call: its input, context, image-token
-    count, options and output (after the patch's object patch)."""
-
-    def __init__(self, model):
-        self.records: dict[int, dict] = {}
-        blocks = model.model.diffusion_model.blocks
-        self.handles = [b.cross_attn.register_forward_hook(self.record(i), with_kwargs=True)
-                        for i, b in enumerate(blocks)]
-
-    def record(self, index):
-        def hook(module, args, kwargs, output):
-            if index not in self.records:
-                options = kwargs.get("transformer_options") or {}
-                self.records[index] = {"h": args[0].detach().clone(), "context": args[1].detach().clone(),
-                                       "image_tokens": kwargs.get("context_img_len"),
-                                       "cond_or_uncond": list(options.get("cond_or_uncond") or [0]),
-                                       "out": output.detach().clone()}
-        return hook
-
-    def close(self):
-        for handle in self.handles:
-            handle.remove()
-
-
 def _first_call(model, clip, **kw) -> dict[int, dict]:
-    capture = Capture(model)
-    try:
-        _sample(model, clip, steps=1, **kw)
-    finally:
-        capture.close()
-    return capture.records
+    """Every block's cross-attention in the first model call (support.capture.CrossAttention), with its
+    image-token count (``context_img_len``) as ``image_tokens``."""
+    return CrossAttention(model, keywords={"image_tokens": "context_img_len"}).during(
+        lambda: _sample(model, clip, steps=1, **kw)).records
 
 
 # the layer written out (float64) ----------------------------------------------------------------------------
@@ -141,6 +112,11 @@ def _embedded(tiny, embedding):
         return tiny.model.model.diffusion_model.text_embedding(embedding)[0]
 
 
+def _inside(comfy, model) -> torch.Tensor:
+    """The cells inside any (still) region, in every one of the FRAMES frames."""
+    return ps.inside_regions(comfy, model, *GRID).repeat(FRAMES)
+
+
 def _video_masks(boxes, frames=FRAMES):
     """Every region's box mask repeated over the frames (regions that hold still)."""
     return [ref.box_mask(b.tolist(), *GRID).repeat(frames) for b in boxes]
@@ -157,37 +133,27 @@ def _reference_check(tiny, regs, records, weights, mode, masks, atol=1e-5) -> in
     for index, rec in records.items():
         attn = blocks[index].cross_attn
         n_img = rec["image_tokens"] if hasattr(attn, "k_img") else 0
-        chunks = rec["cond_or_uncond"]
-        b = rec["h"].shape[0] // len(chunks)
-        cond = [j for j, c in enumerate(chunks) if c == 0]
-        unc = [j for j, c in enumerate(chunks) if c == 1]
-        scale = float(rec["out"].abs().max()) + 1.0
 
         def parts(row):
             context = rec["context"][row]
             return (context[:n_img], context[n_img:]) if n_img else (None, context)
 
-        for k, j in enumerate(cond):
-            u = (unc[k] if len(unc) == len(cond) else unc[0]) if unc else None
-            for r in range(b):
-                hc = rec["h"][j * b + r]
-                image, prompt = parts(j * b + r)
-                glob = layer(attn, hc, prompt, image)
-                if mode == "guidance":
-                    base = (layer(attn, rec["h"][u * b + r], parts(u * b + r)[1]) if u is not None
-                            else layer(attn, hc, empty))
-                    want = glob + sum(m.view(-1, 1) * w * (layer(attn, hc, L) - base)
-                                      for L, m, w in zip(locals_, masks, weights))
-                else:
-                    c = [m.view(-1, 1) * w for m, w in zip(masks, weights)]
-                    want = (1 - sum(c)) * glob + sum(ci * layer(attn, hc, L, image) for ci, L in zip(c, locals_))
-                err = float((rec["out"][j * b + r].double() - want).abs().max())
-                assert err <= atol * scale, f"block {index} chunk {j} row {r}: max error {err} (scale {scale})"
-        for j in unc:
-            for r in range(b):
-                image, negative = parts(j * b + r)
-                want = layer(attn, rec["h"][j * b + r], negative, image)
-                assert float((rec["out"][j * b + r].double() - want).abs().max()) <= atol * scale
+        def cond_want(row, u):
+            hc = rec["h"][row]
+            image, prompt = parts(row)
+            glob = layer(attn, hc, prompt, image)
+            if mode == "guidance":
+                base = layer(attn, rec["h"][u], parts(u)[1]) if u is not None else layer(attn, hc, empty)
+                return glob + sum(m.view(-1, 1) * w * (layer(attn, hc, L) - base)
+                                  for L, m, w in zip(locals_, masks, weights))
+            c = [m.view(-1, 1) * w for m, w in zip(masks, weights)]
+            return (1 - sum(c)) * glob + sum(ci * layer(attn, hc, L, image) for ci, L in zip(c, locals_))
+
+        def uncond_want(row):
+            image, negative = parts(row)
+            return layer(attn, rec["h"][row], negative, image)
+
+        ps.check_rows(rec, cond_want, uncond_want, atol, f"block {index}")
     return len(records)
 
 
@@ -212,18 +178,11 @@ def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(c
     spread): the cells outside every region (in every frame) and the uncond rows are the unpatched layer's bit for
     bit; the region cells of the cond rows change."""
     model = _patched(comfy, tiny.model, regs)
-    inside = (ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0).repeat(FRAMES)
+    inside = _inside(comfy, model)
     assert 0 < int(inside.sum()) < inside.numel()
     vanilla_call = _first_call(tiny.model, tiny.clip, cfg=4.0, batch=2, negative=OTHER)
     patched_call = _first_call(model, tiny.clip, cfg=4.0, batch=2, negative=OTHER)
-    for index, rec in list(patched_call.items())[:1]:
-        assert len(rec["cond_or_uncond"]) == 2 and rec["out"].shape[0] == 4, "cond and uncond were not batched"
-        cond_rows = [2 * j + r for j, c in enumerate(rec["cond_or_uncond"]) if c == 0 for r in range(2)]
-        uncond_rows = [r for r in range(4) if r not in cond_rows]
-        vanilla, patched = vanilla_call[index]["out"], rec["out"]
-        assert torch.equal(patched[uncond_rows], vanilla[uncond_rows])
-        assert torch.equal(patched[cond_rows][:, ~inside], vanilla[cond_rows][:, ~inside])
-        assert (patched[cond_rows][:, inside] - vanilla[cond_rows][:, inside]).abs().max() > 1e-3
+    ps.assert_cond_region_cells_alone_change(patched_call[0], vanilla_call[0], inside)
 
 
 @pytest.mark.parametrize("mode, cfg", [("guidance", 4.0), ("mix", 4.0), ("guidance", 1.0)])
@@ -277,10 +236,8 @@ def test_composes_with_an_earlier_object_patch_on_the_cross_attention(comfy, tin
     model = _patched(comfy, other_model, regs)
     calls.clear()
     patched = _first_call(model, tiny.clip)[0]["out"]
-    inside = (ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0).repeat(FRAMES)
     assert calls, "the earlier object patch was dropped"
-    assert torch.equal(patched[:, ~inside], reference[:, ~inside])
-    assert (patched[:, inside] - reference[:, inside]).abs().max() > 1e-3
+    ps.assert_changes_only_inside(patched, reference, _inside(comfy, model))
 
 
 def test_input_model_is_not_mutated(comfy, tiny, regs):
@@ -315,7 +272,7 @@ def test_image_to_video_leaves_the_image_tokens_part_untouched(comfy, tiny_i2v, 
     checked = _reference_check(tiny_i2v, regs, records, [1.5, 0.7], mode, _video_masks(regs.boxes))
     assert checked == len(tiny_i2v.model.model.diffusion_model.blocks)
     vanilla = _first_call(tiny_i2v.model, tiny_i2v.clip, cfg=4.0, batch=2, negative=OTHER, image=image)
-    inside = (ps.runtime(comfy, model).region_masks(*GRID).amax(dim=0) > 0).repeat(FRAMES)
+    inside = _inside(comfy, model)
     cond_rows = [2 * j + r for j, c in enumerate(records[0]["cond_or_uncond"]) if c == 0 for r in range(2)]
     got, want = records[0]["out"], vanilla[0]["out"]
     assert torch.equal(got[:, ~inside], want[:, ~inside])
@@ -341,6 +298,11 @@ def _interpolated_boxes(boxes, end_boxes, latent_frames):
         t = sum(pixels) / len(pixels) / last
         out.append([[a + t * (b - a) for a, b in zip(start, end)] for start, end in zip(boxes, end_boxes)])
     return out
+
+
+def _box_cells(boxes) -> torch.Tensor:
+    """The cells of one frame inside any of `boxes`."""
+    return torch.stack([ref.box_mask(b, *GRID) for b in boxes]).amax(dim=0) > 0
 
 
 def _moving(regs):
@@ -377,35 +339,23 @@ def test_moving_regions_leave_each_frames_outside_cells_vanilla(comfy, tiny, reg
     cells = GRID[0] * GRID[1]
     v, p = (c[0]["out"].view(1, 5, cells, -1) for c in (vanilla, patched))
     for j in range(5):
-        inside = torch.stack([ref.box_mask(b, *GRID) for b in per_frame[j]]).amax(dim=0) > 0
-        assert torch.equal(p[:, j, ~inside], v[:, j, ~inside]), f"frame {j}"
-        assert (p[:, j, inside] - v[:, j, inside]).abs().max() > 1e-3
+        ps.assert_changes_only_inside(p[:, j], v[:, j], _box_cells(per_frame[j]), f"frame {j}")
 
 
 def test_cosmos_video_regions_move_the_same_way(comfy, tiny_cosmos):
     """Cosmos-Predict2 shares the token order and Wan 2.1's video VAE: on a 5-frame latent, each frame's cells
     outside its interpolated boxes are the unpatched layer's, its box cells change."""
-    import nodes
-
     regs = _moving(ps.regions(comfy, tiny_cosmos.clip))
+    clip = tiny_cosmos.clip
 
     def first(model):
-        outs = {}
-        attn = model.model.diffusion_model.blocks[0].cross_attn
-        handle = attn.register_forward_hook(lambda m, a, o: outs.setdefault("out", o.detach().clone()))
-        latent = {"samples": torch.zeros(1, 16, 5, 8, 12)}
-        try:
-            with torch.inference_mode():
-                nodes.common_ksampler(model, 0, 1, 1.0, "euler", "simple", ps.encode(tiny_cosmos.clip, PROMPT),
-                                      ps.encode(tiny_cosmos.clip, ""), latent)
-        finally:
-            handle.remove()
-        return outs["out"].view(1, 5, GRID[0] * GRID[1], -1)
+        run = CrossAttention(model).during(lambda: ps.sample(model, ps.encode(clip, PROMPT), ps.encode(clip, ""),
+                                                             64, 96, cfg=1.0, scheduler="simple",
+                                                             latent_channels=16, frames=5))
+        return run.records[0]["out"].view(1, 5, GRID[0] * GRID[1], -1)
 
     vanilla = first(tiny_cosmos.model)
     patched = first(_patched(comfy, tiny_cosmos.model, regs))
     per_frame = _interpolated_boxes(regs.boxes.tolist(), END_BOXES, 5)
     for j in range(5):
-        inside = torch.stack([ref.box_mask(b, *GRID) for b in per_frame[j]]).amax(dim=0) > 0
-        assert torch.equal(patched[:, j, ~inside], vanilla[:, j, ~inside]), f"frame {j}"
-        assert (patched[:, j, inside] - vanilla[:, j, inside]).abs().max() > 1e-3
+        ps.assert_changes_only_inside(patched[:, j], vanilla[:, j], _box_cells(per_frame[j]), f"frame {j}")

@@ -47,10 +47,13 @@ def patch(comfy, model, regs, step_weights=None, **kw):
 
 
 def sample(model, positive, negative, height=128, width=128, steps=1, cfg=7.0, sampler="euler",
-           scheduler="normal", seed=0, batch=1, latent_channels=4, **kw):
+           scheduler="normal", seed=0, batch=1, latent_channels=4, frames=None, **kw):
+    """The sampled latent of an empty latent at height x width px; with `frames`, a video latent of that many
+    latent frames."""
     import nodes
 
-    latent = {"samples": torch.zeros(batch, latent_channels, height // 8, width // 8)}
+    shape = (batch, latent_channels) + ((frames,) if frames is not None else ()) + (height // 8, width // 8)
+    latent = {"samples": torch.zeros(shape)}
     with torch.inference_mode():
         return nodes.common_ksampler(model, seed, steps, cfg, sampler, scheduler, positive, negative, latent,
                                      **kw)[0]["samples"]
@@ -133,32 +136,74 @@ def reference_check(comfy, model, records, regs, weights, mode="guidance", mask_
                 box = regs.boxes[i]
                 cx, cy = (regs.centers[i] if mask_shape == "disc" else ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
                 mk[min(int(float(cy) * h), h - 1) * w + min(int(float(cx) * w), w - 1)] = 1.0
-        locals_ = [e[0] for e in regs.embeddings]
-        chunks = rec["cond_or_uncond"]
-        b = rec["h"].shape[0] // len(chunks)
-        cond = [j for j, c in enumerate(chunks) if c == 0]
-        unc = [j for j, c in enumerate(chunks) if c == 1]
-        scale = float(rec["out"].abs().max()) + 1.0
-        for k, j in enumerate(cond):
-            u = (unc[k] if len(unc) == len(cond) else unc[0]) if unc else None
-            for r in range(b):
-                hc, D = rec["h"][j * b + r], rec["context"][j * b + r]
-                got = rec["out"][j * b + r].double()
-                if mode == "guidance":
-                    hu = rec["h"][u * b + r] if u is not None else None
-                    neg = rec["context"][u * b + r] if u is not None else regs.empty[0]
-                    want, _ = ref.guidance(hc, hu, D, neg, locals_, masks, weights, params, heads)
-                else:
-                    want = ref.mix(hc, D, locals_, masks, weights, params, heads)
-                err = float((got - want).abs().max())
-                assert err <= atol * scale, f"{rec['key']} chunk {j} row {r}: max error {err} (scale {scale})"
-        for j in unc:
-            for r in range(b):
-                want = ref.attention(rec["h"][j * b + r], rec["context"][j * b + r], *params, heads)
-                err = float((rec["out"][j * b + r].double() - want).abs().max())
-                assert err <= atol * scale, f"{rec['key']} uncond row changed: {err}"
+        check_attention_rows(rec, rec["h"], rec["context"], regs.empty[0], [e[0] for e in regs.embeddings], masks,
+                             weights, params, heads, mode, atol, str(rec["key"]))
         checked += 1
     return checked
+
+
+def check_rows(rec: dict, cond_want, uncond_want, atol: float, where: str) -> None:
+    """Checks every row of one captured layer call (``h``, ``out``, ``cond_or_uncond``) against its reference, to
+    `atol` times the output's scale (max |out| + 1): cond row ``i`` against ``cond_want(i, u)``, ``u`` the uncond
+    row that guides it (same position in the matching uncond chunk, or in the only one; None when the call has no
+    uncond rows), uncond row ``i`` against ``uncond_want(i)``."""
+    chunks = rec["cond_or_uncond"]
+    b = rec["h"].shape[0] // len(chunks)
+    cond = [j for j, c in enumerate(chunks) if c == 0]
+    unc = [j for j, c in enumerate(chunks) if c == 1]
+    scale = float(rec["out"].abs().max()) + 1.0
+
+    def check(row: int, want: torch.Tensor, label: str) -> None:
+        err = float((rec["out"][row].double() - want).abs().max())
+        assert err <= atol * scale, f"{where} {label}: max error {err} (scale {scale})"
+
+    for k, j in enumerate(cond):
+        u = (unc[k] if len(unc) == len(cond) else unc[0]) if unc else None
+        for r in range(b):
+            check(j * b + r, cond_want(j * b + r, None if u is None else u * b + r), f"chunk {j} row {r}")
+    for j in unc:
+        for r in range(b):
+            check(j * b + r, uncond_want(j * b + r), f"uncond chunk {j} row {r} changed")
+
+
+def check_attention_rows(rec: dict, h, context, empty: torch.Tensor, locals_, masks, weights, params, heads: int,
+                         mode: str, atol: float, where: str, norms=None) -> None:
+    """`check_rows` against support.reference's equations for one attention layer (`params`, `heads`, `norms`):
+    guidance or mix on the cond rows (baseline `empty` when the call has no uncond rows), the plain layer on the
+    uncond rows. `h` and `context` hold the call's rows as the reference reads them."""
+    from . import reference as ref
+
+    def cond_want(i: int, u: int | None) -> torch.Tensor:
+        if mode != "guidance":
+            return ref.mix(h[i], context[i], locals_, masks, weights, params, heads, norms)
+        want, _ = ref.guidance(h[i], None if u is None else h[u], context[i], empty if u is None else context[u],
+                               locals_, masks, weights, params, heads, norms)
+        return want
+
+    check_rows(rec, cond_want, lambda i: ref.attention(h[i], context[i], *params, heads, norms), atol, where)
+
+
+def inside_regions(comfy, model, height: int, width: int) -> torch.Tensor:
+    """``[height * width]`` bool: the cells of a patched model's token grid inside any region."""
+    return runtime(comfy, model).region_masks(height, width).amax(dim=0) > 0
+
+
+def assert_changes_only_inside(patched: torch.Tensor, vanilla: torch.Tensor, inside: torch.Tensor,
+                               where: str = "") -> None:
+    """Outputs ``[rows, cells, C]``: the cells outside `inside` are vanilla's bit for bit, the inside cells change."""
+    assert torch.equal(patched[:, ~inside], vanilla[:, ~inside]), f"{where} outside cells changed"
+    assert (patched[:, inside] - vanilla[:, inside]).abs().max() > 1e-3, f"{where} inside cells unchanged"
+
+
+def assert_cond_region_cells_alone_change(patched: dict, vanilla: dict, inside: torch.Tensor, batch: int = 2) -> None:
+    """One layer call with cond and uncond batched (`batch` rows each): the uncond rows are vanilla's bit for bit,
+    and in the cond rows only the cells inside a region change (`assert_changes_only_inside`)."""
+    chunks = patched["cond_or_uncond"]
+    assert len(chunks) == 2 and patched["out"].shape[0] == 2 * batch, "cond and uncond were not batched"
+    cond_rows = [batch * j + r for j, c in enumerate(chunks) if c == 0 for r in range(batch)]
+    uncond_rows = [r for r in range(2 * batch) if r not in cond_rows]
+    assert torch.equal(patched["out"][uncond_rows], vanilla["out"][uncond_rows])
+    assert_changes_only_inside(patched["out"][cond_rows], vanilla["out"][cond_rows], inside)
 
 
 def add_patched_and_vanilla_branches(prompt: dict, positive: list, negative: list, cfg: float, vae: list,
