@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from support import patch_support as ps
+from support.capture import Calls, detached, outputs
 from support.tiny_loader import tiny_loader
 
 PROMPT = "a red cat and a blue dog"
@@ -21,18 +22,10 @@ def _patched(comfy, tiny, weights=(1.5, 0.7), **kw):
     return ps.patch(comfy, tiny.model, ps.regions(comfy, tiny.clip), ps.constant_weights(comfy, weights), **kw)
 
 
-class FirstDoubleBlock:
-    """The first double block's outputs (img, txt) of one sampling step."""
-
-    def __init__(self, model, clip, **kw):
-        self.outputs = []
-        block = model.model.diffusion_model.double_blocks[0]
-        handle = block.register_forward_hook(lambda m, a, out: self.outputs.append([t.detach().clone() for t in out]))
-        try:
-            _sample(model, clip, steps=1, **kw)
-        finally:
-            handle.remove()
-        self.img, self.txt = self.outputs[0]
+def _first_double_block(model, clip, **kw) -> list[list[torch.Tensor]]:
+    """The first double block's outputs [img, txt] in each model call of one sampling step."""
+    return Calls(model.model.diffusion_model.double_blocks[0], outputs).during(
+        lambda: _sample(model, clip, steps=1, **kw)).calls
 
 
 def test_the_family_serves_chroma_and_sampling_differs(comfy, tiny_chroma):
@@ -54,23 +47,19 @@ def test_prompt_negative_and_image_outside_the_boxes_compute_what_vanilla_comput
     separate calls, the common case for Chroma). In the first double block the negative call, the prompt's tokens
     and the image tokens outside every box equal the unpatched model's (fp32 rounding); inside, they change; the
     added text tokens get Chroma's (Flux.1's) zero positions."""
-    seen = []
-    embedder = tiny_chroma.model.model.diffusion_model.pe_embedder
-    handle = embedder.register_forward_hook(lambda m, args, out: seen.append(args[0].detach().clone()))
-    try:
-        model = _patched(comfy, tiny_chroma)
-        rt = ps.runtime(comfy, model)
-        patched = FirstDoubleBlock(model, tiny_chroma.clip, batch=2)
-    finally:
-        handle.remove()
-    vanilla = FirstDoubleBlock(tiny_chroma.model, tiny_chroma.clip, batch=2)
+    model = _patched(comfy, tiny_chroma)
+    rt = ps.runtime(comfy, model)
+    positions = Calls(tiny_chroma.model.model.diffusion_model.pe_embedder,
+                      lambda args, kwargs, out: detached(args[0]))
+    patched = positions.during(lambda: _first_double_block(model, tiny_chroma.clip, batch=2)).result
+    vanilla = _first_double_block(tiny_chroma.model, tiny_chroma.clip, batch=2)
     regs = rt.regions
     prefix = sum(regs.lengths) + regs.empty_length
     inside = rt.region_masks(4, 6).amax(dim=0) > 0
     assert 0 < int(inside.sum()) < 24
-    assert len(patched.outputs) == len(vanilla.outputs) == 2
+    assert len(patched) == len(vanilla) == 2
     kinds = []
-    for (p_img, p_txt), (v_img, v_txt), ids in zip(patched.outputs, vanilla.outputs, seen):
+    for (p_img, p_txt), (v_img, v_txt), ids in zip(patched, vanilla, positions.calls):
         assert p_img.shape[0] == 2
         if p_txt.shape == v_txt.shape:                                  # the negative's call: untouched
             kinds.append("uncond")
@@ -92,8 +81,8 @@ def test_the_prompt_never_reads_the_local_prompts(comfy, tiny_chroma):
                                                                                        "a yellow bird")),
                  ps.constant_weights(comfy, (1.5, 0.7)))
     pa, pb = (sum(r.lengths) + r.empty_length for r in (ps.runtime(comfy, a).regions, ps.runtime(comfy, b).regions))
-    first_a, first_b = FirstDoubleBlock(a, tiny_chroma.clip), FirstDoubleBlock(b, tiny_chroma.clip)
-    assert torch.allclose(first_a.txt[:, pa:], first_b.txt[:, pb:], atol=1e-6)
+    (_, txt_a), (_, txt_b) = (_first_double_block(m, tiny_chroma.clip)[0] for m in (a, b))
+    assert torch.allclose(txt_a[:, pa:], txt_b[:, pb:], atol=1e-6)
 
 
 def test_the_chroma_graph_runs_through_the_executor(comfy, tiny_chroma):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from support import patch_support as ps
+from support.capture import detached, first_call, outputs
 from support.tiny_loader import tiny_loader
 
 PROMPT = "a red cat and a blue dog"
@@ -66,29 +67,11 @@ def test_a_step_outside_the_window_and_the_next_steps_read_nothing_on_the_host(c
     assert weights[0].abs().sum() > 0 and weights[-1].abs().sum() == 0
 
 
-class BlockCapture:
-    """Forward hooks on the first double block: its inputs' lengths and outputs (img, txt) per call."""
-
-    def __init__(self, model):
-        self.calls = []
-        block = model.model.diffusion_model.double_blocks[0]
-        self.handle = block.register_forward_hook(self.record, with_kwargs=True)
-
-    def record(self, module, args, kwargs, output):
-        img, txt = output
-        self.calls.append({"img": img.detach().clone(), "txt": txt.detach().clone()})
-
-    def close(self):
-        self.handle.remove()
-
-
-def _first_block(model, clip, **kw):
-    capture = BlockCapture(model)
-    try:
-        _sample(model, clip, steps=1, **kw)
-    finally:
-        capture.close()
-    return capture.calls[0]
+def _first_block(model, clip, **kw) -> dict:
+    """The first double block's outputs (img, txt) in the first model call."""
+    img, txt = first_call(model.model.diffusion_model.double_blocks[0], lambda: _sample(model, clip, steps=1, **kw),
+                          outputs)
+    return {"img": img, "txt": txt}
 
 
 def test_first_patched_block_keeps_the_prompt_and_the_image_outside_every_region(comfy, tiny_flux, flux_regs):
@@ -118,14 +101,9 @@ def test_the_prompt_never_reads_the_local_prompts(comfy, tiny_flux, flux_regs):
 
 
 def test_added_text_tokens_get_flux_zero_positions(comfy, tiny_flux, flux_regs):
-    seen = []
-    embedder = tiny_flux.model.model.diffusion_model.pe_embedder
-    handle = embedder.register_forward_hook(lambda m, args, out: seen.append(args[0].detach().clone()))
-    try:
-        _sample(_patched(comfy, tiny_flux, flux_regs), tiny_flux.clip, steps=1)
-    finally:
-        handle.remove()
-    ids = seen[0]
+    ids = first_call(tiny_flux.model.model.diffusion_model.pe_embedder,
+                     lambda: _sample(_patched(comfy, tiny_flux, flux_regs), tiny_flux.clip, steps=1),
+                     lambda args, kwargs, out: detached(args[0]))
     text = 256 + sum(flux_regs.lengths) + flux_regs.empty_length
     assert ids.shape[1] == text + 4 * 6 and not ids[:, :text].any() and ids[:, text:].any()
 

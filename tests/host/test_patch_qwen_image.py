@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from support import patch_support as ps
+from support.capture import Calls, detached, first_call, outputs
 
 PROMPT = "a red cat and a blue dog"
 SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
@@ -31,30 +32,16 @@ def _prefix(regs) -> int:
     return sum(regs.lengths) + regs.empty_length
 
 
-class BlockCapture:
-    """A forward hook on the first transformer block: its rotary table and its outputs (txt, img) per call."""
-
-    def __init__(self, model):
-        self.calls = []
-        block = model.model.diffusion_model.transformer_blocks[0]
-        self.handle = block.register_forward_hook(self.record, with_kwargs=True)
-
-    def record(self, module, args, kwargs, output):
-        txt, img = output
-        self.calls.append({"txt": txt.detach().clone(), "img": img.detach().clone(),
-                           "pe": kwargs["image_rotary_emb"].detach().clone()})
-
-    def close(self):
-        self.handle.remove()
+def _block_call(args, kwargs, output) -> dict:
+    """A transformer block's call: its outputs (txt, img) and its rotary table."""
+    txt, img = outputs(args, kwargs, output)
+    return {"txt": txt, "img": img, "pe": detached(kwargs["image_rotary_emb"])}
 
 
-def _first_block(model, clip, **kw):
-    capture = BlockCapture(model)
-    try:
-        _sample(model, clip, steps=1, **kw)
-    finally:
-        capture.close()
-    return capture.calls[0]
+def _first_block(model, clip, **kw) -> dict:
+    """The first transformer block's first call (`_block_call`) in a one-step run."""
+    return first_call(model.model.diffusion_model.transformer_blocks[0], lambda: _sample(model, clip, steps=1, **kw),
+                      _block_call)
 
 
 def test_local_prompts_are_the_templated_prompts_without_padding(qwen_regs):
@@ -166,13 +153,10 @@ def test_edit_reference_tokens_follow_the_grid_and_take_part_in_the_main_attenti
                                                     {"reference_latents": [ref]}, append=True)
 
     def first_block(model, steps=1):
-        capture = BlockCapture(model)
-        try:
-            out = ps.sample(model, positive, positive, 64, 96, steps=steps, cfg=1.0, scheduler="simple",
-                            latent_channels=16)
-        finally:
-            capture.close()
-        return out, capture.calls[0]["img"]
+        capture = Calls(model.model.diffusion_model.transformer_blocks[0], _block_call).during(
+            lambda: ps.sample(model, positive, positive, 64, 96, steps=steps, cfg=1.0, scheduler="simple",
+                              latent_channels=16))
+        return capture.result, capture.calls[0]["img"]
 
     vanilla_out, vanilla = first_block(tiny_qwen_image.model, steps=2)
     assert vanilla.shape[1] == 2 * 24

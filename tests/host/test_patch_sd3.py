@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from support import patch_support as ps
+from support.capture import first_call, outputs
 
 PROMPT = "a red cat and a blue dog"
 
@@ -27,14 +28,8 @@ def _patched(comfy, tiny_sd3, regs, weights=(1.5, 0.7), **kw):
 
 def _first_block(model, clip, **kw):
     """(context, x) out of the first joint block for the first model call (cond and uncond rows batched)."""
-    outputs = []
-    block = model.model.diffusion_model.joint_blocks[0]
-    handle = block.register_forward_hook(lambda m, a, out: outputs.append([o.detach().clone() for o in out]))
-    try:
-        _sample(model, clip, steps=1, **kw)
-    finally:
-        handle.remove()
-    return outputs[0]
+    return first_call(model.model.diffusion_model.joint_blocks[0], lambda: _sample(model, clip, steps=1, **kw),
+                      outputs)
 
 
 def test_zero_weights_reproduce_vanilla_bit_for_bit(comfy, tiny_sd3, sd3_regs):

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from support import patch_support as ps
+from support.capture import Hooks, detached
 
 PROMPT = "a red cat and a blue dog"
 SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
@@ -53,10 +54,11 @@ def _prefix(regs) -> int:
     return sum(_padded(n) for n in regs.lengths) + _padded(regs.empty_length)
 
 
-class Capture:
+class Capture(Hooks):
     """Forward hooks on the first joint layer and on each refiner layer of the first model call."""
 
     def __init__(self, model):
+        super().__init__()
         diffusion = model.model.diffusion_model
         self.layer, self.context, self.noise = [], [], []
         self.handles = [diffusion.layers[0].register_forward_hook(self.record(self.layer)),
@@ -66,21 +68,12 @@ class Capture:
     @staticmethod
     def record(calls):
         def hook(module, args, output):
-            calls.append({"out": output.detach().clone(), "freqs": args[2].detach().clone()})
+            calls.append({"out": detached(output), "freqs": detached(args[2])})
         return hook
-
-    def close(self):
-        for handle in self.handles:
-            handle.remove()
 
 
 def _first_call(model, clip, **kw) -> Capture:
-    capture = Capture(model)
-    try:
-        _sample(model, clip, steps=1, **kw)
-    finally:
-        capture.close()
-    return capture
+    return Capture(model).during(lambda: _sample(model, clip, steps=1, **kw))
 
 
 def test_cores_without_embed_cap_refuse_z_image(comfy, tiny_z_image):

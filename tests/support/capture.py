@@ -12,6 +12,11 @@ def detached(x: torch.Tensor) -> torch.Tensor:
     return x.detach().clone()
 
 
+def outputs(args: tuple, kwargs: dict, output) -> list[torch.Tensor]:
+    """A `Calls` record: a block's outputs (a tuple of tensors, e.g. its image and text streams), copied."""
+    return [detached(t) for t in output]
+
+
 def options_chunks(kwargs: dict) -> list[int]:
     """The call's ``cond_or_uncond`` from a forward's ``transformer_options`` keyword ([0] when it carries none)."""
     return list((kwargs.get("transformer_options") or {}).get("cond_or_uncond") or [0])
@@ -22,15 +27,17 @@ class Hooks:
 
     def __init__(self) -> None:
         self.handles: list = []
+        self.result: Any = None
 
     def close(self) -> None:
         for handle in self.handles:
             handle.remove()
 
     def during(self, run: Callable[[], Any]):
-        """Runs `run` with the hooks in place, removes them after it (also when it fails) and returns self."""
+        """Runs `run` with the hooks in place (its return value in ``result``), removes them after it (also when it
+        fails) and returns self."""
         try:
-            run()
+            self.result = run()
         finally:
             self.close()
         return self
