@@ -69,6 +69,25 @@ def _tiny_vae(latent_channels: int = 4):
     return comfy.sd.VAE(sd=init_random(AutoencoderKL(**config["params"])).state_dict(), config=config)
 
 
+def _random_dit(config, seed: int):
+    """The float32 diffusion model a supported-model `config` builds, its weights random (scale 0.1)."""
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({})
+    init_random(model.diffusion_model, seed, scale=0.1)
+    return model
+
+
+def _random_clip(tokenizer, text_encoder, model_options: dict, seed: int, weights=None, **kw):
+    """ComfyUI's CLIP of a tokenizer and text-encoder class at the widths `model_options` gives (more keywords go to
+    comfy.sd.CLIP), random weights (seed + 1) in ``weights(cond_stage_model)``, by default all of it."""
+    import comfy.sd
+    import comfy.supported_models_base as smb
+
+    clip = comfy.sd.CLIP(target=smb.ClipTarget(tokenizer, text_encoder), model_options=model_options, **kw)
+    init_random(clip.cond_stage_model if weights is None else weights(clip.cond_stage_model), seed + 1)
+    return clip
+
+
 def _patcher(model):
     import comfy.model_management as mm
     import comfy.model_patcher
@@ -79,36 +98,30 @@ def _patcher(model):
 
 def tiny_sd15(dtype: torch.dtype = torch.float32, seed: int = 0) -> TinyModels:
     """An SD1.x-shaped UNet (16 attn2 layers), a tiny SD1 CLIP with the real tokenizer, a tiny VAE."""
-    import comfy.sd
     import comfy.sd1_clip
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
 
     config = sm.SD15(dict(TINY_SD15_UNET))
     config.set_inference_dtype(dtype, None)
     model = config.get_model({})
     init_random(model.diffusion_model, seed)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(comfy.sd1_clip.SD1Tokenizer, comfy.sd1_clip.SD1ClipModel),
-                         model_options={"clip_l_model_config": TINY_TE})
-    init_random(clip.cond_stage_model, seed + 1)
+    clip = _random_clip(comfy.sd1_clip.SD1Tokenizer, comfy.sd1_clip.SD1ClipModel, {"clip_l_model_config": TINY_TE},
+                        seed)
     return TinyModels(_patcher(model), clip, _tiny_vae())
 
 
 def tiny_sdxl(seed: int = 0) -> TinyModels:
     """An SDXL-shaped UNet (adm conditioning, depth-2 linear transformers) and a tiny dual CLIP (l + g)."""
-    import comfy.sd
     import comfy.sdxl_clip
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
 
     config = sm.SDXL(dict(TINY_SDXL_UNET))
     config.set_inference_dtype(torch.float32, None)
     model = config.get_model({})
     init_random(model.diffusion_model, seed)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(comfy.sdxl_clip.SDXLTokenizer, comfy.sdxl_clip.SDXLClipModel),
-                         model_options={"clip_l_model_config": dict(TINY_TE, num_hidden_layers=3),
-                                        "clip_g_model_config": TINY_TE_G})
-    init_random(clip.cond_stage_model, seed + 1)
+    clip = _random_clip(comfy.sdxl_clip.SDXLTokenizer, comfy.sdxl_clip.SDXLClipModel,
+                        {"clip_l_model_config": dict(TINY_TE, num_hidden_layers=3), "clip_g_model_config": TINY_TE_G},
+                        seed)
     return TinyModels(_patcher(model), clip, _tiny_vae())
 
 
@@ -122,23 +135,16 @@ TINY_FLUX = {"image_model": "flux", "in_channels": 16, "out_channels": 16, "patc
 def tiny_flux(seed: int = 0) -> TinyModels:
     """A Flux.1-dev-shaped DiT (2 double and 2 single blocks, guidance embedding), a tiny Flux text encoder
     (T5 + CLIP-L at width 64 with the real tokenizers) and a tiny 16-channel VAE."""
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
     from comfy.ldm.flux.model import FluxParams
     from comfy.text_encoders.flux import FluxTokenizer, flux_clip
 
     unet_config = dict(TINY_FLUX)
     if "txt_ids_dims" in FluxParams.__dataclass_fields__:      # 2026 cores; Flux.1 gives text no positions
         unet_config["txt_ids_dims"] = []
-    config = sm.Flux(unet_config)
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(FluxTokenizer, flux_clip(dtype_t5=torch.float32)),
-                         model_options={"t5xxl_model_config": TINY_T5,
-                                        "clip_l_model_config": dict(TINY_TE, projection_dim=64)})
-    init_random(clip.cond_stage_model, seed + 1)
+    model = _random_dit(sm.Flux(unet_config), seed)
+    clip = _random_clip(FluxTokenizer, flux_clip(dtype_t5=torch.float32),
+                        {"t5xxl_model_config": TINY_T5, "clip_l_model_config": dict(TINY_TE, projection_dim=64)}, seed)
     return TinyModels(_patcher(model), clip, _tiny_vae(16))
 
 
@@ -153,9 +159,7 @@ TINY_CHROMA = {"image_model": "chroma", "in_channels": 64, "out_channels": 64, "
 def tiny_chroma(seed: int = 0) -> TinyModels:
     """A Chroma-shaped DiT (2 double and 2 single blocks, the distilled guidance approximator), a tiny T5 text
     encoder with the real T5 tokenizer (ComfyUI's Chroma/PixArt text encoder class) and a tiny 16-channel VAE."""
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
     from comfy.ldm.chroma.model import ChromaParams
     from comfy.text_encoders.pixart_t5 import PixArtTokenizer, pixart_te
 
@@ -164,13 +168,8 @@ def tiny_chroma(seed: int = 0) -> TinyModels:
         unet_config["txt_ids_dims"] = []
     if "vec_in_dim" in ChromaParams.__dataclass_fields__:
         unet_config["vec_in_dim"] = None
-    config = sm.Chroma(unet_config)
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(PixArtTokenizer, pixart_te(dtype_t5=torch.float32)),
-                         model_options={"t5xxl_model_config": TINY_T5})
-    init_random(clip.cond_stage_model, seed + 1)
+    model = _random_dit(sm.Chroma(unet_config), seed)
+    clip = _random_clip(PixArtTokenizer, pixart_te(dtype_t5=torch.float32), {"t5xxl_model_config": TINY_T5}, seed)
     return TinyModels(_patcher(model), clip, _tiny_vae(16))
 
 
@@ -186,24 +185,17 @@ TINY_SD3 = {"in_channels": 16, "patch_size": 2, "out_channels": 16, "depth": 2, 
 def tiny_sd3(seed: int = 0) -> TinyModels:
     """An SD3.5-shaped MMDiT (2 joint blocks, the first with SD3.5 Medium's image-only attention) and a tiny SD3
     text encoder (CLIP-L + CLIP-G with the real tokenizers); no VAE."""
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
     from comfy.text_encoders.sd3_clip import SD3Tokenizer, sd3_clip
 
-    config = sm.SD3(dict(TINY_SD3))
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
+    model = _random_dit(sm.SD3(dict(TINY_SD3)), seed)
     with torch.no_grad():          # a buffer, left uninitialised like the weights (a checkpoint fills it)
         gen = torch.Generator().manual_seed(seed)
         pos = model.diffusion_model.pos_embed
         pos.copy_(torch.randn(pos.shape, generator=gen) * 0.1)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(SD3Tokenizer, sd3_clip(clip_l=True, clip_g=True, t5=False)),
-                         model_options={"clip_l_model_config": dict(TINY_TE, num_hidden_layers=3,
-                                                                    projection_dim=64),
-                                        "clip_g_model_config": TINY_TE_G})
-    init_random(clip.cond_stage_model, seed + 1)
+    clip = _random_clip(SD3Tokenizer, sd3_clip(clip_l=True, clip_g=True, t5=False),
+                        {"clip_l_model_config": dict(TINY_TE, num_hidden_layers=3, projection_dim=64),
+                         "clip_g_model_config": TINY_TE_G}, seed)
     return TinyModels(_patcher(model), clip, None)
 
 
@@ -285,18 +277,12 @@ TINY_QWEN_IMAGE = {"image_model": "qwen_image", "patch_size": 2, "in_channels": 
 def tiny_qwen_image(seed: int = 0) -> TinyModels:
     """A Qwen-Image-shaped DiT (2 joint blocks) and a tiny Qwen2.5-VL text encoder with the real tokenizer and
     prompt template; no VAE."""
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
     from comfy.text_encoders.qwen_image import QwenImageTokenizer, te
 
-    config = sm.QwenImage(dict(TINY_QWEN_IMAGE))
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(QwenImageTokenizer, te(dtype_llama=torch.float32)),
-                         model_options={"qwen25_7b_model_config": TINY_QWEN25})
-    init_random(clip.cond_stage_model.qwen25_7b.transformer.model, seed + 1)
+    model = _random_dit(sm.QwenImage(dict(TINY_QWEN_IMAGE)), seed)
+    clip = _random_clip(QwenImageTokenizer, te(dtype_llama=torch.float32), {"qwen25_7b_model_config": TINY_QWEN25},
+                        seed, weights=lambda encoder: encoder.qwen25_7b.transformer.model)
     return TinyModels(_patcher(model), clip, None)
 
 
@@ -314,18 +300,12 @@ TINY_Z_IMAGE = {"image_model": "lumina2", "patch_size": 2, "in_channels": 16, "d
 
 def tiny_z_image(seed: int = 0) -> TinyModels:
     """A Z-Image-shaped NextDiT and a tiny Qwen3 text encoder with the real tokenizer and chat template; no VAE."""
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
     from comfy.text_encoders.z_image import ZImageTokenizer, te
 
-    config = sm.ZImage(dict(TINY_Z_IMAGE))
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(ZImageTokenizer, te(dtype_llama=torch.float32)),
-                         model_options={"qwen3_4b_model_config": TINY_QWEN3})
-    init_random(clip.cond_stage_model.qwen3_4b.transformer, seed + 1)
+    model = _random_dit(sm.ZImage(dict(TINY_Z_IMAGE)), seed)
+    clip = _random_clip(ZImageTokenizer, te(dtype_llama=torch.float32), {"qwen3_4b_model_config": TINY_QWEN3}, seed,
+                        weights=lambda encoder: encoder.qwen3_4b.transformer)
     return TinyModels(_patcher(model), clip, None)
 
 
@@ -352,19 +332,12 @@ def _scale_qk_norms(model: torch.nn.Module, seed: int) -> None:
 
 def tiny_cosmos(seed: int = 0) -> TinyModels:
     """A Cosmos-Predict2-shaped DiT (2 blocks) and a tiny Cosmos T5-XXL with the real tokenizer; no VAE."""
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
     from comfy.text_encoders.cosmos import CosmosT5Tokenizer, te
 
-    config = sm.CosmosT2IPredict2(dict(TINY_COSMOS))
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
+    model = _random_dit(sm.CosmosT2IPredict2(dict(TINY_COSMOS)), seed)
     _scale_qk_norms(model.diffusion_model, seed)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(CosmosT5Tokenizer, te(dtype_t5=torch.float32)),
-                         model_options={"t5xxl_model_config": TINY_T5})
-    init_random(clip.cond_stage_model, seed + 1)
+    clip = _random_clip(CosmosT5Tokenizer, te(dtype_t5=torch.float32), {"t5xxl_model_config": TINY_T5}, seed)
     return TinyModels(_patcher(model), clip, None)
 
 
@@ -373,9 +346,7 @@ def tiny_anima(seed: int = 0) -> TinyModels | None:
     in place of the real 1024-wide one the class builds) and a tiny Qwen3 0.6B with the real Qwen and T5
     tokenizers; no VAE. None on cores without Anima."""
     import comfy.ops
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
 
     if not hasattr(sm, "Anima"):
         return None
@@ -389,7 +360,6 @@ def tiny_anima(seed: int = 0) -> TinyModels | None:
                                                    num_heads=2, operations=comfy.ops.disable_weight_init)
     init_random(model.diffusion_model, seed, scale=0.1)
     _scale_qk_norms(model.diffusion_model, seed)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(AnimaTokenizer, te(dtype_llama=torch.float32)),
-                         model_options={"qwen3_06b_model_config": TINY_QWEN3})
-    init_random(clip.cond_stage_model.qwen3_06b.transformer, seed + 1)
+    clip = _random_clip(AnimaTokenizer, te(dtype_llama=torch.float32), {"qwen3_06b_model_config": TINY_QWEN3}, seed,
+                        weights=lambda encoder: encoder.qwen3_06b.transformer)
     return TinyModels(_patcher(model), clip, None)

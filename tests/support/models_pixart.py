@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .models import TINY_T5, TinyModels, _patcher, init_random
+from .models import TINY_T5, TinyModels, _patcher, _random_clip, _random_dit
 
 # PixArt: PixArtMS at width 96 (2 heads of 48; the micro-conditioning embedders of Alpha split the width in thirds),
 # 2 blocks, 4 latent channels in 8 x 8 patches (the real model's are 2 x 2; its position embedding needs a latent
@@ -27,9 +27,7 @@ def _random_biases(module: torch.nn.Module, seed: int) -> None:
 def tiny_pixart(seed: int = 0, alpha: bool = False) -> TinyModels:
     """A PixArt-Sigma-shaped DiT (or with `alpha`, PixArt-Alpha's: micro-conditioning on size and aspect ratio,
     SD1.5's latent format), 2 blocks with random biases, and a tiny PixArt T5-XXL; no VAE."""
-    import comfy.sd
     import comfy.supported_models as sm
-    import comfy.supported_models_base as smb
     from comfy.text_encoders.pixart_t5 import PixArtTokenizer, pixart_te
 
     if alpha:
@@ -38,11 +36,7 @@ def tiny_pixart(seed: int = 0, alpha: bool = False) -> TinyModels:
     else:
         config = sm.PixArtSigma(dict(TINY_PIXART, image_model="pixart_sigma", micro_condition=False,
                                      model_max_length=300))
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
+    model = _random_dit(config, seed)
     _random_biases(model.diffusion_model, seed)
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(PixArtTokenizer, pixart_te(dtype_t5=torch.float32)),
-                         model_options={"t5xxl_model_config": TINY_T5})
-    init_random(clip.cond_stage_model, seed + 1)
+    clip = _random_clip(PixArtTokenizer, pixart_te(dtype_t5=torch.float32), {"t5xxl_model_config": TINY_T5}, seed)
     return TinyModels(_patcher(model), clip, None)

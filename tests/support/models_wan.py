@@ -9,7 +9,7 @@ import io
 
 import torch
 
-from .models import TINY_T5, TinyModels, _patcher, init_random
+from .models import TINY_T5, TinyModels, _patcher, _random_clip, _random_dit
 
 TINY_UMT5 = dict(TINY_T5, vocab_size=128)
 WORDS = ("a red cat and a blue dog on the grass under a tree photo of an astronaut riding horse in the city at night "
@@ -46,16 +46,11 @@ def _spiece_model() -> bytes:
 
 
 def _clip(seed: int):
-    import comfy.sd
-    import comfy.supported_models_base as smb
     from comfy.text_encoders import wan
 
-    spiece = _spiece_model()
-    clip = comfy.sd.CLIP(target=smb.ClipTarget(wan.WanT5Tokenizer, wan.te(dtype_t5=torch.float32)),
-                         tokenizer_data={"spiece_model": torch.frombuffer(bytearray(spiece), dtype=torch.uint8)},
-                         model_options={"umt5xxl_model_config": TINY_UMT5})
-    init_random(clip.cond_stage_model, seed + 1)
-    return clip
+    spiece = torch.frombuffer(bytearray(_spiece_model()), dtype=torch.uint8)
+    return _random_clip(wan.WanT5Tokenizer, wan.te(dtype_t5=torch.float32), {"umt5xxl_model_config": TINY_UMT5},
+                        seed, tokenizer_data={"spiece_model": spiece})
 
 
 def tiny_wan(seed: int = 0, image_to_video: bool = False) -> TinyModels:
@@ -67,8 +62,6 @@ def tiny_wan(seed: int = 0, image_to_video: bool = False) -> TinyModels:
         config = sm.WAN21_I2V(dict(TINY_WAN, model_type="i2v", in_dim=36))
     else:
         config = sm.WAN21_T2V(dict(TINY_WAN))
-    config.set_inference_dtype(torch.float32, None)
-    model = config.get_model({})
-    init_random(model.diffusion_model, seed, scale=0.1)
+    model = _random_dit(config, seed)
     _perturb(model.diffusion_model, seed)
     return TinyModels(_patcher(model), _clip(seed), None)
