@@ -17,28 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pytest
-from safetensors.torch import save_file
 
 from support import model_files
+from support.server_graphs import add_saved_branches, api_prompt, branch_change
 
 PROMPT = "a red cat to the left of a blue dog"
 NEGATIVE = "blurry, low quality"
 TINY_LOADER = "SpaceTimeTestTinyCheckpoint"      # support/server_nodes/spacetime_tiny_models
-TAESD4_FILE = "random_taesd4.safetensors"
-
-
-def write_taesd4(folder: Path) -> str:
-    """A random TAESD with 4 latent channels in folder (its models/vae): PixArt's latents."""
-    from comfy.taesd.taesd import TAESD
-
-    from support.models import init_random
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tensors = init_random(TAESD(latent_channels=4), 2, scale=0.1).state_dict()
-    save_file({k: v.detach().half().contiguous() for k, v in tensors.items()}, str(folder / TAESD4_FILE))
-    return TAESD4_FILE
 
 
 def _has_anima() -> bool:
@@ -57,7 +43,7 @@ class Family:
 
 FAMILIES = {
     # the tiny PixArt's 8 x 8 patches: 384 px is a 6 x 6 token grid (its position embedding needs a latent over 32)
-    "pixart": Family(384, "EmptyLatentImage", write_taesd4),
+    "pixart": Family(384, "EmptyLatentImage", model_files.write_taesd4),
     "cosmos": Family(128, "EmptySD3LatentImage", model_files.write_wan21_vae),
     "anima": Family(64, "EmptySD3LatentImage", model_files.write_wan21_vae, available=_has_anima),
 }
@@ -83,14 +69,6 @@ def xattn_server(comfy, tmp_path_factory):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _with_defaults(object_info: dict, class_type: str, inputs: dict) -> dict:
-    """The node's required widget inputs at their defaults, then `inputs` (what a new node holds in the UI)."""
-    required = object_info[class_type]["input"]["required"]
-    out = {name: spec[1]["default"] for name, spec in required.items()
-           if len(spec) > 1 and isinstance(spec[1], dict) and "default" in spec[1]}
-    return {**out, **inputs}
-
-
 def family_prompt(object_info: dict, family: str, vae_name: str) -> dict:
     """The family's graph, a patched and a vanilla branch on the same seed, each saved by a SaveImage."""
     spec = FAMILIES[family]
@@ -107,22 +85,8 @@ def family_prompt(object_info: dict, family: str, vae_name: str) -> dict:
         "negative": ("CLIPTextEncode", {"clip": clip, "text": NEGATIVE}),
         "latent": (spec.latent, {"width": spec.size, "height": spec.size, "batch_size": 1}),
     }
-    for branch, model in (("patched", ["patch", 0]), ("vanilla", ["unet", 0])):
-        nodes[f"{branch}_ks"] = ("KSampler", {
-            "model": model, "seed": 7, "steps": 2, "cfg": 4.0, "sampler_name": "euler", "scheduler": "simple",
-            "denoise": 1.0, "positive": ["text", 0], "negative": ["negative", 0], "latent_image": ["latent", 0]})
-        nodes[f"{branch}_decode"] = ("VAEDecode", {"samples": [f"{branch}_ks", 0], "vae": ["vae", 0]})
-        nodes[f"{branch}_save"] = ("SaveImage", {"images": [f"{branch}_decode", 0],
-                                                 "filename_prefix": f"spacetime_tests/{family}_{branch}"})
-    return {node_id: {"class_type": kind, "inputs": _with_defaults(object_info, kind, inputs)}
-            for node_id, (kind, inputs) in nodes.items()}
-
-
-def _inside(boxes: list[list[float]], size: int) -> np.ndarray:
-    mask = np.zeros((size, size), dtype=bool)
-    for x0, y0, x1, y1 in boxes:
-        mask[round(y0 * size):round(y1 * size), round(x0 * size):round(x1 * size)] = True
-    return mask
+    add_saved_branches(nodes, family, 4.0, ["text", 0], ["negative", 0])
+    return api_prompt(object_info, nodes)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -134,14 +98,7 @@ def test_the_patch_runs_end_to_end_on_the_server(xattn_server, family):
     prompt = family_prompt(server.get_json("/object_info"), family, vaes[family])
     history, messages = server.run_prompt(prompt, timeout=900)
     assert history.get("status", {}).get("status_str") == "success", [m for m in messages if "error" in m["type"]]
-    outputs = history["outputs"]
-    boxes = [o["box"] for o in outputs["layout"]["spacetime_layout"][0]["objects"]]
-    assert len(boxes) == 2, boxes
-    patched, vanilla = (server.image(outputs[f"{b}_save"]["images"][0]) for b in ("patched", "vanilla"))
-    assert patched.shape == vanilla.shape == (spec.size, spec.size, 3)
-    assert vanilla.std() > 0.01, "the vanilla image is flat: the random model or VAE gives nothing to compare"
-    inside = _inside(boxes, spec.size)
-    change = np.abs(patched - vanilla).mean(axis=-1)
+    change, inside = branch_change(server, history["outputs"], spec.size)
     # the vanilla branch is deterministic, so any change is the patch's; the tiny Cosmos-Predict2 through its random
     # VAE moves the boxes by under 2 levels of 255 on average, so the floor is 1 level, and the boxes must change more
     # than the rest of the image (which changes only through the later blocks' self-attention)

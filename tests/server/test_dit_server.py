@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pytest
 
 from support import model_files
+from support.server_graphs import add_saved_branches, api_prompt, branch_change
 
 PROMPT = "a red cat to the left of a blue dog"
 TINY_LOADER = "SpaceTimeTestTinyCheckpoint"      # support/server_nodes/spacetime_tiny_models
@@ -87,14 +87,6 @@ def dit_server(comfy, tmp_path_factory):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _with_defaults(object_info: dict, class_type: str, inputs: dict) -> dict:
-    """The node's required widget inputs at their defaults, then `inputs` (what a new node holds in the UI)."""
-    required = object_info[class_type]["input"]["required"]
-    out = {name: spec[1]["default"] for name, spec in required.items()
-           if len(spec) > 1 and isinstance(spec[1], dict) and "default" in spec[1]}
-    return {**out, **inputs}
-
-
 def family_prompt(object_info: dict, family: str, files: dict[str, str]) -> dict:
     """The family's graph, a patched and a vanilla branch on the same seed, each saved by a SaveImage."""
     spec = FAMILIES[family]
@@ -123,23 +115,8 @@ def family_prompt(object_info: dict, family: str, files: dict[str, str]) -> dict
         nodes["negative"] = ("ConditioningZeroOut", {"conditioning": ["text", 0]})
     else:
         nodes["negative"] = ("CLIPTextEncode", {"clip": clip, "text": spec.negative})
-    for branch, model in (("patched", ["patch", 0]), ("vanilla", ["unet", 0])):
-        nodes[f"{branch}_ks"] = ("KSampler", {
-            "model": model, "seed": 7, "steps": 2, "cfg": spec.cfg, "sampler_name": "euler",
-            "scheduler": "simple", "denoise": 1.0, "positive": positive, "negative": ["negative", 0],
-            "latent_image": ["latent", 0]})
-        nodes[f"{branch}_decode"] = ("VAEDecode", {"samples": [f"{branch}_ks", 0], "vae": ["vae", 0]})
-        nodes[f"{branch}_save"] = ("SaveImage", {"images": [f"{branch}_decode", 0],
-                                                 "filename_prefix": f"spacetime_tests/{family}_{branch}"})
-    return {node_id: {"class_type": kind, "inputs": _with_defaults(object_info, kind, inputs)}
-            for node_id, (kind, inputs) in nodes.items()}
-
-
-def _inside(boxes: list[list[float]], size: int) -> np.ndarray:
-    mask = np.zeros((size, size), dtype=bool)
-    for x0, y0, x1, y1 in boxes:
-        mask[round(y0 * size):round(y1 * size), round(x0 * size):round(x1 * size)] = True
-    return mask
+    add_saved_branches(nodes, family, spec.cfg, positive, ["negative", 0])
+    return api_prompt(object_info, nodes)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -153,12 +130,5 @@ def test_the_patch_runs_end_to_end_on_the_server(dit_server, family):
         assert "the patch does not know this model" in errors[0]["exception_message"], errors
         return
     assert history.get("status", {}).get("status_str") == "success", [m for m in messages if "error" in m["type"]]
-    outputs = history["outputs"]
-    boxes = [o["box"] for o in outputs["layout"]["spacetime_layout"][0]["objects"]]
-    assert len(boxes) == 2, boxes
-    patched, vanilla = (server.image(outputs[f"{b}_save"]["images"][0]) for b in ("patched", "vanilla"))
-    assert patched.shape == vanilla.shape == (SIZE, SIZE, 3)
-    assert vanilla.std() > 0.01, "the vanilla image is flat: the random model or VAE gives nothing to compare"
-    inside = _inside(boxes, SIZE)
-    change = np.abs(patched - vanilla).mean(axis=-1)
+    change, inside = branch_change(server, history["outputs"], SIZE)
     assert change[inside].mean() > 0.01, f"the patch left the boxes as vanilla drew them ({change[inside].mean()})"

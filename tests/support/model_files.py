@@ -24,6 +24,7 @@ from safetensors.torch import save_file
 from .models import TINY_SD3, init_random
 
 CLIP_L_FILE = "random_clip_l.safetensors"
+TAESD4_FILE = "random_taesd4.safetensors"
 TAESD16_FILE = "random_taesd16.safetensors"
 WAN21_VAE_FILE = "random_wan21_vae.safetensors"
 FLUX_HEAD_DIM = 128  # sum of Flux.1's rope axes (16, 56, 56), which every core's detector assumes
@@ -61,13 +62,23 @@ def write_clip_l(folder: Path) -> str:
     return CLIP_L_FILE
 
 
+def _write_taesd(folder: Path, latent_channels: int, name: str) -> str:
+    from comfy.taesd.taesd import TAESD
+
+    _save(init_random(TAESD(latent_channels=latent_channels), 2, scale=0.1).state_dict(), folder / name)
+    return name
+
+
 def write_taesd16(folder: Path) -> str:
     """A random TAESD with 16 latent channels in folder (its models/vae): the VAE of the families with image-shaped
     16-channel latents (Flux, SD3, Z-Image)."""
-    from comfy.taesd.taesd import TAESD
+    return _write_taesd(folder, 16, TAESD16_FILE)
 
-    _save(init_random(TAESD(latent_channels=16), 2, scale=0.1).state_dict(), folder / TAESD16_FILE)
-    return TAESD16_FILE
+
+def write_taesd4(folder: Path) -> str:
+    """A random TAESD with 4 latent channels in folder (its models/vae): PixArt's (its latents are SD1.5's or
+    SDXL's)."""
+    return _write_taesd(folder, 4, TAESD4_FILE)
 
 
 def write_wan21_vae(folder: Path) -> str:
