@@ -42,7 +42,7 @@ def apply_patch(model: Any, regions: Regions, weights: StepWeights, config: Patc
 
     found = family_of(model)
     if found is None:
-        raise ValueError(f"{node}: the patch does not know this model ({_model_class(model)}): it finds no "
+        raise ValueError(f"{node}: the patch does not know this model ({model_class(model)}): it finds no "
                          f"attention layers where text meets image. Supported: {supported()}.")
     family, layers = found
     widths = family.context_dims(model, layers)
@@ -75,7 +75,8 @@ def family_name(model: Any) -> str | None:
     return found[0].NAME if found is not None else None
 
 
-def _model_class(model: Any) -> str:
+def model_class(model: Any) -> str:
+    """The class name users know the model by (the diffusion model's, e.g. ``WanModel``), for messages."""
     inner = getattr(getattr(model, "model", None), "diffusion_model", None)
     return type(inner).__name__ if inner is not None else type(model).__name__
 

@@ -14,7 +14,7 @@ from ..spacetime.combine import MODES
 from ..spacetime.masks import SHAPES
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from ..bridge import autograd, clip_models, memory, sampling, vae as vae_io
-from ..bridge.patch import apply_patch, family_name, find_runtime
+from ..bridge.patch import apply_patch, family_name, find_runtime, model_class
 from ..bridge.probe import install_probe
 from ..bridge.runtime import PatchConfig
 from ..bridge.tokenizer import phrase_token_positions
@@ -161,7 +161,7 @@ def _optimise(model, regions, positive, negative, latent, seed, steps, cfg, samp
     family = family_name(model)
     if family is not None and family not in OPTIMISABLE_FAMILIES:
         raise ValueError(f"{NAME}: works on UNet models (SD1.x, SD2.x, SDXL); this model is a {family} DiT "
-                         f"({type(model.model.diffusion_model).__name__}). Give it weights from Step Weights "
+                         f"({model_class(model)}). Give it weights from Step Weights "
                          "Schedule instead.")
     config = PatchConfig(mode=mode, mask_shape=mask_shape)
     patched, runtime = apply_patch(model, regions, StepWeights(weights), config, node=NAME)

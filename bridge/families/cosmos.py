@@ -31,12 +31,12 @@ from typing import Any, Callable
 import torch
 
 from ...spacetime import combine as st_combine
-from ...spacetime.blocks import parse_blocks
 from ...spacetime.frames import TimeScale
 from ..call_facts import Skip
 from ..runtime import SpaceTimeRuntime
 from . import video
 from .cross_attention import Projections, projection_ops
+from .hooks import SharedHook, block_cross_attention, patch_cross_attention
 
 NAME = "cosmos"
 SUPPORTED = "Cosmos-Predict2 (text-to-image, video) and Anima (Anima on cores that have it, e.g. ComfyUI 0.33.0)"
@@ -67,7 +67,7 @@ def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Modul
     model = _diffusion_model(model_patcher)
     if model is None:
         return {}
-    return {("double", i): block.cross_attn for i, block in enumerate(model.blocks)}
+    return block_cross_attention(model)
 
 
 def context_dims(model_patcher: Any, layers: dict) -> set[int]:
@@ -146,14 +146,7 @@ def token_grid(x: torch.Tensor, model: Any) -> video.VideoGrid:
     return video.video_grid(x, (int(model.patch_temporal), p, p), TIME)
 
 
-class _Hook:
-    """Base of the callables stored on the patcher; deep copies (ModelPatcher.clone) share the state."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class CrossAttentionHook(_Hook):
+class CrossAttentionHook(SharedHook):
     """Object patch on one block's ``cross_attn.forward``: the layer's own output plus the SpaceTime term on its
     cond rows."""
 
@@ -188,22 +181,10 @@ def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
 
     model = clone.model.diffusion_model
     _check_text(model, runtime)
-    if runtime.config.region_attention != "open":
-        runtime.warn_once("cosmos_region_attention", "region_attention applies to joint-attention DiTs; Cosmos "
-                                                     "and Anima keep their image self-attention as it is")
-    try:
-        blocks = parse_blocks(runtime.config.blocks, {"double": len(model.blocks)})
-    except ValueError as err:
-        raise ValueError(f"blocks: {err}") from None
     if _is_anima(model):      # the layers read the local prompts through the model's adapter (`build_ops`)
         text = AnimaText(model, runtime.regions.extras, runtime.regions.empty_extras)
         runtime.layers = {key: AnimaLayer(attn, text) for key, attn in runtime.layers.items()}
-    for i, block in enumerate(model.blocks):
-        if blocks is not None and ("double", i) not in blocks:
-            continue
-        name = f"diffusion_model.blocks.{i}.cross_attn.forward"
-        attn = block.cross_attn
-        previous = clone.object_patches.get(name) or functools.partial(type(attn).forward, attn)
-        clone.add_object_patch(name, CrossAttentionHook(runtime, ("double", i), int(attn.n_heads), previous))
+    patch_cross_attention(clone, runtime, "Cosmos-Predict2 / Anima",
+                          lambda key, attn, previous: CrossAttentionHook(runtime, key, int(attn.n_heads), previous))
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY,
                                video.GridWrapper(GRID_KEY, functools.partial(token_grid, model=model)))

@@ -21,7 +21,6 @@ read at its own length, through the caption embedder, as the prompt is. Layers a
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -29,10 +28,10 @@ from typing import Any, Callable
 import torch
 
 from ...spacetime import combine as st_combine
-from ...spacetime.blocks import parse_blocks
 from ..call_facts import CallFacts, Skip, split_chunks
 from ..runtime import SpaceTimeRuntime
 from .cross_attention import Projections, projection_ops
+from .hooks import SharedHook, block_cross_attention, chain_object_patch, patch_cross_attention
 
 NAME = "pixart"
 SUPPORTED = "PixArt-Alpha and PixArt-Sigma"
@@ -50,7 +49,7 @@ def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Modul
     model = _diffusion_model(model_patcher)
     if model is None:
         return {}
-    return {("double", i): block.cross_attn for i, block in enumerate(model.blocks)}
+    return block_cross_attention(model)
 
 
 def context_dims(model_patcher: Any, layers: dict) -> set[int]:
@@ -88,14 +87,7 @@ def token_grid(x: torch.Tensor, model: Any) -> tuple[int, int]:
     return math.ceil(int(x.shape[-2]) / p), math.ceil(int(x.shape[-1]) / p)
 
 
-class _Hook:
-    """Base of the callables stored on the patcher; deep copies (ModelPatcher.clone) share the state."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class CallState(_Hook):
+class CallState(SharedHook):
     """The model call in progress on one patched clone: ``(transformer options, token grid)``, or None between
     calls."""
 
@@ -103,7 +95,7 @@ class CallState(_Hook):
         self.call: tuple[dict, tuple[int, int]] | None = None
 
 
-class ForwardHook(_Hook):
+class ForwardHook(SharedHook):
     """Object patch on the diffusion model's ``forward``: holds the call's options and grid while it runs."""
 
     def __init__(self, model: Any, state: CallState, previous: Callable):
@@ -131,7 +123,7 @@ def read_call(layer: Any, heads: int, hidden: torch.Tensor, call: tuple[dict, tu
                      heads=heads, attn_precision=None, sigmas=options.get("sigmas"))
 
 
-class CrossAttentionHook(_Hook):
+class CrossAttentionHook(SharedHook):
     """Object patch on one block's ``cross_attn.forward``: the layer's own output plus the SpaceTime term on its
     cond rows."""
 
@@ -152,22 +144,9 @@ class CrossAttentionHook(_Hook):
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     """Object patches on the selected blocks' cross-attention and on the diffusion model's forward of the clone."""
     model = clone.model.diffusion_model
-    if runtime.config.region_attention != "open":
-        runtime.warn_once("pixart_region_attention", "region_attention applies to joint-attention DiTs; PixArt "
-                                                     "keeps its image self-attention as it is")
-    try:
-        blocks = parse_blocks(runtime.config.blocks, {"double": len(model.blocks)})
-    except ValueError as err:
-        raise ValueError(f"blocks: {err}") from None
     runtime.layers = {key: PixArtLayer(attn, model.y_embedder) for key, attn in runtime.layers.items()}
     state = CallState()
-    for i, block in enumerate(model.blocks):
-        if blocks is not None and ("double", i) not in blocks:
-            continue
-        name = f"diffusion_model.blocks.{i}.cross_attn.forward"
-        attn = block.cross_attn
-        previous = clone.object_patches.get(name) or functools.partial(type(attn).forward, attn)
-        clone.add_object_patch(name, CrossAttentionHook(runtime, ("double", i), int(attn.num_heads), state, previous))
-    name = "diffusion_model.forward"
-    previous = clone.object_patches.get(name) or functools.partial(type(model).forward, model)
-    clone.add_object_patch(name, ForwardHook(model, state, previous))
+    patch_cross_attention(clone, runtime, "PixArt", lambda key, attn, previous: CrossAttentionHook(
+        runtime, key, int(attn.num_heads), state, previous))
+    chain_object_patch(clone, "diffusion_model.forward", model,
+                       lambda previous: ForwardHook(model, state, previous))

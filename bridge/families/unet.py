@@ -15,6 +15,7 @@ import torch
 from ..call_facts import CallFacts, Skip, split_chunks
 from ..runtime import SpaceTimeRuntime
 from .cross_attention import context_widths, cross_attention_ops
+from .hooks import SharedHook
 
 NAME = "unet"
 SUPPORTED = "SD1.x, SD2.x and SDXL-style UNets"
@@ -86,14 +87,7 @@ def read_call(layer: Any, hidden: torch.Tensor, extra_options: dict) -> CallFact
                      sigmas=extra_options.get("sigmas"))
 
 
-class _Hook:
-    """Base of the callables stored in model_options; deep copies (ModelPatcher.clone) share the state."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class _Handoff(_Hook):
+class _Handoff(SharedHook):
     """Carries h from the input hook to the output hook of the same layer call."""
 
     def __init__(self) -> None:
@@ -101,7 +95,7 @@ class _Handoff(_Hook):
         self.hidden: torch.Tensor | None = None
 
 
-class InputHook(_Hook):
+class InputHook(SharedHook):
     """``attn2_patch``: remembers h = norm2(x) as it enters to_q; changes nothing."""
 
     def __init__(self, handoff: _Handoff):
@@ -112,7 +106,7 @@ class InputHook(_Hook):
         return n, context, value
 
 
-class OutputHook(_Hook):
+class OutputHook(SharedHook):
     """``attn2_output_patch``: adds the SpaceTime term to the cond rows."""
 
     def __init__(self, runtime: SpaceTimeRuntime, handoff: _Handoff):

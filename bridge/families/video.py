@@ -11,6 +11,7 @@ import torch
 
 from ...spacetime.frames import TimeScale
 from ..call_facts import CallFacts, Skip, split_chunks
+from .hooks import SharedHook
 
 
 @dataclass(frozen=True)
@@ -38,16 +39,13 @@ def video_grid(x: torch.Tensor, patch: tuple[int, int, int], scale: TimeScale) -
     return VideoGrid(t, math.ceil(h / ph), math.ceil(w / pw), TimeScale(scale.stride, scale.first_alone, pt))
 
 
-class GridWrapper:
+class GridWrapper(SharedHook):
     """DIFFUSION_MODEL wrapper: puts the call's `VideoGrid` under `key` into (a copy of) the transformer options its
     blocks receive, passed by keyword or, where the model passes them by position, as argument `position` after the
     latent (Wan: 4); deep copies (ModelPatcher.clone) share it."""
 
     def __init__(self, key: str, grid_of: Callable[[torch.Tensor], VideoGrid], position: int | None = None):
         self.key, self.grid_of, self.position = key, grid_of, position
-
-    def __deepcopy__(self, memo):
-        return self
 
     def __call__(self, executor, x, *args, **kwargs):
         positional = "transformer_options" not in kwargs and self.position is not None and len(args) > self.position

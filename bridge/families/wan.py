@@ -30,12 +30,12 @@ from typing import Any, Callable
 import torch
 
 from ...spacetime import combine as st_combine
-from ...spacetime.blocks import parse_blocks
 from ...spacetime.frames import TimeScale
 from ..call_facts import Skip
 from ..runtime import SpaceTimeRuntime
 from . import video
 from .cross_attention import Projections, projection_ops
+from .hooks import SharedHook, patch_cross_attention
 
 NAME = "wan"
 SUPPORTED = "Wan 2.1/2.2 text-to-video and image-to-video (the text cross-attention; the CLIP-image tokens untouched)"
@@ -107,14 +107,7 @@ def image_part(attn: torch.nn.Module, x: torch.Tensor, image: torch.Tensor,
     return attn.o(part) - attn.o(torch.zeros_like(part[:, :1]))
 
 
-class _Hook:
-    """Base of the callables stored on the patcher; deep copies (ModelPatcher.clone) share the state."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class CrossAttentionHook(_Hook):
+class CrossAttentionHook(SharedHook):
     """Object patch on one block's ``cross_attn.forward``: the layer's own output plus the SpaceTime term on its
     cond rows (image-to-video: on the text part, see the module's docstring)."""
 
@@ -148,20 +141,8 @@ def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     import comfy.patcher_extension
 
     model = clone.model.diffusion_model
-    if runtime.config.region_attention != "open":
-        runtime.warn_once("wan_region_attention", "region_attention applies to joint-attention DiTs; Wan keeps its "
-                                                  "video self-attention as it is")
-    try:
-        blocks = parse_blocks(runtime.config.blocks, {"double": len(model.blocks)})
-    except ValueError as err:
-        raise ValueError(f"blocks: {err}") from None
     runtime.layers = {key: WanLayer(attn, model.text_embedding) for key, attn in runtime.layers.items()}
-    for (_, i), layer in runtime.layers.items():
-        if blocks is not None and ("double", i) not in blocks:
-            continue
-        name = f"diffusion_model.blocks.{i}.cross_attn.forward"
-        attn = layer.attn
-        previous = clone.object_patches.get(name) or functools.partial(type(attn).forward, attn)
-        clone.add_object_patch(name, CrossAttentionHook(runtime, ("double", i), attn, previous))
+    patch_cross_attention(clone, runtime, "Wan",
+                          lambda key, attn, previous: CrossAttentionHook(runtime, key, attn, previous))
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY,
                                video.GridWrapper(GRID_KEY, functools.partial(token_grid, model=model), OPTIONS_AT))
