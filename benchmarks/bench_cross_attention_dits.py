@@ -2,8 +2,8 @@
 ConditioningSetMask (issue 17 item 4).
 
 usage: $SPACETIME_HOST_PYTHON benchmarks/bench_cross_attention_dits.py --model cosmos|wan [--width W] [--height H]
-           [--frames F] [--regions 1 2 4] [--repeats 2] [--blocks 2] [--steps 1] [--memory] [--threads N]
-           [--clock wall|cpu]
+           [--frames F] [--regions 1 2 4] [--repeats 2] [--blocks 2] [--steps 1] [--memory]
+           [--memory-regions 4] [--threads N] [--clock wall|cpu] [--profile R] [--flops]
 
 Random weights at the real widths with a few blocks, fp32 on the CPU, sampled by ComfyUI's KSampler (euler) at the
 family's usual CFG with a negative prompt, so every model call batches cond and uncond:
@@ -200,6 +200,45 @@ def child_peak(method: str, model_name: str, blocks: int, r: int, shape, cfg: fl
     return json.loads(lines[-1][5:])
 
 
+def profile(model, patched, positive, negative, shape, cfg: float, top: int = 20) -> None:
+    """torch.profiler on one vanilla and one patched step (each after a warm-up run): the ops whose self CPU time
+    grew most, i.e. where the patch's time goes."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    totals = []
+    for m in (model, patched):
+        sample(m, positive, negative, shape, cfg, 1)
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            sample(m, positive, negative, shape, cfg, 1)
+        totals.append({e.key: (e.self_cpu_time_total / 1e3, e.count) for e in prof.key_averages()})
+    vanilla, patch = totals
+    print(f"\nprofile: self CPU ms, vanilla {sum(v for v, _ in vanilla.values()):.0f}, patched "
+          f"{sum(v for v, _ in patch.values()):.0f}; the {top} ops that grew most")
+    grew = sorted(patch, key=lambda k: patch[k][0] - vanilla.get(k, (0.0, 0))[0], reverse=True)[:top]
+    for key in grew:
+        (pt, pc), (vt, vc) = patch[key], vanilla.get(key, (0.0, 0))
+        print(f"  {key:42s} {vt:10.1f} ({vc:5d}) -> {pt:10.1f} ({pc:5d})  +{pt - vt:.1f}")
+
+
+def flops(model, positive, negative, shape, cfg: float, patched: dict) -> None:
+    """FLOPs of one step (torch's FlopCounterMode: matmuls, attention, convolutions), vanilla and each patched model:
+    what the patch adds, independent of the machine's load (the per-run work, e.g. the local keys and values, counts
+    in full, as in a one-step run)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def count(m) -> int:
+        with FlopCounterMode(display=False) as counter:
+            sample(m, positive, negative, shape, cfg, 1)
+        return counter.get_total_flops()
+
+    base = count(model)
+    print(f"\nflops: vanilla {base / 1e12:.3f} TFLOP per step")
+    for name, m in patched.items():
+        n = count(m)
+        print(f"  {name:26s} {n / base:.4f}x  (+{(n - base) / 1e9:.1f} GFLOP)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=sorted(MODELS), required=True)
@@ -212,6 +251,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1, help="euler steps per timed run (times are per step)")
     parser.add_argument("--cfg", type=float, help="default: the family's usual (cosmos 4, wan 6)")
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--memory-regions", type=int, nargs="+", help="R measured by --memory (default: --regions)")
+    parser.add_argument("--profile", type=int, metavar="R",
+                        help="instead of timing: profile one vanilla and one patched step at R regions")
+    parser.add_argument("--flops", action="store_true",
+                        help="instead of timing: count one step's FLOPs, vanilla and patched at each R")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="cpu: this process's CPU time, which other jobs on a shared machine barely move (with "
                              "one torch thread it is the step's work); wall: elapsed time")
@@ -233,6 +277,14 @@ def main() -> None:
           f"{args.clock} clock, {spec['name']}: {args.blocks} blocks at width {spec['config'][spec['width_key']]}, "
           f"{width} x {height} x {frames} frames (latent {list(shape)}, {tokens} image tokens), cfg {cfg}, "
           f"{args.steps} euler step(s) per run", flush=True)
+    if args.profile:
+        patched = ps.patch(host, model, regions(host, args.model, args.profile, gen))
+        profile(model, patched, positive, negative, shape, cfg)
+        return
+    if args.flops:
+        flops(model, positive, negative, shape, cfg,
+              {f"patch R={r}": ps.patch(host, model, regions(host, args.model, r, gen)) for r in args.regions})
+        return
     methods = methods_for(host, ps, model, args.model, positive, args.regions, shape, gen)
     t0 = time.perf_counter()
     sample(model, positive, negative, shape, cfg, 1)                            # warm-up
@@ -249,7 +301,7 @@ def main() -> None:
         grown = base["peak_kib"] - base["before_kib"]
         print(f"  memory: vanilla peak {base['peak_kib'] / 2**20:.2f} GiB (+{grown / 2**20:.2f} GiB sampling)",
               flush=True)
-        for r in args.regions:
+        for r in args.memory_regions or args.regions:
             for method in (f"patch R={r}",) + ((f"ConditioningSetMask R={r}",) if r == CSM_REGIONS else ()):
                 peak = child_peak(method, args.model, args.blocks, r, shape, cfg, args.threads)
                 print(f"  memory {method:26s} peak {peak['peak_kib'] / base['peak_kib']:.3f}x", flush=True)

@@ -100,6 +100,7 @@ class RunState:
     device_tables: dict[tuple[int, str], ProgressTable] = field(default_factory=dict)
     device_values: dict[tuple[int, str], torch.Tensor] = field(default_factory=dict)
     embeddings: dict[tuple[str, torch.dtype], list[torch.Tensor]] = field(default_factory=dict)
+    empty: dict[tuple[str, torch.dtype], torch.Tensor] = field(default_factory=dict)
     layer_ops: dict[tuple, st_combine.LayerOps] = field(default_factory=dict)
     call: CallWeights | None = None
     device_weights: DeviceWeights | None = None
@@ -136,6 +137,9 @@ class SpaceTimeRuntime:
         self.weights = weights                          # absolute, one row per region
         self.config = config
         self.trace: list[AppliedCall] | None = None     # set to a list to record every application
+        # set by a family whose layers read the text through one map of the model's (Wan: text_embedding): a prompt's
+        # embedding -> the context every layer reads, applied once per run rather than per layer
+        self.text_context: Callable[[torch.Tensor], torch.Tensor] | None = None
         self._build_ops = build_ops
         self._resolutions = ResolutionCache()
         self._run = RunState()
@@ -336,14 +340,28 @@ class SpaceTimeRuntime:
         return plan
 
     def embeddings_on(self, device: Any, dtype: torch.dtype) -> list[torch.Tensor]:
-        """The local embeddings on `device` in `dtype`, copied once per run."""
+        """The local embeddings on `device` in `dtype` (through `text_context` where set), made once per run."""
         key = (str(device), dtype)
         embeddings = self._run.embeddings.get(key)
         if embeddings is None:
-            embeddings = [e.to(device=device, dtype=dtype) for e in self.regions.embeddings]
+            embeddings = [self._context(e, device, dtype) for e in self.regions.embeddings]
             if self.in_run:
                 self._run.embeddings[key] = embeddings
         return embeddings
+
+    def empty_on(self, device: Any, dtype: torch.dtype) -> torch.Tensor:
+        """The empty prompt's embedding as `embeddings_on` gives the local ones, made once per run when needed."""
+        key = (str(device), dtype)
+        empty = self._run.empty.get(key)
+        if empty is None:
+            empty = self._context(self.regions.empty, device, dtype)
+            if self.in_run:
+                self._run.empty[key] = empty
+        return empty
+
+    def _context(self, embedding: torch.Tensor, device: Any, dtype: torch.dtype) -> torch.Tensor:
+        moved = embedding.to(device=device, dtype=dtype)
+        return moved if self.text_context is None else self.text_context(moved)
 
     # per layer ------------------------------------------------------------------------------------------
     def layer_ops(self, layer: LayerKey, heads: int, attn_precision: Any, device: Any,
@@ -357,7 +375,8 @@ class SpaceTimeRuntime:
         if ops is not None:
             return ops
         embeddings = self.embeddings_on(device, dtype)
-        ops = self._build_ops(module, heads, attn_precision, device, dtype, embeddings, lambda: self.regions.empty)
+        ops = self._build_ops(module, heads, attn_precision, device, dtype, embeddings,
+                              lambda: self.empty_on(device, dtype))
         if self.in_run:
             self._run.layer_ops[key] = ops
         return ops

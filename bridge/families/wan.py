@@ -4,7 +4,8 @@ from the video tokens, keys and values from the text alone, no positions on the 
 ``v``/``o`` have biases, and queries and keys get an RMSNorm over the whole width (not per head), which the local
 keys get too. The text reaches it through the model's ``text_embedding`` MLP (UMT5-XXL's 4096 -> the model's
 width), inside the model: each local prompt and the empty prompt go through it too, shaped as UMT5 encodes them
-(padded with zeroed embeddings to >= 512 tokens, which the MLP's biases turn into keys like the prompt's padding).
+(padded with zeroed embeddings to >= 512 tokens, which the MLP's biases turn into keys like the prompt's padding),
+once per run for all layers (`SpaceTimeRuntime.text_context`), as the model embeds its prompt once per call.
 
 Image-to-video (`WanI2VCrossAttention`) prepends 257 CLIP-image tokens to the context, read by their own
 ``k_img``/``v_img``: ``o(attn(q, text) + attn(q, image))``. The patch acts on the text part only: a local prompt
@@ -24,7 +25,6 @@ alone. Layers are keyed ``("double", i)``, so the ``blocks`` setting reads ``d0-
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -73,26 +73,14 @@ def context_dims(model_patcher: Any, layers: dict) -> set[int]:
     return {int(_diffusion_model(model_patcher).text_embedding[0].in_features)}
 
 
-@dataclass(eq=False)
-class WanLayer:
-    """A Wan cross-attention layer as the runtime sees it: its module and the model's text MLP in front of it."""
-    attn: torch.nn.Module
-    text_embedding: torch.nn.Module
-
-
-def build_ops(layer: WanLayer, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
+def build_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
               embeddings: list[torch.Tensor], empty: Callable[[], torch.Tensor]) -> st_combine.LayerOps:
-    """`LayerOps` of one cross-attention layer: the local prompts through the model's text MLP, then its ``k``/``v``
-    (keys RMS-normalised), queries through ``q`` and its RMSNorm, output through ``o``."""
-    attn, embed = layer.attn, layer.text_embedding
-
-    def context(e: torch.Tensor) -> torch.Tensor:
-        return embed(e.to(device=device, dtype=dtype))
-
+    """`LayerOps` of one cross-attention layer: the local prompts (already through the model's text MLP, see
+    `install`) through its ``k``/``v`` (keys RMS-normalised), queries through ``q`` and its RMSNorm, output through
+    ``o``."""
     proj = Projections(lambda x: attn.norm_q(attn.q(x)), lambda c: attn.norm_k(attn.k(c)), attn.v, attn.o,
                        (attn.q, attn.norm_q, attn.o))
-    return projection_ops(proj, heads, attn_precision, device, dtype, [context(e) for e in embeddings],
-                          lambda: context(empty()))
+    return projection_ops(proj, heads, attn_precision, device, dtype, embeddings, empty)
 
 
 def image_part(attn: torch.nn.Module, x: torch.Tensor, image: torch.Tensor,
@@ -141,7 +129,7 @@ def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     import comfy.patcher_extension
 
     model = clone.model.diffusion_model
-    runtime.layers = {key: WanLayer(attn, model.text_embedding) for key, attn in runtime.layers.items()}
+    runtime.text_context = model.text_embedding     # the local prompts' contexts, once per run for every layer
     patch_cross_attention(clone, runtime, "Wan",
                           lambda key, attn, previous: CrossAttentionHook(runtime, key, attn, previous))
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY,
