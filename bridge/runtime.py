@@ -139,7 +139,9 @@ class SpaceTimeRuntime:
         self.trace: list[AppliedCall] | None = None     # set to a list to record every application
         # set by a family whose layers read the text through one map of the model's (Wan: text_embedding): a prompt's
         # embedding -> the context every layer reads, applied once per run rather than per layer
-        self.text_context: Callable[[torch.Tensor], torch.Tensor] | None = None
+        # the context a model reads for a text, from its embedding and the encoder's other outputs (Wan's text
+        # MLP, Anima's LLM adapter); None: the embedding itself
+        self.text_context: Callable[[torch.Tensor, dict[str, torch.Tensor]], torch.Tensor] | None = None
         self._build_ops = build_ops
         self._resolutions = ResolutionCache()
         self._run = RunState()
@@ -344,7 +346,8 @@ class SpaceTimeRuntime:
         key = (str(device), dtype)
         embeddings = self._run.embeddings.get(key)
         if embeddings is None:
-            embeddings = [self._context(e, device, dtype) for e in self.regions.embeddings]
+            embeddings = [self._context(e, x, device, dtype)
+                          for e, x in zip(self.regions.embeddings, self.regions.extras)]
             if self.in_run:
                 self._run.embeddings[key] = embeddings
         return embeddings
@@ -354,14 +357,15 @@ class SpaceTimeRuntime:
         key = (str(device), dtype)
         empty = self._run.empty.get(key)
         if empty is None:
-            empty = self._context(self.regions.empty, device, dtype)
+            empty = self._context(self.regions.empty, self.regions.empty_extras, device, dtype)
             if self.in_run:
                 self._run.empty[key] = empty
         return empty
 
-    def _context(self, embedding: torch.Tensor, device: Any, dtype: torch.dtype) -> torch.Tensor:
+    def _context(self, embedding: torch.Tensor, extras: dict[str, torch.Tensor], device: Any,
+                 dtype: torch.dtype) -> torch.Tensor:
         moved = embedding.to(device=device, dtype=dtype)
-        return moved if self.text_context is None else self.text_context(moved)
+        return moved if self.text_context is None else self.text_context(moved, extras)
 
     # per layer ------------------------------------------------------------------------------------------
     def layer_ops(self, layer: LayerKey, heads: int, attn_precision: Any, device: Any,

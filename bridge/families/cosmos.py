@@ -20,12 +20,11 @@ result with zeros to 512. The projections have no bias and RMSNorm(0) = 0, so th
 values: logit-0 sinks that take a share of every query's attention and add nothing. Each local prompt and the empty
 prompt are shaped as the prompt is, so their attention has the sink the model was trained with: Cosmos's encoder
 pads them already; Anima's go through the model's own ``preprocess_text_embeds`` (adapter, weights, padding) with
-the weights as loaded for sampling, where each layer's local keys and values are built (once per layer and run).
+the weights as loaded for sampling, once per run for every layer (``SpaceTimeRuntime.text_context``).
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -79,41 +78,16 @@ def context_dims(model_patcher: Any, layers: dict) -> set[int]:
     return {int(a.k_proj.in_features) for a in layers.values()}
 
 
-@dataclass(eq=False)
-class AnimaLayer:
-    """An Anima cross-attention layer as the runtime sees it: its module and how the patch's texts reach it."""
-    attn: torch.nn.Module
-    text: AnimaText
-
-
-class AnimaText:
-    """The contexts Anima's cross-attention reads for the local prompts and the empty prompt: each through the
-    model's ``preprocess_text_embeds`` as ComfyUI's ``extra_conds`` sends the prompt (LLM adapter on the Qwen3
-    embedding and the T5 ids, times the T5 weights, zero-padded to 512). Built where a layer's local keys and values
-    are (once per layer and run, with the weights as loaded for sampling; the adapter is small next to a step), so
-    nothing outlives the run."""
-
-    def __init__(self, model: Any, extras: list[dict[str, torch.Tensor]], empty_extras: dict[str, torch.Tensor]):
-        self.model = model
-        self.extras = extras
-        self.empty_extras = empty_extras
-
-    def __deepcopy__(self, memo):
-        return self
-
-    def local(self, embeddings: list[torch.Tensor], device: Any, dtype: torch.dtype) -> list[torch.Tensor]:
-        return [self._adapt(e, x, device, dtype) for e, x in zip(embeddings, self.extras)]
-
-    def empty(self, embedding: torch.Tensor, device: Any, dtype: torch.dtype) -> torch.Tensor:
-        return self._adapt(embedding, self.empty_extras, device, dtype)
-
-    def _adapt(self, embedding: torch.Tensor, extras: dict[str, torch.Tensor], device: Any,
-               dtype: torch.dtype) -> torch.Tensor:
-        ids = extras[ANIMA_IDS].unsqueeze(0).to(device)
-        weights = extras.get(ANIMA_WEIGHTS)
-        if weights is not None:
-            weights = weights.unsqueeze(0).unsqueeze(-1).to(device=device, dtype=dtype)
-        return self.model.preprocess_text_embeds(embedding.to(device=device, dtype=dtype), ids, t5xxl_weights=weights)
+def anima_context(model: Any, embedding: torch.Tensor, extras: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The context Anima's cross-attention reads for a text, as ComfyUI's ``extra_conds`` sends the prompt: the
+    model's ``preprocess_text_embeds`` (LLM adapter on the Qwen3 embedding and the T5 ids, times the T5 weights,
+    zero-padded to 512). The runtime makes it once per run for every layer (``text_context``), with the weights as
+    loaded for sampling, so nothing outlives the run."""
+    ids = extras[ANIMA_IDS].unsqueeze(0).to(embedding.device)
+    weights = extras.get(ANIMA_WEIGHTS)
+    if weights is not None:
+        weights = weights.unsqueeze(0).unsqueeze(-1).to(device=embedding.device, dtype=embedding.dtype)
+    return model.preprocess_text_embeds(embedding, ids, t5xxl_weights=weights)
 
 
 def _per_head(proj: torch.nn.Module, norm: torch.nn.Module, heads: int) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -124,17 +98,10 @@ def _per_head(proj: torch.nn.Module, norm: torch.nn.Module, heads: int) -> Calla
     return project
 
 
-def build_ops(layer: Any, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
+def build_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
               embeddings: list[torch.Tensor], empty: Callable[[], torch.Tensor]) -> st_combine.LayerOps:
     """`LayerOps` of one cross-attention layer: queries and keys through the layer's projection and RMSNorm, values
-    and output through its projections; Anima's local prompts first become contexts as its prompt does."""
-    attn, text = (layer.attn, layer.text) if isinstance(layer, AnimaLayer) else (layer, None)
-    if text is not None:
-        embeddings = text.local(embeddings, device, dtype)
-        prompt_empty = empty
-
-        def empty() -> torch.Tensor:
-            return text.empty(prompt_empty(), device, dtype)
+    and output through its projections (Anima's local prompts arrive as contexts, `anima_context`)."""
     proj = Projections(_per_head(attn.q_proj, attn.q_norm, heads), _per_head(attn.k_proj, attn.k_norm, heads),
                        attn.v_proj, attn.output_proj, (attn.q_proj, attn.q_norm, attn.output_proj))
     return projection_ops(proj, heads, attn_precision, device, dtype, embeddings, empty)
@@ -181,9 +148,8 @@ def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
 
     model = clone.model.diffusion_model
     _check_text(model, runtime)
-    if _is_anima(model):      # the layers read the local prompts through the model's adapter (`build_ops`)
-        text = AnimaText(model, runtime.regions.extras, runtime.regions.empty_extras)
-        runtime.layers = {key: AnimaLayer(attn, text) for key, attn in runtime.layers.items()}
+    if _is_anima(model):      # the layers read the local prompts through the model's adapter
+        runtime.text_context = functools.partial(anima_context, model)
     patch_cross_attention(clone, runtime, "Cosmos-Predict2 / Anima",
                           lambda key, attn, previous: CrossAttentionHook(runtime, key, int(attn.n_heads), previous))
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY,

@@ -22,7 +22,6 @@ read at its own length, through the caption embedder, as the prompt is. Layers a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -57,28 +56,15 @@ def context_dims(model_patcher: Any, layers: dict) -> set[int]:
     return {int(_diffusion_model(model_patcher).y_embedder.y_proj.fc1.in_features)}
 
 
-@dataclass(eq=False)
-class PixArtLayer:
-    """A PixArt cross-attention layer as the runtime sees it: its module and the caption embedder its text passes."""
-    attn: torch.nn.Module
-    caption: torch.nn.Module
-
-
-def build_ops(layer: PixArtLayer, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
+def build_ops(attn: torch.nn.Module, heads: int, attn_precision: Any, device: Any, dtype: torch.dtype,
               embeddings: list[torch.Tensor], empty: Callable[[], torch.Tensor]) -> st_combine.LayerOps:
-    """`LayerOps` of one cross-attention layer: the local prompts and the empty prompt through the caption embedder
-    (once per layer and run, with the weights as loaded for sampling), then the layer's own projections."""
-    attn, caption = layer.attn, layer.caption
+    """`LayerOps` of one cross-attention layer: the local prompts and the empty prompt (already through the caption
+    embedder, see `install`) through the layer's own projections."""
     width = int(attn.d_model)
-
-    def text(embedding: torch.Tensor) -> torch.Tensor:
-        return caption(embedding.to(device=device, dtype=dtype), False)
-
     proj = Projections(attn.q_linear, lambda ctx: attn.kv_linear(ctx)[..., :width],
                        lambda ctx: attn.kv_linear(ctx)[..., width:], attn.proj,
                        (attn.q_linear, attn.kv_linear, attn.proj))
-    return projection_ops(proj, heads, attn_precision, device, dtype, [text(e) for e in embeddings],
-                          lambda: text(empty()))
+    return projection_ops(proj, heads, attn_precision, device, dtype, embeddings, empty)
 
 
 def token_grid(x: torch.Tensor, model: Any) -> tuple[int, int]:
@@ -144,7 +130,8 @@ class CrossAttentionHook(SharedHook):
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     """Object patches on the selected blocks' cross-attention and on the diffusion model's forward of the clone."""
     model = clone.model.diffusion_model
-    runtime.layers = {key: PixArtLayer(attn, model.y_embedder) for key, attn in runtime.layers.items()}
+    caption = model.y_embedder         # the local prompts' contexts, once per run for every layer (train=False)
+    runtime.text_context = lambda embedding, extras: caption(embedding, False)
     state = CallState()
     patch_cross_attention(clone, runtime, "PixArt", lambda key, attn, previous: CrossAttentionHook(
         runtime, key, int(attn.num_heads), state, previous))

@@ -129,7 +129,8 @@ def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     import comfy.patcher_extension
 
     model = clone.model.diffusion_model
-    runtime.text_context = model.text_embedding     # the local prompts' contexts, once per run for every layer
+    embed = model.text_embedding          # the local prompts' contexts, once per run for every layer
+    runtime.text_context = lambda embedding, extras: embed(embedding)
     patch_cross_attention(clone, runtime, "Wan",
                           lambda key, attn, previous: CrossAttentionHook(runtime, key, attn, previous))
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, WRAPPER_KEY,

@@ -119,6 +119,26 @@ def test_every_layer_follows_the_equations(comfy, tiny, regs, mode, cfg):
     assert _reference_check(tiny, regs, records, [1.5, 0.7], mode) == len(tiny.model.model.diffusion_model.blocks)
 
 
+@pytest.mark.parametrize("cfg", [4.0, 1.0])
+def test_animas_adapter_reads_each_local_prompt_once_per_run(comfy, tiny, regs, cfg):
+    """Anima's LLM adapter is the model's, not a layer's: each local prompt (and at cfg 1 the empty prompt, the
+    baseline) goes through it once per sampling run, not once per layer and step."""
+    if not _is_anima(tiny):
+        pytest.skip("Cosmos-Predict2 reads T5 directly: no adapter")
+    adapter = tiny.model.model.diffusion_model.llm_adapter
+    calls = []
+    handle = adapter.register_forward_hook(lambda module, args, out: calls.append(1))
+    try:
+        _sample(tiny.model, tiny.clip, cfg=cfg, steps=2)
+        vanilla = len(calls)
+        calls.clear()
+        _sample(_patched(comfy, tiny, regs), tiny.clip, cfg=cfg, steps=2)
+    finally:
+        handle.remove()
+    assert len(tiny.model.model.diffusion_model.blocks) > 1
+    assert len(calls) - vanilla == len(regs.embeddings) + (cfg == 1.0)
+
+
 def test_local_prompts_are_read_as_the_prompt_is_with_its_zero_padding(comfy, tiny, regs):
     """Each local prompt's context has the prompt's 512 tokens, zero past its own (the logit-0 sink the model was
     trained with: RMSNorm(0) = 0 and no biases make those keys and values zero)."""

@@ -155,6 +155,24 @@ def test_local_prompts_are_read_as_the_prompt_is(comfy, tiny, regs):
         assert torch.equal(_caption(tiny, embedding), context)
 
 
+@pytest.mark.parametrize("cfg", [4.0, 1.0])
+def test_local_prompts_go_through_the_caption_embedder_once_per_run(comfy, tiny, regs, cfg):
+    """The caption embedder is the model's, not a layer's: each local prompt (and the empty prompt where it is the
+    baseline) goes through it once per sampling run, not once per layer and step."""
+    embedder = _dit(tiny.model).y_embedder
+    calls = []
+    handle = embedder.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    try:
+        _sample(tiny.model, tiny.clip, cfg=cfg, steps=2)
+        vanilla = len(calls)
+        calls.clear()
+        _sample(_patched(comfy, tiny, regs), tiny.clip, cfg=cfg, steps=2)
+    finally:
+        handle.remove()
+    assert len(_dit(tiny.model).blocks) > 1
+    assert len(calls) - vanilla in (len(regs.embeddings), len(regs.embeddings) + 1)
+
+
 def test_blocks_and_their_errors(comfy, tiny, regs):
     model = _patched(comfy, tiny, regs, blocks="d1")
     rt = ps.runtime(comfy, model, trace=True)
