@@ -17,7 +17,7 @@ import torch
 
 from support import patch_support as ps
 from support import reference as ref
-from support.capture import CrossAttention
+from support.capture import CrossAttention, calls_added
 
 PROMPT = "a red cat and a blue dog"
 SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
@@ -125,18 +125,11 @@ def test_animas_adapter_reads_each_local_prompt_once_per_run(comfy, tiny, regs, 
     baseline) goes through it once per sampling run, not once per layer and step."""
     if not _is_anima(tiny):
         pytest.skip("Cosmos-Predict2 reads T5 directly: no adapter")
-    adapter = tiny.model.model.diffusion_model.llm_adapter
-    calls = []
-    handle = adapter.register_forward_hook(lambda module, args, out: calls.append(1))
-    try:
-        _sample(tiny.model, tiny.clip, cfg=cfg, steps=2)
-        vanilla = len(calls)
-        calls.clear()
-        _sample(_patched(comfy, tiny, regs), tiny.clip, cfg=cfg, steps=2)
-    finally:
-        handle.remove()
+    added = calls_added(tiny.model.model.diffusion_model.llm_adapter,
+                        lambda: _sample(tiny.model, tiny.clip, cfg=cfg, steps=2),
+                        lambda: _sample(_patched(comfy, tiny, regs), tiny.clip, cfg=cfg, steps=2))
     assert len(tiny.model.model.diffusion_model.blocks) > 1
-    assert len(calls) - vanilla == len(regs.embeddings) + (cfg == 1.0)
+    assert added == len(regs.embeddings) + (cfg == 1.0)
 
 
 def test_local_prompts_are_read_as_the_prompt_is_with_its_zero_padding(comfy, tiny, regs):

@@ -15,7 +15,7 @@ import torch
 
 from support import patch_support as ps
 from support import reference as ref
-from support.capture import CrossAttention
+from support.capture import CrossAttention, calls_added
 
 PROMPT = "a red cat and a blue dog"
 SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
@@ -159,18 +159,10 @@ def test_local_prompts_are_read_as_the_prompt_is(comfy, tiny, regs):
 def test_local_prompts_go_through_the_caption_embedder_once_per_run(comfy, tiny, regs, cfg):
     """The caption embedder is the model's, not a layer's: each local prompt (and the empty prompt where it is the
     baseline) goes through it once per sampling run, not once per layer and step."""
-    embedder = _dit(tiny.model).y_embedder
-    calls = []
-    handle = embedder.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
-    try:
-        _sample(tiny.model, tiny.clip, cfg=cfg, steps=2)
-        vanilla = len(calls)
-        calls.clear()
-        _sample(_patched(comfy, tiny, regs), tiny.clip, cfg=cfg, steps=2)
-    finally:
-        handle.remove()
+    added = calls_added(_dit(tiny.model).y_embedder, lambda: _sample(tiny.model, tiny.clip, cfg=cfg, steps=2),
+                        lambda: _sample(_patched(comfy, tiny, regs), tiny.clip, cfg=cfg, steps=2))
     assert len(_dit(tiny.model).blocks) > 1
-    assert len(calls) - vanilla in (len(regs.embeddings), len(regs.embeddings) + 1)
+    assert added in (len(regs.embeddings), len(regs.embeddings) + 1)
 
 
 def test_blocks_and_their_errors(comfy, tiny, regs):

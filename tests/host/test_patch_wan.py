@@ -21,7 +21,7 @@ import torch
 
 from support import patch_support as ps
 from support import reference as ref
-from support.capture import CrossAttention
+from support.capture import CrossAttention, calls_added
 
 PROMPT = "a red cat and a blue dog"
 OTHER = "a blue cat and a red dog"
@@ -214,18 +214,11 @@ def test_local_prompts_are_read_as_the_prompt_is_with_its_padding(comfy, tiny, r
 def test_local_prompts_go_through_the_text_mlp_once_per_run(comfy, tiny, regs, cfg):
     """The model's text MLP is the model's, not a layer's: each local prompt (and at cfg 1 the empty prompt, the
     baseline) goes through it once per sampling run, not once per layer and step."""
-    embed = tiny.model.model.diffusion_model.text_embedding
-    calls = []
-    handle = embed.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
-    try:
-        _sample(tiny.model, tiny.clip, cfg=cfg, steps=2)
-        vanilla = len(calls)
-        calls.clear()
-        _sample(_patched(comfy, tiny.model, regs), tiny.clip, cfg=cfg, steps=2)
-    finally:
-        handle.remove()
+    added = calls_added(tiny.model.model.diffusion_model.text_embedding,
+                        lambda: _sample(tiny.model, tiny.clip, cfg=cfg, steps=2),
+                        lambda: _sample(_patched(comfy, tiny.model, regs), tiny.clip, cfg=cfg, steps=2))
     assert len(tiny.model.model.diffusion_model.blocks) > 1
-    assert len(calls) == vanilla + len(regs.embeddings) + (cfg == 1.0)
+    assert added == len(regs.embeddings) + (cfg == 1.0)
 
 
 def test_blocks_and_their_errors(comfy, tiny, regs):

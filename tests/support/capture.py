@@ -53,6 +53,13 @@ class Calls(Hooks):
             lambda _module, args, kwargs, output: self.calls.append(record(args, kwargs, output)), with_kwargs=True))
 
 
+def calls_added(module: torch.nn.Module, vanilla: Callable[[], Any], patched: Callable[[], Any]) -> int:
+    """How many more times `module` runs during ``patched()`` than during ``vanilla()``."""
+    def count(run: Callable[[], Any]) -> int:
+        return len(Calls(module, lambda *_: None).during(run).calls)
+    return count(patched) - count(vanilla)
+
+
 def first_call(module: torch.nn.Module, run: Callable[[], Any], record: Callable[[tuple, dict, Any], Any]):
     """What ``record(args, kwargs, output)`` makes of `module`'s first forward call while `run()` runs."""
     return Calls(module, record).during(run).calls[0]
