@@ -167,7 +167,8 @@ if CORE_BOX is not None:
                 category=CATEGORY,
                 description="Converts a SpaceTime layout to ComfyUI's BOUNDING_BOX (pixels of the layout's width "
                             "and height): each box is labelled with its phrase. Into Create Bounding Boxes' "
-                            "bboxes input it starts the canvas with these boxes.",
+                            "bboxes input it starts the canvas with these boxes. A moving object gives its start "
+                            "(first-frame) box.",
                 inputs=[types.Layout.Input("layout", tooltip="The layout from Predict Layout.")],
                 outputs=[CORE_BOX.Output(display_name="bboxes", tooltip="One pixel box per object.")],
             )
