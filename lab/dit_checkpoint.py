@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from .checkpoint import UNET_PREFIX, load_with_config, save_with_config
-from .dit_model import dit_config, dit_model_config_class, fixed_dit_taesd_state_dict
+from .dit_model import dit_config, dit_model_config_class, dit_size_of, fixed_dit_taesd_state_dict
 from .model import CONTEXT_DIM
 
 TXT_IN_KEY = UNET_PREFIX + "txt_in.weight"
@@ -24,7 +24,7 @@ def save_dit_lab_checkpoint(path: str | Path, model_sd: dict[str, torch.Tensor],
     """Write Flux weights (either core's names), the text encoder and the 16-channel TAESD as one safetensors file."""
     from safetensors.torch import load_file, save_file
 
-    config = dit_model_config_class()(dit_config())
+    config = dit_model_config_class()(dit_config(dit_size_of(model_sd)))
     model_sd = config.process_unet_state_dict(_flux1_names(model_sd))  # this core's names
     save_with_config(path, config, model_sd, text_sd, fixed_dit_taesd_state_dict(), metadata, dtype)
     written = load_file(str(path))
@@ -40,7 +40,8 @@ def load_dit_lab_checkpoint(path: str | Path, embedding_directory: Any = None) -
     if TXT_IN_KEY not in sd or sd[TXT_IN_KEY].shape[-1] != CONTEXT_DIM:
         raise ValueError(f"{Path(path).name} is not a DiT lab checkpoint: the lab DiT reads {CONTEXT_DIM}-wide "
                          "text embeddings (lab/fixtures/spacetime_lab_dit.safetensors is one)")
-    return load_with_config(sd, metadata, dit_model_config_class()(dit_config()), embedding_directory)
+    config = dit_model_config_class()(dit_config(dit_size_of(sd, UNET_PREFIX)))
+    return load_with_config(sd, metadata, config, embedding_directory)
 
 
 def is_dit_lab_checkpoint(path: str | Path) -> bool:

@@ -15,6 +15,8 @@ ComfyUI-free), the DiT twin of `lab.model`.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,11 +37,39 @@ DIT_CONFIG: dict[str, Any] = {
 }
 
 
-def dit_config() -> dict[str, Any]:
-    """DIT_CONFIG for the running core: newer cores' FluxParams need `txt_ids_dims` ([] = Flux.1's text at 0)."""
+HEAD_DIM = 64  # Flux.1's head width; the rope axes (16/24/24) split it
+
+
+@dataclass(frozen=True)
+class DitSize:
+    """Width and block counts of a DiT lab model (the committed fixture: 128, 2 double, 4 single); heads of 64."""
+
+    width: int = DIT_CONFIG["hidden_size"]
+    double: int = DIT_CONFIG["depth"]
+    single: int = DIT_CONFIG["depth_single_blocks"]
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.width % HEAD_DIM or self.double < 1 or self.single < 0:
+            raise ValueError(f"DitSize: width must be a positive multiple of {HEAD_DIM}, double >= 1 and "
+                             f"single >= 0; got {self}")
+
+
+def dit_size_of(model_sd: dict[str, torch.Tensor], prefix: str = "") -> DitSize:
+    """The size of the Flux whose weights these are (`prefix` before its key names): the checkpoint is the record."""
+    def count(blocks: str) -> int:
+        found = {int(m.group(1)) for k in model_sd if (m := re.match(re.escape(prefix + blocks) + r"\.(\d+)\.", k))}
+        return max(found) + 1 if found else 0
+
+    return DitSize(model_sd[prefix + "txt_in.weight"].shape[0], count("double_blocks"), count("single_blocks"))
+
+
+def dit_config(size: DitSize = DitSize()) -> dict[str, Any]:
+    """DIT_CONFIG at `size` for the running core: newer cores' FluxParams need `txt_ids_dims` ([] = Flux.1's
+    text at 0)."""
     from comfy.ldm.flux.model import FluxParams
 
-    config = dict(DIT_CONFIG)
+    config = {**DIT_CONFIG, "hidden_size": size.width, "num_heads": size.width // HEAD_DIM, "depth": size.double,
+              "depth_single_blocks": size.single}
     if "txt_ids_dims" in FluxParams.__dataclass_fields__:
         config["txt_ids_dims"] = []
     return config
@@ -69,12 +99,12 @@ def fixed_dit_taesd_state_dict() -> dict[str, torch.Tensor]:
     return sd
 
 
-def build_dit() -> torch.nn.Module:
+def build_dit(size: DitSize = DitSize()) -> torch.nn.Module:
     """A bare Flux with plain torch ops (trainable); the saved checkpoint is loaded through the DiT config."""
     import comfy.ops
     from comfy.ldm.flux.model import Flux
 
-    return Flux(**dit_config(), operations=comfy.ops.disable_weight_init)
+    return Flux(**dit_config(size), operations=comfy.ops.disable_weight_init)
 
 
 _CONFIG_CLASS: type | None = None

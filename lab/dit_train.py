@@ -1,6 +1,7 @@
 """Train the DiT lab model: Flux transformer and text encoder jointly, flow matching as ComfyUI's Flux samples it.
 
 usage: python -m lab.dit_train --run lab/runs/dit --steps 4000 [--seed 0] [--threads 1]
+                               [--width 128 --double 2 --single 4]
        python -m lab.dit_train --run lab/runs/dit --export lab/fixtures/spacetime_lab_dit.safetensors
 
 Same data, captions, EMA, resumption and determinism as `lab.train` (the data stream is a pure function of
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+from functools import partial
 from pathlib import Path
 
 import torch
 # The lab trains on the CPU outside ComfyUI's model management (no comfy.ops casting there): plain autocast.
 from torch import autocast
 
+from .dit_model import DitSize
 from .train import Trainer, _init_weights, _make_clip_layers_differentiable, train
 
 ZERO_INIT = ("final_layer.linear.", "final_layer.adaLN_modulation.", "_mod.lin.", "modulation.lin.")
@@ -25,14 +28,14 @@ ZERO_INIT = ("final_layer.linear.", "final_layer.adaLN_modulation.", "_mod.lin."
 class DitTrainer(Trainer):
     """`lab.train.Trainer` with the Flux in its denoiser slot (`unet`, so state files keep the same keys)."""
 
-    def __init__(self, seed: int, lr: float, ema_decay: float) -> None:
+    def __init__(self, seed: int, lr: float, ema_decay: float, size: DitSize = DitSize()) -> None:
         from .dit_model import build_dit, dit_model_sampling
         from .model import build_text_encoder
 
         torch.manual_seed(seed)
         self.seed, self.ema_decay = seed, ema_decay
         self.tokens: dict[str, list[int]] = {}
-        self.unet = build_dit()
+        self.unet = build_dit(size)
         self.clip = build_text_encoder(train=True)
         self.text = self.clip.cond_stage_model.clip_l
         _init_dit(self.unet)
@@ -146,8 +149,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save-every", type=int, default=100)
     parser.add_argument("--decay-from", type=int, help="from this step on, the rate falls linearly to 1 %% of --lr "
                                                        "at --steps (default: constant)")
-    parser.add_argument("--export", type=Path, help="write the checkpoint from <run>/last.pt and exit")
+    parser.add_argument("--width", type=int, default=DitSize.width, help="transformer width (heads of 64)")
+    parser.add_argument("--double", type=int, default=DitSize.double, help="double-stream blocks")
+    parser.add_argument("--single", type=int, default=DitSize.single, help="single-stream blocks")
+    parser.add_argument("--export", type=Path, help="write the checkpoint from <run>/last.pt and exit (its size "
+                                                     "is read from the weights)")
     args = parser.parse_args(argv)
+    try:
+        size = DitSize(args.width, args.double, args.single)
+    except ValueError as error:
+        parser.error(str(error))
     torch.set_num_threads(args.threads)
     from .comfy_env import use_comfy_on_cpu
 
@@ -155,8 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.export:
         export(args.run, args.export)
     else:
-        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every, DitTrainer,
-              args.decay_from)
+        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every,
+              partial(DitTrainer, size=size), args.decay_from)
 
 
 if __name__ == "__main__":

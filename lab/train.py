@@ -14,6 +14,7 @@ import argparse
 import copy
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -174,8 +175,8 @@ def learning_rate(step: int, steps: int, lr: float, decay_from: int | None) -> f
 
 
 def train(run: Path, steps: int, batch_size: int, seed: int, lr: float, ema_decay: float, save_every: int,
-          trainer_class: type[Trainer] = Trainer, decay_from: int | None = None) -> None:
-    """The training loop of either lab model (`trainer_class`: `Trainer` or `lab.dit_train.DitTrainer`)."""
+          trainer_class: Callable[[int, float, float], Trainer] = Trainer, decay_from: int | None = None) -> None:
+    """The training loop of either lab model (`trainer_class`: `Trainer` or a `lab.dit_train.DitTrainer`)."""
     trainer = trainer_class(seed, lr, ema_decay)
     ckpt = run / "last.pt"
     if ckpt.exists():

@@ -84,6 +84,26 @@ def test_checkpoint_loads_through_the_lab_loader_node_as_comfyui_flux(dit_host):
     assert tuple(image.shape) == (1, 256, 256, 3)
 
 
+def test_a_run_of_another_size_exports_and_loads_at_that_size(dit_host, tmp_path):
+    """--width/--double/--single build the run's Flux; export and the loader node read the size from the weights."""
+    import folder_paths
+
+    from lab.dit_train import main
+
+    main(["--run", str(tmp_path / "run"), "--steps", "1", "--batch", "2", "--width", "192", "--double", "1",
+          "--single", "3"])
+    out = tmp_path / "export" / "lab_dit_size_test.safetensors"
+    main(["--run", str(tmp_path / "run"), "--export", str(out)])
+    folder_paths.add_model_folder_path("checkpoints", str(out.parent))
+    model = dit_host.node_class(LOADER).execute(out.name).result[0]
+    flux = model.model.diffusion_model
+    assert (flux.hidden_size, flux.num_heads, len(flux.double_blocks), len(flux.single_blocks)) == (192, 3, 1, 3)
+    with torch.no_grad():
+        out_latent = model.model.apply_model(torch.zeros(1, 16, 32, 32), torch.tensor([0.5]),
+                                             c_crossattn=torch.zeros(1, 77, 48), y=torch.zeros(1, 48))
+    assert tuple(out_latent.shape) == (1, 16, 32, 32)
+
+
 def test_fixed_taesd_round_trips_a_scene_through_flux_latents(dit_host):
     from lab.render import render
     from lab.scenes import random_scene
