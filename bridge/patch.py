@@ -8,6 +8,7 @@ import torch
 from ..spacetime.regions import Regions
 from ..spacetime.step_weights import StepWeights
 from .families import family_of, supported
+from .families.lookup import diffusion_model
 from .runtime import PatchConfig, SpaceTimeRuntime
 
 WRAPPER_KEY = "spacetime_attention"
@@ -77,7 +78,7 @@ def family_name(model: Any) -> str | None:
 
 def model_class(model: Any) -> str:
     """The class name users know the model by (the diffusion model's, e.g. ``WanModel``), for messages."""
-    inner = getattr(getattr(model, "model", None), "diffusion_model", None)
+    inner = diffusion_model(model)
     return type(inner).__name__ if inner is not None else type(model).__name__
 
 

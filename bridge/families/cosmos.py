@@ -36,6 +36,7 @@ from ..runtime import SpaceTimeRuntime
 from . import video
 from .cross_attention import Projections, projection_ops
 from .hooks import SharedHook, block_cross_attention, patch_cross_attention
+from .lookup import diffusion_model
 
 NAME = "cosmos"
 SUPPORTED = "Cosmos-Predict2 (text-to-image, video) and Anima (Anima on cores that have it, e.g. ComfyUI 0.33.0)"
@@ -49,8 +50,7 @@ TIME = TimeScale(stride=4, first_alone=True)      # Cosmos-Predict2's video VAE 
 def _diffusion_model(model_patcher: Any) -> Any:
     from comfy.ldm.cosmos.predict2 import MiniTrainDIT
 
-    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
-    return model if isinstance(model, MiniTrainDIT) else None
+    return diffusion_model(model_patcher, MiniTrainDIT)
 
 
 def _is_anima(model: Any) -> bool:

@@ -13,6 +13,7 @@ import torch
 
 from ..runtime import SpaceTimeRuntime
 from .joint_attention import install_joint
+from .lookup import diffusion_model
 
 NAME = "flux"
 SUPPORTED = "Flux.1 (dev, schnell, Kontext) and Chroma"
@@ -23,8 +24,8 @@ def _diffusion_model(model_patcher: Any) -> Any:
     import comfy.ldm.chroma.model
     import comfy.ldm.flux.model
 
-    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
-    if not isinstance(model, (comfy.ldm.flux.model.Flux, comfy.ldm.chroma.model.Chroma)):
+    model = diffusion_model(model_patcher, (comfy.ldm.flux.model.Flux, comfy.ldm.chroma.model.Chroma))
+    if model is None:
         return None
     if type(model).__name__ == "ChromaRadiance":      # pixel-space head: not tested here, so not claimed
         return None

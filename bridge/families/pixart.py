@@ -31,6 +31,7 @@ from ..call_facts import CallFacts, Skip, split_chunks
 from ..runtime import SpaceTimeRuntime
 from .cross_attention import Projections, projection_ops
 from .hooks import SharedHook, block_cross_attention, chain_object_patch, patch_cross_attention
+from .lookup import diffusion_model
 
 NAME = "pixart"
 SUPPORTED = "PixArt-Alpha and PixArt-Sigma"
@@ -39,8 +40,7 @@ SUPPORTED = "PixArt-Alpha and PixArt-Sigma"
 def _diffusion_model(model_patcher: Any) -> Any:
     from comfy.ldm.pixart.pixartms import PixArtMS
 
-    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
-    return model if isinstance(model, PixArtMS) else None
+    return diffusion_model(model_patcher, PixArtMS)
 
 
 def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Module]:

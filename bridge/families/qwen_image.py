@@ -18,6 +18,7 @@ import torch
 from ...spacetime.joint import TokenLayout
 from ..runtime import SpaceTimeRuntime
 from .joint_attention import CALL_KEY, install_joint
+from .lookup import diffusion_model
 
 NAME = "qwen_image"
 SUPPORTED = "Qwen-Image (and Edit)"
@@ -27,8 +28,7 @@ build_ops = None
 def _diffusion_model(model_patcher: Any) -> Any:
     from comfy.ldm.qwen_image.model import QwenImageTransformer2DModel
 
-    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
-    return model if isinstance(model, QwenImageTransformer2DModel) else None
+    return diffusion_model(model_patcher, QwenImageTransformer2DModel)
 
 
 def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Module]:

@@ -14,6 +14,7 @@ import torch
 
 from ..runtime import SpaceTimeRuntime
 from .joint_attention import install_joint
+from .lookup import diffusion_model
 
 NAME = "sd3"
 SUPPORTED = "SD3 and SD3.5 (Large, Medium)"
@@ -24,8 +25,8 @@ def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Modul
     """``{("double", index): joint block}`` of an MMDiT (empty for any other model)."""
     from comfy.ldm.modules.diffusionmodules.mmdit import MMDiT
 
-    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
-    if not isinstance(model, MMDiT) or getattr(model, "context_embedder", None) is None:
+    model = diffusion_model(model_patcher, MMDiT)
+    if model is None or getattr(model, "context_embedder", None) is None:
         return {}
     return {("double", i): block for i, block in enumerate(model.joint_blocks)}
 

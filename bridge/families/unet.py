@@ -16,6 +16,7 @@ from ..call_facts import CallFacts, Skip, split_chunks
 from ..runtime import SpaceTimeRuntime
 from .cross_attention import context_widths, cross_attention_ops
 from .hooks import SharedHook
+from .lookup import diffusion_model
 
 NAME = "unet"
 SUPPORTED = "SD1.x, SD2.x and SDXL-style UNets"
@@ -31,7 +32,7 @@ def attention_layers(model_patcher: Any) -> dict[tuple[str, int, int], torch.nn.
     """``{(block name, block id, depth index): attn2}`` of every SpatialTransformer in the UNet (empty if none)."""
     from comfy.ldm.modules.attention import SpatialTransformer
 
-    unet = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
+    unet = diffusion_model(model_patcher)
     layers: dict[tuple[str, int, int], torch.nn.Module] = {}
     if unet is None:
         return layers

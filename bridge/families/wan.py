@@ -36,6 +36,7 @@ from ..runtime import SpaceTimeRuntime
 from . import video
 from .cross_attention import Projections, projection_ops
 from .hooks import SharedHook, patch_cross_attention
+from .lookup import diffusion_model
 
 NAME = "wan"
 SUPPORTED = "Wan 2.1/2.2 text-to-video and image-to-video (the text cross-attention; the CLIP-image tokens untouched)"
@@ -48,8 +49,7 @@ OPTIONS_AT = 4      # WanModel.forward hands its _forward (x, timestep, context,
 def _diffusion_model(model_patcher: Any) -> Any:
     from comfy.ldm.wan.model import WanModel
 
-    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
-    return model if isinstance(model, WanModel) else None
+    return diffusion_model(model_patcher, WanModel)
 
 
 def _cross_attention_classes() -> tuple[type, ...]:

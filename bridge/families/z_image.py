@@ -24,6 +24,7 @@ import torch
 
 from ..runtime import SpaceTimeRuntime
 from .joint_attention import CALL_KEY, install_joint
+from .lookup import diffusion_model
 
 NAME = "z_image"
 SUPPORTED = "Z-Image (Turbo, Base; ComfyUI cores with NextDiT.embed_cap, e.g. 0.33.0)"
@@ -34,7 +35,7 @@ PATCHED = "diffusion_model.patchify_and_embed"
 def _diffusion_model(model_patcher: Any) -> Any:
     from comfy.ldm.lumina.model import NextDiT
 
-    model = getattr(getattr(model_patcher, "model", None), "diffusion_model", None)
+    model = diffusion_model(model_patcher)
     if type(model) is not NextDiT or getattr(model, "pad_tokens_multiple", None) is None:
         return None
     return model if hasattr(model, "embed_cap") else None
