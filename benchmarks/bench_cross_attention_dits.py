@@ -22,15 +22,14 @@ method (peak reset after the model is built and has run once) as a ratio to the 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import functools
 import platform
-import statistics
-import subprocess
-import sys
 import time
 
 import torch
+
+from benchmarks import bracketing
+from benchmarks.bracketing import CLOCKS, add_timing_arguments, bracketed, ratio_line
 
 BOXES = [[0.05, 0.08, 0.45, 0.48], [0.55, 0.08, 0.95, 0.48], [0.05, 0.55, 0.45, 0.95], [0.55, 0.55, 0.95, 0.95],
          [0.3, 0.3, 0.7, 0.7], [0.0, 0.0, 0.3, 1.0], [0.7, 0.0, 1.0, 1.0], [0.2, 0.7, 0.8, 1.0]]
@@ -126,7 +125,6 @@ def methods_for(host, ps, model, model_name, positive, regions_counts, shape, ge
     return methods
 
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = CLOCKS["wall"]
 
 
@@ -158,46 +156,23 @@ def check_applied(host, ps, methods, negative, shape, cfg) -> None:
             raise RuntimeError(f"{name}: the patch did not act in its warm-up run")
 
 
-def bracketed(model, methods, negative, positive, shape, cfg, steps, repeats) -> dict[str, list[float]]:
-    """V M1 V M2 V ...: each method's time over the mean of its neighbouring vanilla runs, `repeats` times."""
-    ratios: dict[str, list[float]] = {name: [] for name in methods}
-    for _ in range(repeats):
-        before = step_time(model, positive, negative, shape, cfg, steps)
-        for name, (m, p) in methods.items():
-            t = step_time(m, p, negative, shape, cfg, steps)
-            after = step_time(model, positive, negative, shape, cfg, steps)
-            ratios[name].append(t / ((before + after) / 2))
-            before = after
-    return ratios
-
-
 CHILD = """
-import json, sys, torch
+import sys, torch
 sys.argv = ["bench_cross_attention_dits"]
-import bench_cross_attention_dits as b
+from benchmarks import bench_cross_attention_dits as b
+from benchmarks.bracketing import report_peak
 torch.set_num_threads({threads})
 host, ps, model, positive, negative, gen = b.build("{model}", {blocks})
 methods = b.methods_for(host, ps, model, "{model}", positive, [{r}], {shape}, gen)
 m, p = (model, positive) if "{method}" == "vanilla" else methods["{method}"]
-b.sample(m, p, negative, {shape}, {cfg}, 1)
-open("/proc/self/clear_refs", "w").write("5")
-rss = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1])
-b.sample(m, p, negative, {shape}, {cfg}, 1)
-hwm = int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
-print("PEAK", json.dumps({{"peak_kib": hwm, "before_kib": rss}}))
+report_peak(lambda: b.sample(m, p, negative, {shape}, {cfg}, 1))
 """
 
 
 def child_peak(method: str, model_name: str, blocks: int, r: int, shape, cfg: float, threads: int) -> dict:
     code = CHILD.format(method=method, model=model_name, blocks=blocks, r=r, shape=tuple(shape), cfg=cfg,
                         threads=threads)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.abspath(__file__)),
-                                                       os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("PEAK ")]
-    if not lines:
-        raise RuntimeError(f"memory child for {method} failed:\n{out.stderr[-3000:]}")
-    return json.loads(lines[-1][5:])
+    return bracketing.child_peak(code, method)
 
 
 def profile(model, patched, positive, negative, shape, cfg: float, top: int = 20) -> None:
@@ -256,12 +231,7 @@ def main() -> None:
                         help="instead of timing: profile one vanilla and one patched step at R regions")
     parser.add_argument("--flops", action="store_true",
                         help="instead of timing: count one step's FLOPs, vanilla and patched at each R")
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                        help="cpu: this process's CPU time, which other jobs on a shared machine barely move (with "
-                             "one torch thread it is the step's work); wall: elapsed time")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; keep 1 on a shared machine, where a second OpenMP thread waiting for a "
-                             "busy core turns every small op into milliseconds")
+    add_timing_arguments(parser)
     args = parser.parse_args()
     global clock
     clock = CLOCKS[args.clock]
@@ -290,12 +260,13 @@ def main() -> None:
     sample(model, positive, negative, shape, cfg, 1)                            # warm-up
     check_applied(host, ps, methods, negative, shape, cfg)
     print(f"# warm-up: {time.perf_counter() - t0:.0f} s wall", flush=True)
-    ratios = bracketed(model, methods, negative, positive, shape, cfg, args.steps, args.repeats)
+    ratios = bracketed(lambda: step_time(model, positive, negative, shape, cfg, args.steps),
+                       {name: functools.partial(step_time, m, p, negative, shape, cfg, args.steps)
+                        for name, (m, p) in methods.items()}, args.repeats)
     vanilla = step_time(model, positive, negative, shape, cfg, args.steps)
     print(f"\nvanilla {vanilla:.2f} s/step ({args.clock})")
     for name, values in ratios.items():
-        print(f"  {name:26s} {statistics.median(values):.3f}x  (runs: {', '.join(f'{v:.3f}' for v in values)})",
-              flush=True)
+        print(ratio_line(name, values), flush=True)
     if args.memory:
         base = child_peak("vanilla", args.model, args.blocks, args.regions[0], shape, cfg, args.threads)
         grown = base["peak_kib"] - base["before_kib"]

@@ -16,15 +16,14 @@ model is built) as a ratio to the vanilla child.
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import functools
 import platform
 import statistics
-import subprocess
-import sys
-import time
 
 import torch
+
+from benchmarks import bracketing
+from benchmarks.bracketing import CLOCKS, add_timing_arguments, bracketed, ratio_line
 
 BOXES = [[0.05, 0.08, 0.45, 0.48], [0.55, 0.08, 0.95, 0.48], [0.05, 0.55, 0.45, 0.95], [0.55, 0.55, 0.95, 0.95],
          [0.3, 0.3, 0.7, 0.7], [0.0, 0.0, 0.3, 1.0], [0.7, 0.0, 1.0, 1.0], [0.2, 0.7, 0.8, 1.0]]
@@ -91,7 +90,6 @@ def methods_for(host, ps, model, positive, regions_counts, size, gen):
     return methods
 
 
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 clock = CLOCKS["wall"]
 
 
@@ -101,46 +99,20 @@ def step_time(ps, model, positive, size) -> float:
     return clock() - t0
 
 
-def bracketed(ps, model, methods, positive, size, repeats) -> dict[str, list[float]]:
-    """V M1 V M2 V ...: each method's time over the mean of its neighbouring vanilla runs, `repeats` times."""
-    ratios: dict[str, list[float]] = {name: [] for name in methods}
-    step_time(ps, model, positive, size)                                    # warm-up
-    for name, (m, p) in methods.items():
-        step_time(ps, m, p, size)
-    for _ in range(repeats):
-        before = step_time(ps, model, positive, size)
-        for name, (m, p) in methods.items():
-            t = step_time(ps, m, p, size)
-            after = step_time(ps, model, positive, size)
-            ratios[name].append(t / ((before + after) / 2))
-            before = after
-    return ratios
-
-
 CHILD = """
-import json, sys, torch
+import sys, torch
 sys.argv = ["bench_flux"]
-import bench_flux as b
+from benchmarks import bench_flux as b
+from benchmarks.bracketing import report_peak
 host, ps, model, positive, gen = b.build({double}, {single})
 methods = b.methods_for(host, ps, model, positive, [{r}], {size}, gen)
 m, p = (model, positive) if "{method}" == "vanilla" else methods["{method}"]
-b.step_time(ps, m, p, {size})
-open("/proc/self/clear_refs", "w").write("5")
-rss = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1])
-b.step_time(ps, m, p, {size})
-hwm = int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
-print("PEAK", json.dumps({{"peak_kib": hwm, "before_kib": rss}}))
+report_peak(lambda: b.step_time(ps, m, p, {size}))
 """
 
 
 def child_peak(method: str, size: int, r: int, double: int, single: int) -> dict:
-    code = CHILD.format(method=method, size=size, r=r, double=double, single=single)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("PEAK ")]
-    if not lines:
-        raise RuntimeError(f"memory child for {method} failed:\n{out.stderr[-3000:]}")
-    return json.loads(lines[-1][5:])
+    return bracketing.child_peak(CHILD.format(method=method, size=size, r=r, double=double, single=single), method)
 
 
 def main() -> None:
@@ -151,12 +123,7 @@ def main() -> None:
     parser.add_argument("--double", type=int, default=1)
     parser.add_argument("--single", type=int, default=2)
     parser.add_argument("--memory", action="store_true")
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                        help="cpu: this process's CPU time, which other jobs on a shared machine barely move (with "
-                             "one torch thread it is the step's work); wall: elapsed time")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads; keep 1 on a shared machine, where a second OpenMP thread waiting for a "
-                             "busy core turns every small op into milliseconds")
+    add_timing_arguments(parser)
     args = parser.parse_args()
     global clock
     clock = CLOCKS[args.clock]
@@ -166,11 +133,16 @@ def main() -> None:
           f"{args.clock} clock, Flux-shaped: {args.double} double + {args.single} single blocks at width 3072")
     for size in args.sizes:
         methods = methods_for(host, ps, model, positive, args.regions, size, gen)
-        ratios = bracketed(ps, model, methods, positive, size, args.repeats)
+        step_time(ps, model, positive, size)                                # warm-up
+        for m, p in methods.values():
+            step_time(ps, m, p, size)
+        ratios = bracketed(lambda: step_time(ps, model, positive, size),
+                           {name: functools.partial(step_time, ps, m, p, size) for name, (m, p) in methods.items()},
+                           args.repeats)
         vanilla = statistics.median(step_time(ps, model, positive, size) for _ in range(2))
         print(f"\n{size} px ({(size // 16) ** 2} image tokens), vanilla {vanilla:.2f} s/step ({args.clock})")
         for name, values in ratios.items():
-            print(f"  {name:26s} {statistics.median(values):.3f}x  (runs: {', '.join(f'{v:.3f}' for v in values)})")
+            print(ratio_line(name, values))
         if args.memory:
             base = child_peak("vanilla", size, args.regions[0], args.double, args.single)
             grown = base["peak_kib"] - base["before_kib"]
