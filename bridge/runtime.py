@@ -137,8 +137,6 @@ class SpaceTimeRuntime:
         self.weights = weights                          # absolute, one row per region
         self.config = config
         self.trace: list[AppliedCall] | None = None     # set to a list to record every application
-        # set by a family whose layers read the text through one map of the model's (Wan: text_embedding): a prompt's
-        # embedding -> the context every layer reads, applied once per run rather than per layer
         # the context a model reads for a text, from its embedding and the encoder's other outputs (Wan's text
         # MLP, Anima's LLM adapter); None: the embedding itself
         self.text_context: Callable[[torch.Tensor, dict[str, torch.Tensor]], torch.Tensor] | None = None
@@ -156,6 +154,11 @@ class SpaceTimeRuntime:
     @property
     def in_run(self) -> bool:
         return self._run_depth > 0
+
+    @property
+    def idle(self) -> bool:
+        """True inside a sampling run whose schedule shows no weight acting: none of its calls change."""
+        return self._run.active is False
 
     def begin_run(self, sigmas: torch.Tensor | None = None) -> None:
         """Open a sampling run; with its schedule `sigmas`, decide once whether any weight acts in it, so that

@@ -112,6 +112,8 @@ class CrossAttentionHook(SharedHook):
         except Skip as skip:
             self.runtime.warn_once(skip.reason, str(skip))
             return out
+        if self.runtime.idle:       # before the image-to-video split, which costs an attention over the image
+            return out
         if not self.image_to_video:
             return self.runtime.apply_video(facts, x, out, grid.latent_frames, grid.scale)
         text_out = out - image_part(self.attn, x, context[:, :context_img_len], options)
