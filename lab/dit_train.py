@@ -10,7 +10,6 @@ sigma = ModelSamplingFlux.sigma(t), t uniform, and the Flux predicts the velocit
 """
 from __future__ import annotations
 
-import argparse
 import copy
 from functools import partial
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch
 from torch import autocast
 
 from .dit_model import DitSize
-from .train import Trainer, _init_weights, _make_clip_layers_differentiable, train
+from .train import Trainer, _init_weights, _make_clip_layers_differentiable, run_training, training_parser
 
 ZERO_INIT = ("final_layer.linear.", "final_layer.adaLN_modulation.", "_mod.lin.", "modulation.lin.")
 
@@ -138,36 +137,17 @@ def export(run: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run", type=Path, default=Path("lab/runs/dit"))
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--ema", type=float, default=0.995)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--save-every", type=int, default=100)
-    parser.add_argument("--decay-from", type=int, help="from this step on, the rate falls linearly to 1 %% of --lr "
-                                                       "at --steps (default: constant)")
+    parser = training_parser(__doc__.split("\n")[0], Path("lab/runs/dit"), 4000, 1e-3)
     parser.add_argument("--width", type=int, default=DitSize.width, help="transformer width (heads of 64)")
     parser.add_argument("--double", type=int, default=DitSize.double, help="double-stream blocks")
     parser.add_argument("--single", type=int, default=DitSize.single, help="single-stream blocks")
-    parser.add_argument("--export", type=Path, help="write the checkpoint from <run>/last.pt and exit (its size "
-                                                     "is read from the weights)")
     args = parser.parse_args(argv)
     try:
         size = DitSize(args.width, args.double, args.single)
     except ValueError as error:
         parser.error(str(error))
-    torch.set_num_threads(args.threads)
-    from .comfy_env import use_comfy_on_cpu
-
-    use_comfy_on_cpu()
-    if args.export:
-        export(args.run, args.export)
-    else:
-        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every,
-              partial(DitTrainer, size=size), args.decay_from)
+    # --export reads the size from the weights
+    run_training(args, partial(DitTrainer, size=size), export)
 
 
 if __name__ == "__main__":

@@ -208,29 +208,40 @@ def export(run: Path, out: Path) -> None:
     print(f"wrote {out} from step {state['step']}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run", type=Path, default=Path("lab/runs/main"))
-    parser.add_argument("--steps", type=int, default=2400)
+def training_parser(description: str, run: Path, steps: int, lr: float) -> argparse.ArgumentParser:
+    """The options both lab trainings take, with each model's defaults."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--run", type=Path, default=run)
+    parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--ema", type=float, default=0.995)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--save-every", type=int, default=100)
     parser.add_argument("--decay-from", type=int, help="from this step on, the rate falls linearly to 1 %% of --lr "
                                                        "at --steps (default: constant)")
     parser.add_argument("--export", type=Path, help="write the checkpoint from <run>/last.pt and exit")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run_training(args: argparse.Namespace, trainer_class: Callable[[int, float, float], Trainer],
+                 export_run: Callable[[Path, Path], None]) -> None:
+    """Train (or resume) the run `args` name, or export it with `export_run` when --export is given."""
     torch.set_num_threads(args.threads)
     from .comfy_env import use_comfy_on_cpu
 
     use_comfy_on_cpu()
     if args.export:
-        export(args.run, args.export)
+        export_run(args.run, args.export)
     else:
-        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every,
-              decay_from=args.decay_from)
+        train(args.run, args.steps, args.batch, args.seed, args.lr, args.ema, args.save_every, trainer_class,
+              args.decay_from)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = training_parser(__doc__.split("\n")[0], Path("lab/runs/main"), 2400, 2e-3)
+    run_training(parser.parse_args(argv), Trainer, export)
 
 
 if __name__ == "__main__":
