@@ -198,17 +198,14 @@ class SpaceTimeRuntime:
         With `layer`, every layer of one model call shares the first layer's weights (one graph node when they
         require grad, for Optimize Step Weights); a repeated layer starts the next call. Reading the weights
         costs a GPU a host sync per model call: `call_weights` avoids it inside a sampling run."""
-        values = self.weights.values
         sigmas = self._sigmas(sigmas)
-        grad = torch.is_grad_enabled()
-        call = self._run.call
-        if layer is not None and call is not None and call.serves(sigmas, rows, values, layer, grad):
-            call.layers.add(layer)
+        if layer is not None and (call := self._shared_call(sigmas, rows, layer)) is not None:
             return call.weights
+        values = self.weights.values
         w = self._weights_at_progress(self._rows(self.progress(sigmas), rows), values)
         w = w if bool((w.detach() != 0).any()) else None
         if layer is not None:
-            self._run.call = CallWeights(sigmas, rows, values, grad, w, {layer})
+            self._run.call = CallWeights(sigmas, rows, values, torch.is_grad_enabled(), w, {layer})
         return w
 
     def call_weights(self, sigmas: Any, rows: int, layer: LayerKey, device: Any,
@@ -223,19 +220,26 @@ class SpaceTimeRuntime:
                 return None
             w = self.weights_at(sigmas, rows, layer)
             return None if w is None else self.on_device(w, device, dtype)
-        values = self.weights.values
         sigmas = self._sigmas(sigmas)
-        grad = torch.is_grad_enabled()
-        call = self._run.call
-        if call is not None and call.serves(sigmas, rows, values, layer, grad) and call.on_device is not None \
-                and call.on_device.device == str(device) and call.on_device.dtype == dtype:
-            call.layers.add(layer)
+        call = self._shared_call(sigmas, rows, layer)
+        if call is not None and call.on_device is not None and call.on_device.device == str(device) \
+                and call.on_device.dtype == dtype:
             return call.on_device
+        values = self.weights.values
         p = sigma_to_progress_on(sigmas, self._device_table(device))
         w = self._weights_at_progress(self._rows(p, rows), self._values_on(values, device))
-        call = self._run.call = CallWeights(sigmas, rows, values, grad, w, {layer})
+        call = self._run.call = CallWeights(sigmas, rows, values, torch.is_grad_enabled(), w, {layer})
         call.on_device = DeviceWeights(w, str(device), dtype, w.to(dtype))
         return call.on_device
+
+    def _shared_call(self, sigmas: torch.Tensor, rows: int, layer: LayerKey) -> CallWeights | None:
+        """The weights an earlier layer of this model call computed, `layer` now counted among its layers; None
+        when a call starts here (new sigmas, rows, schedule or grad mode, or a layer that already ran)."""
+        call = self._run.call
+        if call is None or not call.serves(sigmas, rows, self.weights.values, layer, torch.is_grad_enabled()):
+            return None
+        call.layers.add(layer)
+        return call
 
     def _sigmas(self, sigmas: Any) -> torch.Tensor:
         if sigmas is None:
