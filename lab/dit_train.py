@@ -1,7 +1,7 @@
 """Train the DiT lab model: Flux transformer and text encoder jointly, flow matching as ComfyUI's Flux samples it.
 
 usage: python -m lab.dit_train --run lab/runs/dit --steps 4000 [--seed 0] [--threads 1]
-                               [--width 128 --double 2 --single 4]
+                               [--width 128 --double 2 --single 4] [--text-from lab/fixtures/spacetime_lab.safetensors]
        python -m lab.dit_train --run lab/runs/dit --export lab/fixtures/spacetime_lab_dit.safetensors
 
 Same data, captions, EMA, resumption and determinism as `lab.train` (the data stream is a pure function of
@@ -27,7 +27,8 @@ ZERO_INIT = ("final_layer.linear.", "final_layer.adaLN_modulation.", "_mod.lin."
 class DitTrainer(Trainer):
     """`lab.train.Trainer` with the Flux in its denoiser slot (`unet`, so state files keep the same keys)."""
 
-    def __init__(self, seed: int, lr: float, ema_decay: float, size: DitSize = DitSize()) -> None:
+    def __init__(self, seed: int, lr: float, ema_decay: float, size: DitSize = DitSize(),
+                 text_from: Path | None = None) -> None:
         from .dit_model import build_dit, dit_model_sampling
         from .model import build_text_encoder
 
@@ -39,6 +40,8 @@ class DitTrainer(Trainer):
         self.text = self.clip.cond_stage_model.clip_l
         _init_dit(self.unet)
         _init_weights(self.text, self._used_tokens())
+        if text_from is not None:
+            load_text_encoder(self.text, text_from)
         self.text.train()
         _make_clip_layers_differentiable(self.text)
         for p in self.text.parameters():
@@ -94,6 +97,24 @@ class DitTrainer(Trainer):
         return loss.item()
 
 
+TEXT_PREFIXES = ("cond_stage_model.", "text_encoders.clip_l.")  # the UNet lab's file, the DiT lab's file
+
+
+@torch.no_grad()
+def load_text_encoder(text: torch.nn.Module, path: Path) -> None:
+    """Start from a lab checkpoint's trained text encoder (the UNet lab's states already tell the shapes apart)."""
+    from safetensors.torch import load_file
+
+    sd = {k[len(prefix):]: v.float() for k, v in load_file(str(path)).items()
+          for prefix in TEXT_PREFIXES if k.startswith(prefix)}
+    own = text.state_dict()
+    missing = [k for k in own if "text_model" in k and k not in sd]
+    if not sd or missing or any(k not in own for k in sd):
+        raise ValueError(f"--text-from: {path.name} does not hold the lab's text encoder ({len(sd)} text weights, "
+                         f"{len(missing)} missing); lab/fixtures/spacetime_lab.safetensors does")
+    text.load_state_dict(sd, strict=False)
+
+
 def _make_flux_blocks_differentiable(model: torch.nn.Module) -> None:
     """ComfyUI's Flux blocks add their residuals in place to the tensor their LayerNorms saved for backward:
     on these instances the norms read a copy instead (same maths; the norms have no weights, keys unchanged)."""
@@ -141,13 +162,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, default=DitSize.width, help="transformer width (heads of 64)")
     parser.add_argument("--double", type=int, default=DitSize.double, help="double-stream blocks")
     parser.add_argument("--single", type=int, default=DitSize.single, help="single-stream blocks")
+    parser.add_argument("--text-from", type=Path, help="start the text encoder from this lab checkpoint's "
+                                                         "(default: a fresh one)")
     args = parser.parse_args(argv)
     try:
         size = DitSize(args.width, args.double, args.single)
     except ValueError as error:
         parser.error(str(error))
     # --export reads the size from the weights
-    run_training(args, partial(DitTrainer, size=size), export)
+    run_training(args, partial(DitTrainer, size=size, text_from=args.text_from), export)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,28 @@ def test_a_run_of_another_size_exports_and_loads_at_that_size(dit_host, tmp_path
     assert tuple(out_latent.shape) == (1, 16, 32, 32)
 
 
+def test_text_encoder_can_start_from_the_unet_labs(dit_host, tmp_path):
+    """--text-from: the run's text encoder (and its EMA copy) start as the UNet lab's trained one; a file without
+    the lab's text encoder is refused, naming the option."""
+    from safetensors.torch import load_file, save_file
+
+    from lab.dit_train import DitTrainer
+
+    unet_lab = FIXTURE.parent / "spacetime_lab.safetensors"
+    trainer = DitTrainer(0, 1e-3, 0.995, text_from=unet_lab)
+    saved = {k[len("cond_stage_model."):]: v for k, v in load_file(str(unet_lab)).items()
+             if k.startswith("cond_stage_model.")}
+    for text in (trainer.text, trainer.ema_text):
+        own = text.state_dict()
+        assert all(torch.equal(own[k], v.float()) for k, v in saved.items())
+    key = "transformer.text_model.encoder.layers.0.self_attn.q_proj.weight"
+    assert not torch.equal(DitTrainer(0, 1e-3, 0.995).text.state_dict()[key], trainer.text.state_dict()[key])
+    other = tmp_path / "not_lab.safetensors"
+    save_file({"cond_stage_model.transformer.text_model.final_layer_norm.weight": torch.ones(48)}, str(other))
+    with pytest.raises(ValueError, match="--text-from: not_lab.safetensors does not hold the lab's text encoder"):
+        DitTrainer(0, 1e-3, 0.995, text_from=other)
+
+
 def test_fixed_taesd_round_trips_a_scene_through_flux_latents(dit_host):
     from lab.render import render
     from lab.scenes import random_scene
