@@ -92,3 +92,19 @@ def test_lab_example_runs_on_its_lab_checkpoint(lab_host, name):
     assert run.success, run.error_text()
     previews = [nid for nid, n in prompt.items() if n["class_type"] == "PreviewImage"]
     assert all(run.outputs[nid]["images"] for nid in previews)
+
+
+def test_shape_test_reads_the_asked_shapes_off_the_unet_lab(lab_host, tmp_path):
+    """`lab.shape_test` end to end on the UNet lab, which draws the shapes (44 of 48 in docs/lab.md): each asked
+    shape is the one it draws most often."""
+    from lab.experiment import FIXTURES
+    from lab.scenes import SHAPES
+    from lab.shape_test import main
+
+    table = tmp_path / "shapes.md"
+    main(["--checkpoint", str(FIXTURES / CHECKPOINT), "--samples", "2", "--colours", "red", "blue",
+          "--table", str(table)])
+    row = table.read_text().splitlines()[2].strip("| ").split(" | ")
+    assert row[0] == CHECKPOINT
+    for shape, cell in zip(SHAPES, row[1:]):
+        assert cell.split(", ")[0].split(" ")[1] == shape, row
