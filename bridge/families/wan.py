@@ -106,13 +106,13 @@ class CrossAttentionHook(SharedHook):
     def __call__(self, x, context, context_img_len=None, transformer_options={}, **kwargs):
         out = self.previous(x, context, context_img_len=context_img_len, transformer_options=transformer_options,
                             **kwargs)
+        if self.runtime.idle:       # before the image-to-video split, which costs an attention over the image
+            return out
         options = transformer_options or {}
         try:
             facts, grid = video.read_call(self.layer, int(self.attn.num_heads), x, options, GRID_KEY, "Wan")
         except Skip as skip:
             self.runtime.warn_once(skip.reason, str(skip))
-            return out
-        if self.runtime.idle:       # before the image-to-video split, which costs an attention over the image
             return out
         if not self.image_to_video:
             return self.runtime.apply_video(facts, x, out, grid.latent_frames, grid.scale)
