@@ -2,7 +2,7 @@
 ComfyUI-free), the DiT twin of `lab.model`.
 
 * Transformer: `comfy.ldm.flux.model.Flux` at width 128 (2 heads of 64, 2 double + 4 single blocks, patch 2;
-  2.3 M weights), no guidance embedding (like schnell: sampled with real CFG; the lab trains with 10 % empty
+  2.3 M weights; other sizes and head widths through `DitSize`), no guidance embedding (like schnell: sampled with real CFG; the lab trains with 10 % empty
   captions).
   Flow matching as `comfy.model_base.Flux` samples it (ModelSamplingFlux + CONST: velocity noise - x0).
 * Text encoder: the lab's SD1 CLIP at width 48 with the real SD1 tokenizer; its hidden states are the Flux
@@ -37,21 +37,34 @@ DIT_CONFIG: dict[str, Any] = {
 }
 
 
-HEAD_DIM = 64  # Flux.1's head width; the rope axes (16/24/24) split it
+HEAD_DIM = 64  # the fixture's head width; rope splits a head 1/4 : 3/8 : 3/8 over (index, row, column), as 16/24/24
 
 
 @dataclass(frozen=True)
 class DitSize:
-    """Width and block counts of a DiT lab model (the committed fixture: 128, 2 double, 4 single); heads of 64."""
+    """Width, block counts and head width of a DiT lab model (the committed fixture: 128, 2 double, 4 single,
+    heads of 64)."""
 
     width: int = DIT_CONFIG["hidden_size"]
     double: int = DIT_CONFIG["depth"]
     single: int = DIT_CONFIG["depth_single_blocks"]
+    head: int = HEAD_DIM
 
     def __post_init__(self) -> None:
-        if self.width <= 0 or self.width % HEAD_DIM or self.double < 1 or self.single < 0:
-            raise ValueError(f"DitSize: width must be a positive multiple of {HEAD_DIM}, double >= 1 and "
-                             f"single >= 0; got {self}")
+        # rope needs an even share of the head on each of its three axes: a multiple of 16
+        if self.head <= 0 or self.head % 16:
+            raise ValueError(f"DitSize: head width must be a positive multiple of 16; got {self}")
+        if self.width <= 0 or self.width % self.head or self.double < 1 or self.single < 0:
+            raise ValueError(f"DitSize: width must be a positive multiple of the head width ({self.head}), "
+                             f"double >= 1 and single >= 0; got {self}")
+
+    @property
+    def axes(self) -> list[int]:
+        """Rope's share of a head per axis (index, row, column): Flux.1's proportions, 16/24/24 for heads of 64."""
+        return [self.head // 4, 3 * self.head // 8, 3 * self.head // 8]
+
+
+QUERY_NORM = "double_blocks.0.img_attn.norm.query_norm."  # + "scale" (Flux.1's name) or "weight" (newer cores')
 
 
 def dit_size_of(model_sd: dict[str, torch.Tensor], prefix: str = "") -> DitSize:
@@ -60,7 +73,9 @@ def dit_size_of(model_sd: dict[str, torch.Tensor], prefix: str = "") -> DitSize:
         found = {int(m.group(1)) for k in model_sd if (m := re.match(re.escape(prefix + blocks) + r"\.(\d+)\.", k))}
         return max(found) + 1 if found else 0
 
-    return DitSize(model_sd[prefix + "txt_in.weight"].shape[0], count("double_blocks"), count("single_blocks"))
+    norm = model_sd.get(prefix + QUERY_NORM + "scale", model_sd.get(prefix + QUERY_NORM + "weight"))
+    head = HEAD_DIM if norm is None else norm.shape[0]
+    return DitSize(model_sd[prefix + "txt_in.weight"].shape[0], count("double_blocks"), count("single_blocks"), head)
 
 
 def dit_config(size: DitSize = DitSize()) -> dict[str, Any]:
@@ -68,8 +83,8 @@ def dit_config(size: DitSize = DitSize()) -> dict[str, Any]:
     text at 0)."""
     from comfy.ldm.flux.model import FluxParams
 
-    config = {**DIT_CONFIG, "hidden_size": size.width, "num_heads": size.width // HEAD_DIM, "depth": size.double,
-              "depth_single_blocks": size.single}
+    config = {**DIT_CONFIG, "hidden_size": size.width, "num_heads": size.width // size.head, "depth": size.double,
+              "depth_single_blocks": size.single, "axes_dim": size.axes}
     if "txt_ids_dims" in FluxParams.__dataclass_fields__:
         config["txt_ids_dims"] = []
     return config

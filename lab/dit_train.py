@@ -1,7 +1,7 @@
 """Train the DiT lab model: Flux transformer and text encoder jointly, flow matching as ComfyUI's Flux samples it.
 
 usage: python -m lab.dit_train --run lab/runs/dit --steps 4000 [--seed 0] [--threads 1]
-                               [--width 128 --double 2 --single 4] [--text-from lab/fixtures/spacetime_lab.safetensors]
+                               [--width 128 --double 2 --single 4 --head 64] [--text-from lab/fixtures/spacetime_lab.safetensors]
        python -m lab.dit_train --run lab/runs/dit --export lab/fixtures/spacetime_lab_dit.safetensors
 
 Same data, captions, EMA, resumption and determinism as `lab.train` (the data stream is a pure function of
@@ -159,14 +159,16 @@ def export(run: Path, out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = training_parser(__doc__.split("\n")[0], Path("lab/runs/dit"), 4000, 1e-3)
-    parser.add_argument("--width", type=int, default=DitSize.width, help="transformer width (heads of 64)")
+    parser.add_argument("--width", type=int, default=DitSize.width, help="transformer width (a multiple of --head)")
     parser.add_argument("--double", type=int, default=DitSize.double, help="double-stream blocks")
     parser.add_argument("--single", type=int, default=DitSize.single, help="single-stream blocks")
+    parser.add_argument("--head", type=int, default=DitSize.head, help="head width (a multiple of 16; rope splits "
+                                                                       "it as Flux.1 does)")
     parser.add_argument("--text-from", type=Path, help="start the text encoder from this lab checkpoint's "
                                                          "(default: a fresh one)")
     args = parser.parse_args(argv)
     try:
-        size = DitSize(args.width, args.double, args.single)
+        size = DitSize(args.width, args.double, args.single, args.head)
     except ValueError as error:
         parser.error(str(error))
     # --export reads the size from the weights

@@ -85,19 +85,21 @@ def test_checkpoint_loads_through_the_lab_loader_node_as_comfyui_flux(dit_host):
 
 
 def test_a_run_of_another_size_exports_and_loads_at_that_size(dit_host, tmp_path):
-    """--width/--double/--single build the run's Flux; export and the loader node read the size from the weights."""
+    """--width/--double/--single/--head build the run's Flux; export and the loader node read the size (head
+    width included) from the weights."""
     import folder_paths
 
     from lab.dit_train import main
 
     main(["--run", str(tmp_path / "run"), "--steps", "1", "--batch", "2", "--width", "192", "--double", "1",
-          "--single", "3"])
+          "--single", "3", "--head", "32"])
     out = tmp_path / "export" / "lab_dit_size_test.safetensors"
     main(["--run", str(tmp_path / "run"), "--export", str(out)])
     folder_paths.add_model_folder_path("checkpoints", str(out.parent))
     model = dit_host.node_class(LOADER).execute(out.name).result[0]
     flux = model.model.diffusion_model
-    assert (flux.hidden_size, flux.num_heads, len(flux.double_blocks), len(flux.single_blocks)) == (192, 3, 1, 3)
+    assert (flux.hidden_size, flux.num_heads, len(flux.double_blocks), len(flux.single_blocks)) == (192, 6, 1, 3)
+    assert list(flux.params.axes_dim) == [8, 12, 12]
     with torch.no_grad():
         out_latent = model.model.apply_model(torch.zeros(1, 16, 32, 32), torch.tensor([0.5]),
                                              c_crossattn=torch.zeros(1, 77, 48), y=torch.zeros(1, 48))
