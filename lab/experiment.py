@@ -80,6 +80,17 @@ def boot_host(checkpoint_dir: Path = FIXTURES):
     return host
 
 
+def boot_for_checkpoint(parser: argparse.ArgumentParser, checkpoint: Path):
+    """The lab host for a command's resolved `--checkpoint` (refused through `parser` when it is not a file),
+    sampling on one thread as every lab measurement does."""
+    if not checkpoint.is_file():
+        parser.error(f"--checkpoint: no file at {checkpoint}")
+    import torch
+
+    torch.set_num_threads(1)
+    return boot_host(checkpoint.parent)
+
+
 def run_caption(host, scene, variants: list[Variant], seed: int, batch: int, checkpoint: str = CHECKPOINT,
                 sampler: dict = SAMPLER) -> dict[str, list[np.ndarray]]:
     """Images (H, W, 3 float) per variant for one held-out scene."""
@@ -167,14 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     # Booting ComfyUI changes the working directory: fix relative paths to the caller's first.
     args.table, args.grid, args.checkpoint = args.table.resolve(), args.grid.resolve(), args.checkpoint.resolve()
-    if not args.checkpoint.is_file():
-        parser.error(f"--checkpoint: no file at {args.checkpoint}")
     if args.seed_set < 0:
         parser.error(f"--seed-set: must be 0 or more, got {args.seed_set}")
-    import torch
-
-    torch.set_num_threads(1)
-    host = boot_host(args.checkpoint.parent)
+    host = boot_for_checkpoint(parser, args.checkpoint)
     centre_rule = pack_centre_rule(host)
     dit = is_dit_lab_checkpoint(args.checkpoint)
     # Optimize Step Weights refuses DiTs (the pack says why), and a UNet ignores the DiT controls.

@@ -68,7 +68,7 @@ def draw_shapes(host, checkpoint: Path, colours: list[str], samples: int, seed: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .experiment import FIXTURES, boot_host
+    from .experiment import FIXTURES, boot_for_checkpoint
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", type=Path, default=FIXTURES / "spacetime_lab_dit.safetensors")
@@ -80,14 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     # Booting ComfyUI changes the working directory: fix relative paths to the caller's first.
     args.checkpoint = args.checkpoint.resolve()
     table_path = args.table.resolve() if args.table else None
-    if not args.checkpoint.is_file():
-        parser.error(f"--checkpoint: no file at {args.checkpoint}")
     if args.samples < 1:
         parser.error(f"--samples: must be 1 or more, got {args.samples}")
-    import torch
-
-    torch.set_num_threads(1)
-    host = boot_host(args.checkpoint.parent)
+    host = boot_for_checkpoint(parser, args.checkpoint)
     drawn = draw_shapes(host, args.checkpoint, args.colours, args.samples, args.seed)
     table = markdown_header() + "\n" + markdown_row(args.checkpoint.name, drawn) + "\n"
     if table_path:

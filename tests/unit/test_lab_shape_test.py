@@ -34,3 +34,15 @@ def test_tally_counts_most_frequent_first_and_rows_follow_shapes():
     row = markdown_row("m", {"circle": ["circle"], "square": ["circle", "square"], "triangle": [NONE]})
     assert row == "| m | 1 circle | 1 circle, 1 square | 1 none |"
     assert markdown_header().splitlines()[0] == "| model | asked circle | asked square | asked triangle |"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--checkpoint", "no_such_lab.safetensors"], "--checkpoint: no file at"),
+    (["--samples", "0"], "--samples: must be 1 or more, got 0"),
+])
+def test_bad_options_are_refused_before_comfyui_boots(args, message, capsys):
+    from lab.shape_test import main
+
+    with pytest.raises(SystemExit):
+        main(args)
+    assert message in capsys.readouterr().err
