@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import torch
 
@@ -30,6 +30,8 @@ from ..spacetime.regions import Regions
 from ..spacetime.step_weights import StepWeights, interpolate_rows
 from .call_facts import CallFacts, LayerKey
 from .progress import ProgressTable, progress_table, sigma_to_progress, sigma_to_progress_on, table_on
+
+T = TypeVar("T")
 
 log = logging.getLogger("spacetime_attention")
 REGION_ATTENTION = ("open", "restricted")
@@ -115,9 +117,12 @@ VideoTime = tuple[int, st_frames.TimeScale]
 
 @dataclass
 class ResolutionCache:
+    """What a token grid or a batch layout needs, built at its first call and kept for the patch's life."""
+
     cpu_index: dict[tuple, st_masks.RegionIndex] = field(default_factory=dict)
     device_index: dict[tuple, st_masks.RegionIndex] = field(default_factory=dict)
     plans: dict[tuple, st_combine.FusedPlan] = field(default_factory=dict)
+    family: dict[tuple, Any] = field(default_factory=dict)     # a family's own, by (its name for it, ...)
 
 
 # builds the LayerOps of one attention module: (module, heads, attn_precision, device, dtype, embeddings,
@@ -340,6 +345,14 @@ class SpaceTimeRuntime:
                 self._resolutions.cpu_index[(height, width, time)] = cpu
             idx = self._resolutions.device_index[key] = cpu.to(device, dtype)
         return idx
+
+    def per_resolution(self, key: tuple, build: Callable[[], T]) -> T:
+        """`build()` once per `key` (a family's name for the thing, then its grid, batch layout, device, dtype),
+        kept with the region indices."""
+        value = self._resolutions.family.get(key)
+        if value is None:
+            value = self._resolutions.family[key] = build()
+        return value
 
     def _plan(self, index: st_masks.RegionIndex, b: int, groups) -> st_combine.FusedPlan:
         key = (id(index), b, groups)        # indices are cached for the patcher's life, so their ids stay theirs

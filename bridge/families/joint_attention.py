@@ -52,9 +52,6 @@ class ModelCallWrapper:
         self.blocks = blocks
         self.text_tokens = text_tokens or (lambda n: n)
         self.skip = dict(skip or {})        # model inputs whose calls the family leaves alone -> why
-        self.groups: dict[tuple, RegionGroups] = {}     # per (grid, device): restricted attention's key sets
-        self.cells: dict[tuple, RegionCells] = {}       # per (grid, device, dtype): the regions' cells
-        self.rows: dict[tuple, torch.Tensor] = {}       # per batch layout and device: the cond rows
 
     def __deepcopy__(self, memo):
         return self
@@ -99,34 +96,21 @@ class ModelCallWrapper:
         if self.runtime.trace is not None:
             self.runtime.trace.append(AppliedCall(MODEL_CALL, self.runtime.config.mode, "empty_prompt", cond,
                                                   weights.source.detach(), (height, width)))
-        cells = self._cells(height, width, x.device, context.dtype)
-        rows = self._rows(chunk_rows, cond, x.device)
+        runtime = self.runtime
+        cells = runtime.per_resolution(
+            ("joint cells", height, width, x.device, context.dtype),
+            lambda: RegionCells.from_index(runtime.region_index(height, width, x.device, context.dtype)))
+        # the cond rows' indices on the device, made once per batch layout (a copy per call would wait for the GPU)
+        rows = runtime.per_resolution(
+            ("joint cond rows", chunk_rows, cond, x.device),
+            lambda: torch.cat([torch.arange(j * chunk_rows, (j + 1) * chunk_rows) for j in cond]).to(x.device))
         groups = None
-        if self.runtime.config.region_attention == "restricted":
-            key = (height, width, str(x.device))
-            groups = self.groups.get(key)
-            if groups is None:
-                groups = self.groups[key] = RegionGroups.from_cells(cells, (height, width))
+        if runtime.config.region_attention == "restricted":
+            groups = runtime.per_resolution(("joint groups", height, width, str(x.device)),
+                                            lambda: RegionGroups.from_cells(cells, (height, width)))
         layout = TokenLayout.from_lengths([self.text_tokens(n) for n in lengths],
                                           self.text_tokens(int(context.shape[1])), (height, width))
         return JointCall(layout, tuple(lengths), cells, weights.tensor.repeat(len(cond), 1), rows, self.blocks, groups)
-
-    def _cells(self, height: int, width: int, device: Any, dtype: torch.dtype) -> RegionCells:
-        key = (height, width, device, dtype)
-        cells = self.cells.get(key)
-        if cells is None:
-            cells = self.cells[key] = RegionCells.from_index(self.runtime.region_index(height, width, device, dtype))
-        return cells
-
-    def _rows(self, chunk_rows: int, cond: tuple[int, ...], device: Any) -> torch.Tensor:
-        """The cond rows' indices on the device, made once per batch layout (a copy per call would wait for the
-        GPU)."""
-        key = (chunk_rows, cond, device)
-        rows = self.rows.get(key)
-        if rows is None:
-            rows = self.rows[key] = torch.cat([torch.arange(j * chunk_rows, (j + 1) * chunk_rows)
-                                               for j in cond]).to(device)
-        return rows
 
     def _prefix(self, context: torch.Tensor) -> torch.Tensor:
         """``[1, P, C]``: each local prompt's real tokens, then the empty prompt's, on the context's device."""
