@@ -2,6 +2,7 @@
 
 usage: python -m lab.dit_train --run lab/runs/dit --steps 4000 [--seed 0] [--threads 1]
                                [--width 128 --double 2 --single 4 --head 64] [--text-from lab/fixtures/spacetime_lab.safetensors]
+                               [--init-from <DiT lab checkpoint>]
        python -m lab.dit_train --run lab/runs/dit --export lab/fixtures/spacetime_lab_dit.safetensors
 
 Same data, captions, EMA, resumption and determinism as `lab.train` (the data stream is a pure function of
@@ -28,7 +29,7 @@ class DitTrainer(Trainer):
     """`lab.train.Trainer` with the Flux in its denoiser slot (`unet`, so state files keep the same keys)."""
 
     def __init__(self, seed: int, lr: float, ema_decay: float, size: DitSize = DitSize(),
-                 text_from: Path | None = None) -> None:
+                 text_from: Path | None = None, init_from: Path | None = None) -> None:
         from .dit_model import build_dit, dit_model_sampling
         from .model import build_text_encoder
 
@@ -42,6 +43,9 @@ class DitTrainer(Trainer):
         _init_weights(self.text, self._used_tokens())
         if text_from is not None:
             load_text_encoder(self.text, text_from)
+        self.step_index = 0
+        if init_from is not None:
+            self.step_index = load_dit_weights(self.unet, self.text, size, init_from)
         self.text.train()
         _make_clip_layers_differentiable(self.text)
         for p in self.text.parameters():
@@ -51,7 +55,6 @@ class DitTrainer(Trainer):
         params = list(self.unet.parameters()) + list(self.text.parameters())
         self.opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
         self.sampling = dit_model_sampling()
-        self.step_index = 0
 
     def batch(self, size: int) -> tuple[torch.Tensor, list[str]]:
         """The lab batch of this step, as 16-channel Flux latents."""
@@ -115,6 +118,32 @@ def load_text_encoder(text: torch.nn.Module, path: Path) -> None:
     text.load_state_dict(sd, strict=False)
 
 
+@torch.no_grad()
+def load_dit_weights(flux: torch.nn.Module, text: torch.nn.Module, size: DitSize, path: Path) -> int:
+    """Start from an exported DiT lab checkpoint (its EMA weights): a run continues across machines from a file
+    small enough to keep, at the step the file records, with a fresh optimiser. Returns that step."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from .checkpoint import UNET_PREFIX
+    from .dit_checkpoint import TXT_IN_KEY
+    from .dit_model import dit_config, dit_model_config_class, dit_size_of
+
+    sd = load_file(str(path))
+    if TXT_IN_KEY not in sd:
+        raise ValueError(f"--init-from: {path.name} is not a DiT lab checkpoint (no {TXT_IN_KEY})")
+    found = dit_size_of(sd, UNET_PREFIX)
+    if found != size:
+        raise ValueError(f"--init-from: {path.name} holds a DiT of {found}, the run asks for {size}; "
+                         "pass the file's --width/--double/--single/--head")
+    config = dit_model_config_class()(dit_config(size))
+    flux_sd = {k[len(UNET_PREFIX):]: v.float() for k, v in sd.items() if k.startswith(UNET_PREFIX)}
+    flux.load_state_dict(config.process_unet_state_dict(flux_sd))
+    load_text_encoder(text, path)
+    with safe_open(str(path), framework="pt") as f:
+        return int((f.metadata() or {}).get("lab_train_step", 0))
+
+
 def _make_flux_blocks_differentiable(model: torch.nn.Module) -> None:
     """ComfyUI's Flux blocks add their residuals in place to the tensor their LayerNorms saved for backward:
     on these instances the norms read a copy instead (same maths; the norms have no weights, keys unchanged)."""
@@ -166,13 +195,16 @@ def main(argv: list[str] | None = None) -> None:
                                                                        "it as Flux.1 does)")
     parser.add_argument("--text-from", type=Path, help="start the text encoder from this lab checkpoint's "
                                                          "(default: a fresh one)")
+    parser.add_argument("--init-from", type=Path, help="start from this exported DiT lab checkpoint's weights and "
+                                                         "step, with a fresh optimiser (a run's last.pt, when "
+                                                         "present, still wins)")
     args = parser.parse_args(argv)
     try:
         size = DitSize(args.width, args.double, args.single, args.head)
     except ValueError as error:
         parser.error(str(error))
     # --export reads the size from the weights
-    run_training(args, partial(DitTrainer, size=size, text_from=args.text_from), export)
+    run_training(args, partial(DitTrainer, size=size, text_from=args.text_from, init_from=args.init_from), export)
 
 
 if __name__ == "__main__":

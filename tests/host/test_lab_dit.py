@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from lab.dit_model import DitSize
 from lab.graphs import DIT_SAMPLER, LOADER, Variant
 from lab.heldout import heldout_scenes
 
@@ -175,3 +176,35 @@ def test_trained_fixture_draws_the_objects_of_a_caption(comfy):
                          sampler=DIT_SAMPLER)
     found = [detect(image) for image in images["vanilla"]]
     assert any(len(f) > 0 for f in found)
+
+
+def test_a_run_can_start_from_an_exported_checkpoint(dit_host, tmp_path):
+    """--init-from: the Flux, the text encoder and their EMA copies start as the file's weights, at the step it
+    records, and training continues from there; a file of another size or kind is refused, naming the option."""
+    from safetensors.torch import load_file, save_file
+
+    from lab.dit_train import DitTrainer, main
+
+    saved = load_file(str(dit_host.dit_checkpoint))
+    trainer = DitTrainer(0, 1e-3, 0.995, init_from=dit_host.dit_checkpoint)
+    assert trainer.step_index == 3
+    for flux in (trainer.unet, trainer.ema_unet):
+        own = flux.state_dict()
+        for key, value in saved.items():
+            if key.startswith("model.diffusion_model."):
+                name = key[len("model.diffusion_model."):]
+                name = name if name in own else name.replace("_norm.scale", "_norm.weight")
+                assert torch.equal(own[name], value.float()), name
+    text_key = "transformer.text_model.encoder.layers.0.self_attn.q_proj.weight"
+    assert torch.equal(trainer.ema_text.state_dict()[text_key], saved["text_encoders.clip_l." + text_key].float())
+
+    main(["--run", str(tmp_path / "continued"), "--steps", "4", "--batch", "2", "--init-from",
+          str(dit_host.dit_checkpoint)])
+    assert torch.load(tmp_path / "continued" / "last.pt", weights_only=True)["step"] == 4
+
+    with pytest.raises(ValueError, match="--init-from: .* holds a DiT of DitSize\\(width=128.*the run asks for"):
+        DitTrainer(0, 1e-3, 0.995, size=DitSize(width=192), init_from=dit_host.dit_checkpoint)
+    other = tmp_path / "not_dit.safetensors"
+    save_file({"cond_stage_model.transformer.text_model.final_layer_norm.weight": torch.ones(48)}, str(other))
+    with pytest.raises(ValueError, match="--init-from: not_dit.safetensors is not a DiT lab checkpoint"):
+        DitTrainer(0, 1e-3, 0.995, init_from=other)
