@@ -103,17 +103,22 @@ class DitTrainer(Trainer):
 TEXT_PREFIXES = ("cond_stage_model.", "text_encoders.clip_l.")  # the UNet lab's file, the DiT lab's file
 
 
-@torch.no_grad()
 def load_text_encoder(text: torch.nn.Module, path: Path) -> None:
     """Start from a lab checkpoint's trained text encoder (the UNet lab's states already tell the shapes apart)."""
     from safetensors.torch import load_file
 
-    sd = {k[len(prefix):]: v.float() for k, v in load_file(str(path)).items()
-          for prefix in TEXT_PREFIXES if k.startswith(prefix)}
+    _load_text_weights(text, load_file(str(path)), "--text-from", path)
+
+
+@torch.no_grad()
+def _load_text_weights(text: torch.nn.Module, file_sd: dict[str, torch.Tensor], option: str, path: Path) -> None:
+    """`text` from the lab text encoder's weights in `file_sd` (either lab file's names); `option` and `path` name
+    what the user passed when they are not there."""
+    sd = {k[len(prefix):]: v.float() for k, v in file_sd.items() for prefix in TEXT_PREFIXES if k.startswith(prefix)}
     own = text.state_dict()
     missing = [k for k in own if "text_model" in k and k not in sd]
     if not sd or missing or any(k not in own for k in sd):
-        raise ValueError(f"--text-from: {path.name} does not hold the lab's text encoder ({len(sd)} text weights, "
+        raise ValueError(f"{option}: {path.name} does not hold the lab's text encoder ({len(sd)} text weights, "
                          f"{len(missing)} missing); lab/fixtures/spacetime_lab.safetensors does")
     text.load_state_dict(sd, strict=False)
 
@@ -123,13 +128,13 @@ def load_dit_weights(flux: torch.nn.Module, text: torch.nn.Module, size: DitSize
     """Start from an exported DiT lab checkpoint (its EMA weights): a run continues across machines from a file
     small enough to keep, at the step the file records, with a fresh optimiser. Returns that step."""
     from safetensors import safe_open
-    from safetensors.torch import load_file
 
     from .checkpoint import UNET_PREFIX
     from .dit_checkpoint import TXT_IN_KEY
     from .dit_model import dit_config, dit_model_config_class, dit_size_of
 
-    sd = load_file(str(path))
+    with safe_open(str(path), framework="pt") as f:
+        sd, metadata = {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
     if TXT_IN_KEY not in sd:
         raise ValueError(f"--init-from: {path.name} is not a DiT lab checkpoint (no {TXT_IN_KEY})")
     found = dit_size_of(sd, UNET_PREFIX)
@@ -139,9 +144,8 @@ def load_dit_weights(flux: torch.nn.Module, text: torch.nn.Module, size: DitSize
     config = dit_model_config_class()(dit_config(size))
     flux_sd = {k[len(UNET_PREFIX):]: v.float() for k, v in sd.items() if k.startswith(UNET_PREFIX)}
     flux.load_state_dict(config.process_unet_state_dict(flux_sd))
-    load_text_encoder(text, path)
-    with safe_open(str(path), framework="pt") as f:
-        return int((f.metadata() or {}).get("lab_train_step", 0))
+    _load_text_weights(text, sd, "--init-from", path)
+    return int(metadata.get("lab_train_step", 0))
 
 
 def _make_flux_blocks_differentiable(model: torch.nn.Module) -> None:
