@@ -6,7 +6,8 @@ outside the window reproduce the unpatched model bit for bit; in guidance mode t
 the uncond rows are the unpatched layer's; every layer follows the method's equations (support.reference, with the
 layers' per-head query/key RMSNorm), for batches of 2, cond and uncond in one call (cfg > 1) or the cond alone
 (cfg 1: the empty prompt's baseline), non-square grids. Anima's local prompts are read as its prompt is: through
-the model's LLM adapter, zero-padded to 512 (the references are built by the model's own ``extra_conds``).
+the model's LLM adapter, zero-padded to 512 (the references are built by the model's own ``extra_conds``). The
+guarantees every cross-attention DiT shares run from support.cross_attention_contract (`TestContract`).
 
 Anima exists on ComfyUI 0.33.0 only; its tests skip on 0.3.75, where no Anima model class or text encoder exists
 (an Anima file loads there as a Cosmos-Predict2 without its adapter, which the patch cannot tell apart)."""
@@ -18,9 +19,9 @@ import torch
 from support import patch_support as ps
 from support import reference as ref
 from support.capture import CrossAttention, calls_added
+from support.cross_attention_contract import CrossAttentionContract, patched as _patched
 
 PROMPT = "a red cat and a blue dog"
-SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
 GRID = (4, 6)                                   # 64 x 96 px: an 8 x 12 latent in 2 x 2 patches
 
 
@@ -44,10 +45,6 @@ def _is_anima(tiny) -> bool:
 def _sample(model, clip, cfg=1.0, batch=1, steps=2, negative=PROMPT, height=64, width=96, frames=None):
     return ps.sample(model, ps.encode(clip, PROMPT), ps.encode(clip, negative), height, width, steps=steps, cfg=cfg,
                      scheduler="simple", batch=batch, latent_channels=16, frames=frames)
-
-
-def _patched(comfy, tiny, regs, weights=(1.5, 0.7), **kw):
-    return ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, weights), **kw)
 
 
 def _first_call(model, clip, **kw) -> dict[int, dict]:
@@ -81,42 +78,11 @@ def _reference_check(tiny, regs, records, weights, mode, atol=1e-5) -> int:
     return len(records)
 
 
-def test_patched_sampling_differs_and_is_finite(comfy, tiny, regs):
-    vanilla = _sample(tiny.model, tiny.clip)
-    patched = _sample(_patched(comfy, tiny, regs), tiny.clip)
-    assert torch.isfinite(patched).all() and not torch.equal(patched, vanilla)
-
-
-@pytest.mark.parametrize("case", ["zero weights", "outside the step window"])
-def test_zero_weights_reproduce_vanilla_bit_for_bit(comfy, tiny, regs, case):
-    vanilla = _sample(tiny.model, tiny.clip, cfg=3.0, batch=2, negative="blurry")
-    model = (_patched(comfy, tiny, regs, weights=(0.0, 0.0)) if case == "zero weights"
-             else _patched(comfy, tiny, regs, start_percent=0.99, end_percent=1.0))
-    assert torch.equal(_sample(model, tiny.clip, cfg=3.0, batch=2, negative="blurry"), vanilla)
-
-
-def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(comfy, tiny, regs):
-    """First model call, every block (batched cfg 4, batch 2): the cells outside every region and the uncond rows of
-    the cross-attention's output are the unpatched layer's bit for bit; the region cells of the cond rows change."""
-    model = _patched(comfy, tiny, regs)
-    inside = ps.inside_regions(comfy, model, *GRID)
-    assert 0 < int(inside.sum()) < GRID[0] * GRID[1]
-    vanilla_call = _first_call(tiny.model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
-    patched_call = _first_call(model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
-    ps.assert_cond_region_cells_alone_change(patched_call[0], vanilla_call[0], inside)
-
-
-@pytest.mark.parametrize("mode, cfg", [("guidance", 4.0), ("mix", 4.0), ("guidance", 1.0)])
-def test_every_layer_follows_the_equations(comfy, tiny, regs, mode, cfg):
-    """Batch 2 on a non-square grid; cfg 4 batches cond and uncond in one call, cfg 1 sends the cond alone (the
-    guidance baseline is then the empty prompt, through the model's own text path)."""
-    model = _patched(comfy, tiny, regs, mode=mode)
-    rt = ps.runtime(comfy, model, trace=True)
-    records = _first_call(model, tiny.clip, cfg=cfg, batch=2, negative=SAME_LENGTH)
-    assert {c.grid for c in rt.trace} == {GRID}
-    assert {c.baseline for c in rt.trace} == {"none" if mode == "mix" else
-                                              "empty_prompt" if cfg == 1.0 else "uncond_rows"}
-    assert _reference_check(tiny, regs, records, [1.5, 0.7], mode) == len(tiny.model.model.diffusion_model.blocks)
+class TestContract(CrossAttentionContract):
+    GRID = GRID
+    sample = staticmethod(_sample)
+    first_call = staticmethod(_first_call)
+    reference_check = staticmethod(_reference_check)
 
 
 @pytest.mark.parametrize("cfg", [4.0, 1.0])
@@ -143,36 +109,6 @@ def test_local_prompts_are_read_as_the_prompt_is_with_its_zero_padding(comfy, ti
         assert context.shape[0] == 512 and bool((context[used:] == 0).all()) and bool(context[:used].abs().sum() > 0)
 
 
-def test_blocks_and_their_errors(comfy, tiny, regs):
-    model = _patched(comfy, tiny, regs, blocks="d1")
-    rt = ps.runtime(comfy, model, trace=True)
-    _sample(model, tiny.clip, steps=1)
-    assert {c.layer for c in rt.trace} == {("double", 1)}
-    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: blocks: 'd2' is outside this model's 2 "
-                                         r"double-stream blocks"):
-        _patched(comfy, tiny, regs, blocks="d2")
-
-
-def test_composes_with_an_earlier_object_patch_on_the_cross_attention(comfy, tiny, regs):
-    """Another pack's object patch on a block's cross-attention still runs under the patch (chained): outside every
-    region the output is that pack's, bit for bit."""
-    calls = []
-    attn = tiny.model.model.diffusion_model.blocks[0].cross_attn
-
-    def other(x, context=None, rope_emb=None, transformer_options={}):
-        calls.append(1)
-        return type(attn).forward(attn, x, context, rope_emb=rope_emb, transformer_options=transformer_options) * 2.0
-
-    other_model = tiny.model.clone()
-    other_model.add_object_patch("diffusion_model.blocks.0.cross_attn.forward", other)
-    reference = _first_call(other_model, tiny.clip)[0]["out"]
-    model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
-    calls.clear()
-    patched = _first_call(model, tiny.clip)[0]["out"]
-    assert calls, "the earlier object patch was dropped"
-    ps.assert_changes_only_inside(patched, reference, ps.inside_regions(comfy, model, *GRID))
-
-
 def test_frames_share_the_regions(comfy, tiny, regs):
     """A 2-frame latent (video): each frame's region cells change, every other cell is the unpatched model's."""
     def first(model):
@@ -183,13 +119,6 @@ def test_frames_share_the_regions(comfy, tiny, regs):
     inside = ps.inside_regions(comfy, model, *GRID)
     for frame in range(2):
         ps.assert_changes_only_inside(patched[:, frame], vanilla[:, frame], inside, f"frame {frame}")
-
-
-def test_input_model_is_not_mutated(comfy, tiny, regs):
-    before = _sample(tiny.model, tiny.clip)
-    _sample(_patched(comfy, tiny, regs), tiny.clip)
-    assert not tiny.model.object_patches
-    assert torch.equal(_sample(tiny.model, tiny.clip), before)
 
 
 def test_regions_of_the_other_text_encoder_are_refused(comfy, tiny_cosmos, tiny_anima):

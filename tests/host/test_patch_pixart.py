@@ -7,7 +7,8 @@ the uncond rows are the unpatched layer's; every layer follows the method's equa
 layers' q/k/v biases folded into their weights), for batches of 2, cond and uncond in one call (cfg > 1) or the cond
 alone (cfg 1: the empty prompt's baseline), on a non-square grid. PixArt's forward runs no wrapper and its blocks
 take no transformer options: the call's facts reach the hooks through an object patch on the model's forward,
-which must leave nothing behind between calls."""
+which must leave nothing behind between calls. The guarantees every cross-attention DiT shares run from
+support.cross_attention_contract (`TestContract`)."""
 from __future__ import annotations
 
 import pytest
@@ -16,9 +17,9 @@ import torch
 from support import patch_support as ps
 from support import reference as ref
 from support.capture import CrossAttention, calls_added
+from support.cross_attention_contract import WEIGHTS, CrossAttentionContract, patched as _patched
 
 PROMPT = "a red cat and a blue dog"
-SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompt, so CFG batches it with the cond
 GRID = (4, 6)                                   # 256 x 384 px: a 32 x 48 latent in 8 x 8 patches
 HEIGHT, WIDTH = 256, 384
 
@@ -42,10 +43,6 @@ def _dit(model):
 def _sample(model, clip, cfg=1.0, batch=1, steps=2, negative=PROMPT):
     return ps.sample(model, ps.encode(clip, PROMPT), ps.encode(clip, negative), HEIGHT, WIDTH, steps=steps, cfg=cfg,
                      scheduler="simple", batch=batch, latent_channels=4)
-
-
-def _patched(comfy, tiny, regs, weights=(1.5, 0.7), **kw):
-    return ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, weights), **kw)
 
 
 def _capture(model, run) -> dict[int, dict]:
@@ -100,47 +97,15 @@ def _reference_check(tiny, regs, records, weights, mode, atol=1e-5) -> int:
     return len(records)
 
 
+class TestContract(CrossAttentionContract):
+    GRID = GRID
+    sample = staticmethod(_sample)
+    first_call = staticmethod(_first_call)
+    reference_check = staticmethod(_reference_check)
+
+
 def test_the_family_serves_pixart(comfy, tiny):
     assert comfy.pack_module("bridge.patch").family_name(tiny.model) == "pixart"
-
-
-def test_patched_sampling_differs_and_is_finite(comfy, tiny, regs):
-    vanilla = _sample(tiny.model, tiny.clip)
-    patched = _sample(_patched(comfy, tiny, regs), tiny.clip)
-    assert torch.isfinite(patched).all() and not torch.equal(patched, vanilla)
-
-
-@pytest.mark.parametrize("case", ["zero weights", "outside the step window"])
-def test_zero_weights_reproduce_vanilla_bit_for_bit(comfy, tiny, regs, case):
-    vanilla = _sample(tiny.model, tiny.clip, cfg=3.0, batch=2, negative="blurry")
-    model = (_patched(comfy, tiny, regs, weights=(0.0, 0.0)) if case == "zero weights"
-             else _patched(comfy, tiny, regs, start_percent=0.99, end_percent=1.0))
-    assert torch.equal(_sample(model, tiny.clip, cfg=3.0, batch=2, negative="blurry"), vanilla)
-
-
-def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(comfy, tiny, regs):
-    """First model call, first block (batched cfg 4, batch 2; later blocks read the changed residual): the cells
-    outside every region and the uncond rows of the cross-attention's output are the unpatched layer's bit for bit;
-    the region cells of the cond rows change."""
-    model = _patched(comfy, tiny, regs)
-    inside = ps.inside_regions(comfy, model, *GRID)
-    assert 0 < int(inside.sum()) < GRID[0] * GRID[1]
-    vanilla_call = _first_call(tiny.model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
-    patched_call = _first_call(model, tiny.clip, cfg=4.0, batch=2, negative=SAME_LENGTH)
-    ps.assert_cond_region_cells_alone_change(patched_call[0], vanilla_call[0], inside)
-
-
-@pytest.mark.parametrize("mode, cfg", [("guidance", 4.0), ("mix", 4.0), ("guidance", 1.0)])
-def test_every_layer_follows_the_equations(comfy, tiny, regs, mode, cfg):
-    """Batch 2 on a non-square grid; cfg 4 batches cond and uncond in one call, cfg 1 sends the cond alone (the
-    guidance baseline is then the empty prompt, through the model's caption embedder)."""
-    model = _patched(comfy, tiny, regs, mode=mode)
-    rt = ps.runtime(comfy, model, trace=True)
-    records = _first_call(model, tiny.clip, cfg=cfg, batch=2, negative=SAME_LENGTH)
-    assert {c.grid for c in rt.trace} == {GRID}
-    assert {c.baseline for c in rt.trace} == {"none" if mode == "mix" else
-                                              "empty_prompt" if cfg == 1.0 else "uncond_rows"}
-    assert _reference_check(tiny, regs, records, [1.5, 0.7], mode) == len(_dit(tiny.model).blocks)
 
 
 def test_local_prompts_are_read_as_the_prompt_is(comfy, tiny, regs):
@@ -165,36 +130,6 @@ def test_local_prompts_go_through_the_caption_embedder_once_per_run(comfy, tiny,
     assert added in (len(regs.embeddings), len(regs.embeddings) + 1)
 
 
-def test_blocks_and_their_errors(comfy, tiny, regs):
-    model = _patched(comfy, tiny, regs, blocks="d1")
-    rt = ps.runtime(comfy, model, trace=True)
-    _sample(model, tiny.clip, steps=1)
-    assert {c.layer for c in rt.trace} == {("double", 1)}
-    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: blocks: 'd2' is outside this model's 2 "
-                                         r"double-stream blocks"):
-        _patched(comfy, tiny, regs, blocks="d2")
-
-
-def test_composes_with_an_earlier_object_patch_on_the_cross_attention(comfy, tiny, regs):
-    """Another pack's object patch on a block's cross-attention still runs under the patch (chained): outside every
-    region the output is that pack's, bit for bit."""
-    calls = []
-    attn = _dit(tiny.model).blocks[0].cross_attn
-
-    def other(x, cond, mask=None):
-        calls.append(1)
-        return type(attn).forward(attn, x, cond, mask) * 2.0
-
-    other_model = tiny.model.clone()
-    other_model.add_object_patch("diffusion_model.blocks.0.cross_attn.forward", other)
-    reference = _first_call(other_model, tiny.clip)[0]["out"]
-    model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
-    calls.clear()
-    patched = _first_call(model, tiny.clip)[0]["out"]
-    assert calls, "the earlier object patch was dropped"
-    ps.assert_changes_only_inside(patched, reference, ps.inside_regions(comfy, model, *GRID))
-
-
 def test_composes_with_an_earlier_object_patch_on_the_model_forward(comfy, tiny, regs):
     """Another pack's object patch on the diffusion model's forward still runs under the patch's own (chained), and
     the patch still acts."""
@@ -208,7 +143,7 @@ def test_composes_with_an_earlier_object_patch_on_the_model_forward(comfy, tiny,
     other_model = tiny.model.clone()
     other_model.add_object_patch("diffusion_model.forward", other)
     vanilla = _sample(other_model, tiny.clip)
-    model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, (1.5, 0.7)))
+    model = ps.patch(comfy, other_model, regs, ps.constant_weights(comfy, WEIGHTS))
     rt = ps.runtime(comfy, model, trace=True)
     calls.clear()
     patched = _sample(model, tiny.clip)
@@ -216,16 +151,12 @@ def test_composes_with_an_earlier_object_patch_on_the_model_forward(comfy, tiny,
     assert rt.trace and not torch.equal(patched, vanilla)
 
 
-def test_the_call_state_is_empty_between_calls_and_the_input_model_untouched(comfy, tiny, regs):
+def test_the_call_state_is_empty_between_calls(comfy, tiny, regs):
     """The facts the forward patch hands the layers live on the patched clone for one call only: after sampling
     nothing is left there (a later call outside a model forward is skipped, not run on a stale grid)."""
-    before = _sample(tiny.model, tiny.clip)
     model = _patched(comfy, tiny, regs)
     _sample(model, tiny.clip)
-    forward = model.object_patches["diffusion_model.forward"]
-    assert forward.state.call is None
-    assert not tiny.model.object_patches
-    assert torch.equal(_sample(tiny.model, tiny.clip), before)
+    assert model.object_patches["diffusion_model.forward"].state.call is None
 
 
 def test_a_model_it_does_not_support_is_named(comfy, tiny, regs):
