@@ -26,9 +26,11 @@ def chain_object_patch(clone: Any, name: str, module: torch.nn.Module,
     clone.add_object_patch(name, make(previous))
 
 
-def block_cross_attention(model: Any) -> dict[tuple[str, int], torch.nn.Module]:
+def block_cross_attention(model: Any | None) -> dict[tuple[str, int], torch.nn.Module]:
     """``{("double", i): blocks[i].cross_attn}``: a cross-attention DiT's text layers, keyed so that ``blocks`` reads
-    ``d0-d27``, ``every other``, ..."""
+    ``d0-d27``, ``every other``, ...; empty for None (the patcher holds another family's model)."""
+    if model is None:
+        return {}
     return {("double", i): block.cross_attn for i, block in enumerate(model.blocks)}
 
 

@@ -45,10 +45,7 @@ def _diffusion_model(model_patcher: Any) -> Any:
 
 def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Module]:
     """``{("double", i): blocks[i].cross_attn}`` of a PixArt DiT (empty for any other model)."""
-    model = _diffusion_model(model_patcher)
-    if model is None:
-        return {}
-    return block_cross_attention(model)
+    return block_cross_attention(_diffusion_model(model_patcher))
 
 
 def context_dims(model_patcher: Any, layers: dict) -> set[int]:
