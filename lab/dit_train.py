@@ -90,14 +90,7 @@ class DitTrainer(Trainer):
         with autocast("cpu", dtype=torch.bfloat16):
             context, pooled = self.encode_with_pooled(captions)
             velocity = self.unet(xt, sigma, context=context, y=pooled)
-        loss = torch.nn.functional.mse_loss(velocity.float(), noise - x0)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(self.unet.parameters()) + list(self.text.parameters()), 1.0)
-        self.opt.step()
-        self._update_ema()
-        self.step_index += 1
-        return loss.item()
+        return self._optimise(torch.nn.functional.mse_loss(velocity.float(), noise - x0))
 
 
 TEXT_PREFIXES = ("cond_stage_model.", "text_encoders.clip_l.")  # the UNet lab's file, the DiT lab's file

@@ -96,7 +96,10 @@ class Trainer:
         with autocast("cpu", dtype=torch.bfloat16):
             context = self.encode(captions)
             eps = self.unet(xt, timesteps=t.float(), context=context)
-        loss = torch.nn.functional.mse_loss(eps.float(), noise)
+        return self._optimise(torch.nn.functional.mse_loss(eps.float(), noise))
+
+    def _optimise(self, loss: torch.Tensor) -> float:
+        """One optimiser step on `loss` (gradients clipped to norm 1 over model and text encoder), then the EMA."""
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(self.unet.parameters()) + list(self.text.parameters()), 1.0)
