@@ -8,9 +8,11 @@ attention call is then split so that nothing the model computes for the prompt o
   so fast kernels stay eligible); they never read a local prompt;
 * streams: each local prompt (and the empty prompt) attends to its own tokens only, so it evolves through the
   blocks as its own text without reading, or being read by, anything else;
-* regions: in a patched block, the image tokens of region i read local prompt i and the empty prompt through two
-  small attentions, and the paper's term is added to their output
-  (guidance: ``+ w_i m_i (A(q, L_i) - A(q, empty))``; mix: ``+ w_i m_i (A(q, L_i) - main)``).
+* regions: in a patched block, the image tokens of region i read local prompt i in the place of the prompt, beside
+  the image as the model reads a prompt: ``S(q, L) = softmax(q [K_L; K_img]^T) [V_L; V_img]`` (image and extra
+  tokens' keys and values unchanged), and the paper's term is added to their output
+  (guidance: ``+ w_i m_i (S(q, L_i) - S(q, empty))``; mix: ``+ w_i m_i (S(q, L_i) - main)``, so at w = 1 a
+  region's image reads its own description instead of the prompt).
 
 A weight of 0 leaves a row's output as the main attention gives it; rows of the negative prompt get no weight.
 """
@@ -74,10 +76,12 @@ class RegionCells:
 class RegionGroups:
     """For restricted region attention: image cells grouped by the set of regions they lie in (cells outside every
     region excluded). Group g's cells read the prompt, every cell of their own regions, the background (cells in no
-    region) and any extra tokens, never a cell that only other regions hold."""
+    region) and any extra tokens, never a cell that only other regions hold; region i's term reads region i's
+    cells and the background."""
 
     queries: tuple[torch.Tensor, ...]       # per group, its cells (flat grid indices)
     keys: tuple[torch.Tensor, ...]          # per group, the image cells it may read
+    region_keys: tuple[torch.Tensor, ...]   # per region, the image cells its term may read
 
     @classmethod
     def from_cells(cls, cells: RegionCells, grid: tuple[int, int]) -> "RegionGroups":
@@ -93,8 +97,10 @@ class RegionGroups:
             queries.append(torch.nonzero(inverse == g).flatten())
             readable = member[signature].any(dim=0) | ~member.any(dim=0)      # own regions and the background
             keys.append(torch.nonzero(readable).flatten())
+        region_keys = [torch.nonzero(own | ~member.any(dim=0)).flatten() for own in member]
         device = cells.indices[0].device if cells.indices else None
-        return cls(tuple(q.to(device) for q in queries), tuple(k.to(device) for k in keys))
+        return cls(tuple(q.to(device) for q in queries), tuple(k.to(device) for k in keys),
+                   tuple(k.to(device) for k in region_keys))
 
 
 def _heads_first(x: torch.Tensor) -> torch.Tensor:
@@ -126,7 +132,7 @@ def regional_joint_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, 
         main = _restrict(q[:, :, p:], k[:, :, p:], v[:, :, p:], layout, main, groups)
     streams = [F.scaled_dot_product_attention(q[:, :, s:e], k[:, :, s:e], v[:, :, s:e]) for s, e in layout.spans]
     if cells is not None and weights is not None and rows is not None and rows.numel():
-        main = _add_region_term(q, k, v, layout, main, cells, weights, rows, mode)
+        main = _add_region_term(q, k, v, layout, main, cells, weights, rows, mode, groups)
     return torch.cat([_heads_first(torch.cat(streams, dim=2)).to(main.dtype), main], dim=1)
 
 
@@ -144,25 +150,33 @@ def _restrict(q, k, v, layout: TokenLayout, main: torch.Tensor, groups: RegionGr
 
 
 def _add_region_term(q, k, v, layout: TokenLayout, main: torch.Tensor, cells: RegionCells, weights: torch.Tensor,
-                     rows: torch.Tensor, mode: str) -> torch.Tensor:
+                     rows: torch.Tensor, mode: str, groups: RegionGroups | None) -> torch.Tensor:
     """Adds each region's term to `main` in place (a tensor this call's attention made) and returns it; every term
-    reads `main` as the attention gave it, so overlapping regions add up in any order."""
-    empty_start, empty_end = layout.spans[-1]
+    reads `main` as the attention gave it, so overlapping regions add up in any order. With `groups` (restricted),
+    region i's term reads only its own cells and the background of the image."""
     img0 = layout.prefix + layout.image_start
-    k_empty = k[:, :, empty_start:empty_end].index_select(0, rows)
-    v_empty = v[:, :, empty_start:empty_end].index_select(0, rows)
+    n_grid = layout.grid[0] * layout.grid[1]
+    everything = torch.arange(img0, k.shape[2], device=k.device)
+
+    def substituted(queries: torch.Tensor, span: tuple[int, int], image: torch.Tensor) -> torch.Tensor:
+        """S(q, text): the queries read `span`'s text where the model has the prompt, beside the `image` tokens."""
+        keys = torch.cat([torch.arange(*span, device=k.device), image])
+        return _heads_first(F.scaled_dot_product_attention(queries, k[:, :, keys].index_select(0, rows),
+                                                           v[:, :, keys].index_select(0, rows)))
+
     row_index = rows.view(-1, 1)
     terms = []
-    for i, (start, end) in enumerate(layout.spans[:-1]):
+    for i, span in enumerate(layout.spans[:-1]):
         idx, mask = cells.indices[i], cells.values[i]
         if idx.numel() == 0:
             continue
+        image = everything if groups is None else torch.cat(
+            [img0 + groups.region_keys[i], torch.arange(img0 + n_grid, k.shape[2], device=k.device)])
         qi = q[:, :, img0 + idx].index_select(0, rows)
-        local = _heads_first(F.scaled_dot_product_attention(qi, k[:, :, start:end].index_select(0, rows),
-                                                            v[:, :, start:end].index_select(0, rows)))
+        local = substituted(qi, span, image)
         cols = layout.image_start + idx.view(1, -1)
         if mode == "guidance":
-            base = _heads_first(F.scaled_dot_product_attention(qi, k_empty, v_empty))
+            base = substituted(qi, layout.spans[-1], image)
         else:
             base = main[row_index, cols]
         scale = weights[:, i].view(-1, 1, 1).to(local.dtype) * mask.view(1, -1, 1).to(local.dtype)

@@ -50,9 +50,15 @@ def test_every_part_of_the_output_follows_the_equations(mode):
             for cell, m in zip(cells.indices[i].tolist(), cells.values[i].tolist()):
                 t = p + g + cell
                 qi = q[r:r + 1, :, t:t + 1]
-                local = _flat(_softmax_attention(qi, k[r:r + 1, :, s:e], v[r:r + 1, :, s:e]))[0, 0]
-                base = (_flat(_softmax_attention(qi, k[r:r + 1, :, es:ee], v[r:r + 1, :, es:ee]))[0, 0]
-                        if mode == "guidance" else main[r, g + cell])
+                image = slice(p + g, None)        # the image and extra tokens, read beside the text
+
+                def substituted(a, b):
+                    keys = torch.cat([k[r:r + 1, :, a:b], k[r:r + 1, :, image]], dim=2)
+                    values = torch.cat([v[r:r + 1, :, a:b], v[r:r + 1, :, image]], dim=2)
+                    return _flat(_softmax_attention(qi, keys, values))[0, 0]
+
+                local = substituted(s, e)
+                base = substituted(es, ee) if mode == "guidance" else main[r, g + cell]
                 want[r, t] += weights[r_pos, i].double() * m * (local - base)
     assert torch.allclose(out.double(), want, atol=1e-5)
 
@@ -137,3 +143,23 @@ def test_block_selections(text, chosen):
 def test_bad_block_selections_say_what_is_wrong(text, message):
     with pytest.raises(ValueError, match=message):
         parse_blocks(text, {"double": 3, "single": 2})
+
+
+@pytest.mark.parametrize("mode", ["guidance", "mix"])
+def test_restricted_region_terms_read_their_own_region_and_the_background(mode):
+    """Restricted: region i's term reads its local prompt beside region i's cells, the background and the extra
+    tokens only; changing the cells only region 1 holds leaves region 0's exclusive cells as they were."""
+    layout, q, k, v, cells = _case(4)
+    groups = RegionGroups.from_cells(cells, layout.grid)
+    assert [c.tolist() for c in groups.region_keys] == [[0, 1, 2, 3, 4, 5, 8, 9, 10], [2, 3, 5, 6, 7, 8, 9, 10, 11]]
+    weights, rows = torch.tensor([[1.0, 1.0]]), torch.tensor([0])
+    out = regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), cells, weights, rows, mode, groups)
+    p, g = layout.prefix, layout.prompt
+    only_region1 = torch.tensor([6, 7, 11]) + p + g
+    k2, v2 = k.clone(), v.clone()
+    k2[:, :, only_region1] += 2.0
+    v2[:, :, only_region1] -= 3.0
+    other = regional_joint_attention(q, k2, v2, layout, _main(q, k2, v2, layout), cells, weights, rows, mode, groups)
+    for cell in (0, 1, 4):                                  # region 0 only
+        assert torch.equal(out[:, p + g + cell], other[:, p + g + cell]), cell
+    assert not torch.equal(out[:, p + g + 7], other[:, p + g + 7])
