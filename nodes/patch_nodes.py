@@ -42,7 +42,8 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                                tooltip="guidance (official code): inside region i the cond output gets "
                                        "+ w·(A(cond, local_i) - A(uncond, negative)). mix (paper text, first "
                                        "commit): a mixture (1 - w)·A(cond, prompt) + w·A(cond, local_i). "
-                                       "Both change only the cond rows."),
+                                       "Both change only the cond rows. On joint-attention DiTs (Flux, SD3.5, "
+                                       "Qwen-Image, Z-Image) A reads the local prompt beside the image."),
                 io.Combo.Input("mask_shape", options=list(SHAPES), default="box",
                                tooltip="box: the object's box. disc: the paper's disc of 'radius' around the "
                                        "object's centre. mask: the object's own shape where its layout has one "

@@ -30,9 +30,9 @@ DESCRIPTIONS = {
     "Patched vs vanilla SD1.5": "The same seed with and without the patch.",
     "Optimized weights SD1.5": "Step weights tuned for this prompt and seed.",
     "Layout-guided SDXL": "The same graph on SDXL at 1024 px.",
-    "Layout-guided Flux.1-dev": "Flux's joint attention, mix 1->0 step weights, cfg 1.",
-    "Layout-guided Qwen-Image": "Qwen-Image, mix 1->0 step weights, 20 steps at cfg 4.",
-    "Layout-guided Z-Image": "Z-Image-Turbo, mix 1->0, 8 steps; needs ComfyUI 0.33.",
+    "Layout-guided Flux.1-dev": "Flux's joint attention, guidance 4->0 step weights, cfg 1.",
+    "Layout-guided Qwen-Image": "Qwen-Image, guidance 4->0 step weights, 20 steps at cfg 4.",
+    "Layout-guided Z-Image": "Z-Image-Turbo, guidance 4->0, 8 steps; needs ComfyUI 0.33.",
     "Layout-guided Anima": "Anima's cross-attention DiT, 30 steps; needs ComfyUI 0.33.",
     "Layout-guided Wan 2.1 moving box": "Wan 2.1 video: the box moves from Start to End.",
 }

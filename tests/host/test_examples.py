@@ -115,16 +115,16 @@ def test_example_validates_and_runs_with_tiny_models(comfy, tiny_loader, vae_fil
 
 
 @pytest.mark.parametrize("name", [n for n in EXAMPLES if family(n) in ("flux", "qwen_image", "z_image")])
-def test_dit_examples_ship_mix_with_step_weights_a_ramp_from_1_to_0(comfy, name):
-    """The DiT lab's measured setting (docs/lab.md "DiT lab"): guidance leaked colour on joint attention, mix 1 -> 0
-    improved binding and relations; the patch's own default stays guidance (the UNet lab's best)."""
+def test_dit_examples_ship_guidance_with_step_weights_a_ramp_from_4_to_0(comfy, name):
+    """The setting the DiT lab's validation split chose for the shipped region term (docs/dit-method.md): guidance
+    with step weights falling linearly from 4 to 0, as on UNets."""
     prompt = api_prompt(comfy, name)
     [patch] = ids_of(prompt, "SpaceTimeAttentionPatch")
     [schedule] = ids_of(prompt, "SpaceTimeStepWeightsSchedule")
-    assert prompt[patch]["inputs"]["mode"] == "mix"
+    assert prompt[patch]["inputs"]["mode"] == "guidance"
     assert prompt[patch]["inputs"]["step_weights"] == [schedule, 0]
     inputs = prompt[schedule]["inputs"]
-    assert (inputs["shape"], inputs["unit"], inputs["start"], inputs["end"]) == ("linear", "absolute", 1, 0)
+    assert (inputs["shape"], inputs["unit"], inputs["start"], inputs["end"]) == ("linear", "absolute", 4, 0)
 
 
 def test_optimized_example_with_the_clip_objective_runs_in_the_executor(comfy, tiny_loader, tmp_path):

@@ -23,7 +23,7 @@ const SD = { dir: PACK, loader: 'CheckpointLoaderSimple', prompt: PROMPT, negati
 // lab's 256 px, the patch's step weights a linear ramp (the lab's temporal control) from `ramp` to 0.
 const LAB_SHAPES = { ...SD, dir: LAB, loader: 'SpaceTimeLabCheckpointLoader', prompt: LAB_PROMPT, negative: '',
   template: '{phrase}', size: 256, steps: 20, cfg: 4.0, batch: 4, compare: true };
-const DIT = { dir: PACK, dit: true, mode: 'mix', ramp: 1.0 };
+const DIT = { dir: PACK, dit: true, mode: 'guidance', ramp: 4.0 };
 const SPECS = {
   'Layout-guided SD1.5':
     { ...SD, prefix: 'spacetime_basic', ckpt: SD15, size: 512, steps: 20, cfg: 7.5, compare: false },
@@ -36,8 +36,8 @@ const SPECS = {
       optimize: true },
   // The DiTs as ComfyUI's own templates load and sample them (workflow_templates: Flux.1 dev, image_qwen_image
   // without its Lightning LoRA, image_z_image_turbo): the diffusion model, text encoder(s) and VAE apart. The patch
-  // as the DiT lab measured it (docs/lab.md "The DiT lab model"): mix with step weights a linear ramp 1 -> 0
-  // (guidance leaked colour into the wrong regions on joint attention).
+  // as the DiT lab's validation split chose it (docs/dit-method.md, docs/lab.md "Step 12 000, and the design
+  // chosen"): guidance with step weights a linear ramp 4 -> 0, as on UNets.
   'Layout-guided Flux.1-dev':
     { ...DIT, prefix: 'spacetime_flux', unet: 'flux1-dev.safetensors',
       clip: { loader: 'DualCLIPLoader', clip_name1: 't5xxl_fp16.safetensors', clip_name2: 'clip_l.safetensors',
@@ -75,9 +75,10 @@ const SPECS = {
   // the UNet lab model: guidance 4 -> 0 on DDIM, the lab's UNet sampler
   lab_shapes: { ...LAB_SHAPES, prefix: 'lab_shapes', ckpt: 'spacetime_lab.safetensors', mode: 'guidance', ramp: 4.0,
     sampler: 'ddim', scheduler: 'ddim_uniform' },
-  // the DiT lab model (a Flux.1-class DiT): mix 1 -> 0, the setting its held-out result chose, Euler on `simple`
-  lab_shapes_dit: { ...LAB_SHAPES, prefix: 'lab_shapes_dit', ckpt: 'spacetime_lab_dit.safetensors', mode: 'mix',
-    ramp: 1.0, sampler: 'euler', scheduler: 'simple' },
+  // the DiT lab model (a Flux.1-class DiT): guidance 4 -> 0, the setting its validation split chose, Euler on
+  // `simple`
+  lab_shapes_dit: { ...LAB_SHAPES, prefix: 'lab_shapes_dit', ckpt: 'spacetime_lab_dit.safetensors',
+    mode: 'guidance', ramp: 4.0, sampler: 'euler', scheduler: 'simple' },
 };
 
 // A DiT: UNETLoader, the text encoder(s) through (Dual)CLIPLoader and the VAE apart; the template's model-sampling
