@@ -44,7 +44,8 @@ VARIANTS = [
     Variant("guidance w=6->0, predicted boxes", "predicted", "guidance", 6.0, weight_end=0.0),
     Variant("mix 0.5, predicted boxes", "predicted", "mix", 0.5),
     Variant("mix 1->0, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0),
-    # The patch's DiT controls at the DiT lab's chosen mode (names avoid "mix 1->0," so it selects one variant).
+    # The patch's DiT controls at the mode the width-128 DiT lab chose (names avoid "mix 1->0," so it selects one
+    # variant), and at the width-256 lab's guidance w=4->0 (names avoid "w=4->0, predicted").
     Variant("mix 1->0 restricted, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0,
             region_attention="restricted"),
     Variant("mix 1->0 double blocks, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0, blocks="double"),
@@ -54,6 +55,12 @@ VARIANTS = [
             blocks="every other"),
     Variant("mix 1->0 every other block restricted, predicted boxes", "predicted", "mix", 1.0, weight_end=0.0,
             blocks="every other", region_attention="restricted"),
+    Variant("guidance w=4->0 restricted, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
+            region_attention="restricted"),
+    Variant("guidance w=4->0 double blocks, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
+            blocks="double"),
+    Variant("guidance w=4->0 every other block, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
+            blocks="every other"),
     Variant("optimised from w=2, predicted boxes", "predicted", "guidance", 2.0, optimise=True),
     Variant("optimised from w=4->0, predicted boxes", "predicted", "guidance", 4.0, optimise=True, weight_end=0.0),
     Variant("guidance w=4->0, gold boxes", "gold", "guidance", 4.0, weight_end=0.0),
