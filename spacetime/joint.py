@@ -157,12 +157,13 @@ def _add_region_term(q, k, v, layout: TokenLayout, main: torch.Tensor, cells: Re
     img0 = layout.prefix + layout.image_start
     n_grid = layout.grid[0] * layout.grid[1]
     everything = torch.arange(img0, k.shape[2], device=k.device)
+    extra = everything[n_grid:]                                 # tokens after the grid (reference images)
+    k_rows, v_rows = k.index_select(0, rows), v.index_select(0, rows)     # once per call, not per region and text
 
     def substituted(queries: torch.Tensor, span: tuple[int, int], image: torch.Tensor) -> torch.Tensor:
         """S(q, text): the queries read `span`'s text where the model has the prompt, beside the `image` tokens."""
         keys = torch.cat([torch.arange(*span, device=k.device), image])
-        return _heads_first(F.scaled_dot_product_attention(queries, k[:, :, keys].index_select(0, rows),
-                                                           v[:, :, keys].index_select(0, rows)))
+        return _heads_first(F.scaled_dot_product_attention(queries, k_rows[:, :, keys], v_rows[:, :, keys]))
 
     row_index = rows.view(-1, 1)
     terms = []
@@ -170,8 +171,7 @@ def _add_region_term(q, k, v, layout: TokenLayout, main: torch.Tensor, cells: Re
         idx, mask = cells.indices[i], cells.values[i]
         if idx.numel() == 0:
             continue
-        image = everything if groups is None else torch.cat(
-            [img0 + groups.region_keys[i], torch.arange(img0 + n_grid, k.shape[2], device=k.device)])
+        image = everything if groups is None else torch.cat([img0 + groups.region_keys[i], extra])
         qi = q[:, :, img0 + idx].index_select(0, rows)
         local = substituted(qi, span, image)
         cols = layout.image_start + idx.view(1, -1)
