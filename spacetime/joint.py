@@ -18,13 +18,14 @@ A weight of 0 leaves a row's output as the main attention gives it; rows of the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from .combine import MODES
+from .lse_attention import attention_with_lse, merged_attention
 from .masks import RegionIndex
 
 
@@ -62,14 +63,25 @@ class TokenLayout:
 
 @dataclass(frozen=True)
 class RegionCells:
-    """The image cells of each region on one token grid: flat indices and their mask values (soft edges)."""
+    """The image cells of each region on one token grid.
 
-    indices: tuple[torch.Tensor, ...]
+    union:   flat indices of the cells inside at least one region;
+    pos:     per region, positions of its cells in `union`;
+    values:  per region, its mask values there (soft edges);
+    indices: per region, the flat indices of its cells (``union[pos[i]]``).
+    """
+
+    union: torch.Tensor
+    pos: tuple[torch.Tensor, ...]
     values: tuple[torch.Tensor, ...]
+    indices: tuple[torch.Tensor, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "indices", tuple(self.union[p] for p in self.pos))
 
     @classmethod
     def from_index(cls, index: RegionIndex) -> "RegionCells":
-        return cls(tuple(index.union[p] for p in index.pos), tuple(index.values))
+        return cls(index.union, tuple(index.pos), tuple(index.values))
 
 
 @dataclass(frozen=True)
@@ -153,33 +165,43 @@ def _add_region_term(q, k, v, layout: TokenLayout, main: torch.Tensor, cells: Re
                      rows: torch.Tensor, mode: str, groups: RegionGroups | None) -> torch.Tensor:
     """Adds each region's term to `main` in place (a tensor this call's attention made) and returns it; every term
     reads `main` as the attention gave it, so overlapping regions add up in any order. With `groups` (restricted),
-    region i's term reads only its own cells and the background of the image."""
+    region i's term reads only its own cells and the background of the image.
+
+    ``S(q, text)`` is merged from a text part and an image part by their log-sum-exps: the image part is attended
+    once per call (open) or once per region (restricted) and shared by the local and the empty prompt."""
     img0 = layout.prefix + layout.image_start
     n_grid = layout.grid[0] * layout.grid[1]
-    everything = torch.arange(img0, k.shape[2], device=k.device)
-    extra = everything[n_grid:]                                 # tokens after the grid (reference images)
     k_rows, v_rows = k.index_select(0, rows), v.index_select(0, rows)     # once per call, not per region and text
+    q_cells = q[:, :, img0 + cells.union].index_select(0, rows)
+    extra = torch.arange(img0 + n_grid, k.shape[2], device=k.device)   # tokens after the grid (reference images)
+    shared = None
+    if groups is None:
+        shared = attention_with_lse(q_cells, k_rows[:, :, img0:], v_rows[:, :, img0:])
 
-    def substituted(queries: torch.Tensor, span: tuple[int, int], image: torch.Tensor) -> torch.Tensor:
-        """S(q, text): the queries read `span`'s text where the model has the prompt, beside the `image` tokens."""
-        keys = torch.cat([torch.arange(*span, device=k.device), image])
-        return _heads_first(F.scaled_dot_product_attention(queries, k_rows[:, :, keys], v_rows[:, :, keys]))
+    def substituted(queries: torch.Tensor, span: tuple[int, int], image) -> torch.Tensor:
+        """S(q, text) in fp32: the queries read `span`'s text where the model has the prompt, beside the image."""
+        text = attention_with_lse(queries, k_rows[:, :, span[0]:span[1]], v_rows[:, :, span[0]:span[1]])
+        return _heads_first(merged_attention(text, image))
 
     row_index = rows.view(-1, 1)
     terms = []
     for i, span in enumerate(layout.spans[:-1]):
-        idx, mask = cells.indices[i], cells.values[i]
-        if idx.numel() == 0:
+        pos, mask = cells.pos[i], cells.values[i]
+        if pos.numel() == 0:
             continue
-        image = everything if groups is None else torch.cat([img0 + groups.region_keys[i], extra])
-        qi = q[:, :, img0 + idx].index_select(0, rows)
+        qi = q_cells[:, :, pos]
+        if shared is None:
+            keys = torch.cat([img0 + groups.region_keys[i], extra])
+            image = attention_with_lse(qi, k_rows[:, :, keys], v_rows[:, :, keys])
+        else:
+            image = (shared[0][:, :, pos], shared[1][:, :, pos])
         local = substituted(qi, span, image)
-        cols = layout.image_start + idx.view(1, -1)
+        cols = layout.image_start + cells.indices[i].view(1, -1)
         if mode == "guidance":
             base = substituted(qi, layout.spans[-1], image)
         else:
-            base = main[row_index, cols]
-        scale = weights[:, i].view(-1, 1, 1).to(local.dtype) * mask.view(1, -1, 1).to(local.dtype)
+            base = main[row_index, cols].float()
+        scale = weights[:, i].view(-1, 1, 1).float() * mask.view(1, -1, 1).float()
         terms.append((cols, ((local - base) * scale).to(main.dtype)))
     for cols, term in terms:
         main[row_index, cols] += term

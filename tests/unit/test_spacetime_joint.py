@@ -23,8 +23,9 @@ def _case(seed=0, batch=3, heads=2, dim=8, lengths=(3, 4, 2), prompt=5, grid=(3,
     layout = TokenLayout.from_lengths(list(lengths), prompt, grid)
     n = layout.prefix + prompt + grid[0] * grid[1] + extra
     q, k, v = (torch.randn(batch, heads, n, dim, generator=gen) for _ in range(3))
-    cells = RegionCells((torch.tensor([0, 1, 4, 5]), torch.tensor([5, 6, 7, 11])),
+    cells = RegionCells(torch.tensor([0, 1, 4, 5, 6, 7, 11]), (torch.tensor([0, 1, 2, 3]), torch.tensor([3, 4, 5, 6])),
                         (torch.ones(4), torch.tensor([1.0, 0.5, 1.0, 1.0])))
+    assert [c.tolist() for c in cells.indices] == [[0, 1, 4, 5], [5, 6, 7, 11]]
     return layout, q, k, v, cells
 
 
