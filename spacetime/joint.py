@@ -12,7 +12,8 @@ attention call is then split so that nothing the model computes for the prompt o
   the image as the model reads a prompt: ``S(q, L) = softmax(q [K_L; K_img]^T) [V_L; V_img]`` (image and extra
   tokens' keys and values unchanged), and the paper's term is added to their output
   (guidance: ``+ w_i m_i (S(q, L_i) - S(q, empty))``; mix: ``+ w_i m_i (S(q, L_i) - main)``, so at w = 1 a
-  region's image reads its own description instead of the prompt).
+  region's image reads its own description instead of the prompt). The image part of S is attended once and merged
+  with each text part by log-sum-exp (lse_attention.py).
 
 A weight of 0 leaves a row's output as the main attention gives it; rows of the negative prompt get no weight.
 """
