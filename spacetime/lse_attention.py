@@ -15,8 +15,12 @@ QUERY_CHUNK = 1024      # queries per explicit score matrix: bounds its memory a
 def attention_with_lse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``softmax(q k^T / sqrt(D)) v`` in q's dtype and the fp32 log-sum-exp of each query's scaled scores.
 
-    q: ``(B, H, Nq, D)``; k, v: ``(B, H, Nk, D)``. Returns ``(B, H, Nq, D)`` and ``(B, H, Nq)``.
+    q: ``(B, H, Nq, D)``; k, v: ``(B, H, Nk, D)``. Returns ``(B, H, Nq, D)`` and ``(B, H, Nq)``. No keys give
+    zeros and a log-sum-exp of -inf (so a merge leaves the other part alone); kernels are not handed empty inputs.
     """
+    if q.shape[2] == 0 or k.shape[2] == 0:
+        lse = torch.full(q.shape[:3], float("-inf"), dtype=torch.float32, device=q.device)
+        return q.new_zeros(q.shape[:3] + v.shape[3:]), lse
     if q.device.type == "cpu" and q.dtype in (torch.float32, torch.float16, torch.bfloat16):
         out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v)
         return out, lse

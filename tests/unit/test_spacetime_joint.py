@@ -164,3 +164,15 @@ def test_restricted_region_terms_read_their_own_region_and_the_background(mode):
     for cell in (0, 1, 4):                                  # region 0 only
         assert torch.equal(out[:, p + g + cell], other[:, p + g + cell]), cell
     assert not torch.equal(out[:, p + g + 7], other[:, p + g + 7])
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_regions_without_a_cell_on_this_grid_add_nothing(restricted):
+    """Boxes too small for a coarse token grid leave no cell: the call computes the main attention alone."""
+    layout, q, k, v, _ = _case(5)
+    empty = torch.zeros(0, dtype=torch.long)
+    cells = RegionCells(empty, (empty, empty), (torch.zeros(0), torch.zeros(0)))
+    groups = RegionGroups.from_cells(cells, layout.grid) if restricted else None
+    out = regional_joint_attention(q, k, v, layout, _main(q, k, v, layout), cells, torch.ones(1, 2),
+                                   torch.tensor([0]), "guidance", groups)
+    assert torch.equal(out[:, layout.prefix:], _main(q, k, v, layout)())

@@ -60,3 +60,15 @@ def test_the_gpu_kernels_are_called_as_their_schemas_say_and_the_padded_lse_is_c
     k = torch.empty(2, 3, 70, 64, device="meta", dtype=dtype)
     out, lse = _cuda_attention_with_lse(q, k, k)
     assert out.shape == q.shape and lse.shape == (2, 3, nq) and lse.dtype == torch.float32
+
+
+def test_no_queries_or_no_keys_are_not_handed_to_a_kernel():
+    """A grid too coarse for any region cell has no queries (the CPU kernel dies on them); a text of no tokens has
+    no keys, and merging it leaves the other part as it is."""
+    q, k, v = _qkv(3)
+    out, lse = attention_with_lse(q[:, :, :0], k, v)
+    assert out.shape == (2, 3, 0, 16) and lse.shape == (2, 3, 0)
+    empty = attention_with_lse(q, k[:, :, :0], v[:, :, :0])
+    assert torch.equal(empty[0], torch.zeros_like(q)) and torch.isneginf(empty[1]).all()
+    image = attention_with_lse(q, k, v)
+    assert torch.equal(merged_attention(empty, image), image[0].float())
