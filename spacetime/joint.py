@@ -174,10 +174,11 @@ def _add_region_term(q, k, v, layout: TokenLayout, main: torch.Tensor, cells: Re
     n_grid = layout.grid[0] * layout.grid[1]
     k_rows, v_rows = k.index_select(0, rows), v.index_select(0, rows)     # once per call, not per region and text
     q_cells = q[:, :, img0 + cells.union].index_select(0, rows)
-    extra = torch.arange(img0 + n_grid, k.shape[2], device=k.device)   # tokens after the grid (reference images)
-    shared = None
+    shared = extra = None
     if groups is None:
         shared = attention_with_lse(q_cells, k_rows[:, :, img0:], v_rows[:, :, img0:])
+    else:
+        extra = torch.arange(img0 + n_grid, k.shape[2], device=k.device)  # tokens after the grid (reference images)
 
     def substituted(queries: torch.Tensor, span: tuple[int, int], image) -> torch.Tensor:
         """S(q, text) in fp32: the queries read `span`'s text where the model has the prompt, beside the image."""
