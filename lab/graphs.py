@@ -30,7 +30,8 @@ class Variant:
     samples through Optimize Step Weights (attention objective) starting from the schedule; `weight_end` makes the
     schedule a linear ramp from `weight` (first step) to `weight_end` (last step), the paper's temporal control;
     `blocks` and `region_attention` are the patch's DiT controls (the lab measures them to choose their defaults;
-    a UNet ignores them, so `dit_only` variants run on the DiT lab model only)."""
+    a UNet ignores them, so `dit_only` variants run on the DiT lab model only); `mask_shape`, `radius`,
+    `feather` and `end_percent` are the patch's own inputs of those names."""
 
     name: str
     boxes: str | None = None
@@ -40,6 +41,10 @@ class Variant:
     weight_end: float | None = None
     blocks: str = "all"
     region_attention: str = "open"
+    mask_shape: str = "box"
+    radius: float = 0.2
+    feather: float = 0.0
+    end_percent: float = 1.0
 
     @property
     def dit_only(self) -> bool:
@@ -93,8 +98,8 @@ def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: in
         if v.boxes is not None and not v.optimise:
             p[f"patch{k}"] = {"class_type": "SpaceTimeAttentionPatch", "inputs": {
                 "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "step_weights": [f"weights{k}", 0],
-                "mode": v.mode, "mask_shape": "box", "radius": 0.2, "feather": 0.0, "strength": 1.0,
-                "start_percent": 0.0, "end_percent": 1.0, "blocks": v.blocks,
+                "mode": v.mode, "mask_shape": v.mask_shape, "radius": v.radius, "feather": v.feather,
+                "strength": 1.0, "start_percent": 0.0, "end_percent": v.end_percent, "blocks": v.blocks,
                 "region_attention": v.region_attention}}
             model = [f"patch{k}", 0]
         if v.optimise:

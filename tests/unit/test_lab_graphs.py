@@ -37,3 +37,14 @@ def test_the_dit_controls_reach_the_patch_and_mark_a_variant_dit_only():
     assert (prompt["patch1"]["inputs"]["blocks"], prompt["patch1"]["inputs"]["region_attention"]) == (
         "double", "restricted")
     assert not plain.dit_only and narrowed.dit_only
+
+
+def test_the_mask_and_window_inputs_reach_the_patch():
+    scene = heldout_scenes()[0]
+    plain = Variant("plain", "predicted", "guidance", 4.0, weight_end=0.0)
+    shaped = Variant("disc, early", "predicted", "guidance", 4.0, weight_end=0.0, mask_shape="disc", radius=0.1,
+                     feather=0.5, end_percent=0.5)
+    prompt, _ = caption_prompt(scene, "a caption", [plain, shaped], seed=1, batch=1)
+    keys = ("mask_shape", "radius", "feather", "end_percent")
+    assert tuple(prompt["patch0"]["inputs"][k] for k in keys) == ("box", 0.2, 0.0, 1.0)
+    assert tuple(prompt["patch1"]["inputs"][k] for k in keys) == ("disc", 0.1, 0.5, 0.5)
