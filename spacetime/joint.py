@@ -171,13 +171,13 @@ def _add_region_term(q, k, v, layout: TokenLayout, main: torch.Tensor, cells: Re
     ``S(q, text)`` is merged from a text part and an image part by their log-sum-exps: the image part is attended
     once per call (open) or once per region (restricted) and shared by the local and the empty prompt."""
     img0 = layout.prefix + layout.image_start
-    n_grid = layout.grid[0] * layout.grid[1]
     k_rows, v_rows = k.index_select(0, rows), v.index_select(0, rows)     # once per call, not per region and text
     q_cells = q[:, :, img0 + cells.union].index_select(0, rows)
     shared = extra = None
     if groups is None:
         shared = attention_with_lse(q_cells, k_rows[:, :, img0:], v_rows[:, :, img0:])
     else:
+        n_grid = layout.grid[0] * layout.grid[1]
         extra = torch.arange(img0 + n_grid, k.shape[2], device=k.device)  # tokens after the grid (reference images)
 
     def substituted(queries: torch.Tensor, span: tuple[int, int], image) -> torch.Tensor:
