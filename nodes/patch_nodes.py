@@ -27,7 +27,8 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                         "ICCV 2023). Returns a patched copy of the model; the input model is unchanged.",
             inputs=[
                 io.Model.Input("model", tooltip="An SD1.x / SD2.x / SDXL UNet, or a Flux.1 (dev, schnell, "
-                                                "Kontext), Chroma, SD3 / SD3.5, Qwen-Image (and Edit), Z-Image, "
+                                                "Kontext), Flux.2 (dev, Klein), Chroma, SD3 / SD3.5, Qwen-Image "
+                                                "(and Edit), Z-Image, "
                                                 "Cosmos-Predict2, Anima, PixArt (Alpha, Sigma) or Wan 2.1 / 2.2 "
                                                 "(text- and image-to-video) DiT (Z-Image and Anima on ComfyUI "
                                                 "0.33.0 or newer cores). Other models are refused with their "
@@ -42,8 +43,8 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                                tooltip="guidance (official code): inside region i the cond output gets "
                                        "+ w·(A(cond, local_i) - A(uncond, negative)). mix (paper text, first "
                                        "commit): a mixture (1 - w)·A(cond, prompt) + w·A(cond, local_i). "
-                                       "Both change only the cond rows. On joint-attention DiTs (Flux, SD3.5, "
-                                       "Qwen-Image, Z-Image) A reads the local prompt beside the image."),
+                                       "Both change only the cond rows. On joint-attention DiTs (Flux.1, Flux.2, "
+                                       "SD3.5, Qwen-Image, Z-Image) A reads the local prompt beside the image."),
                 io.Combo.Input("mask_shape", options=list(SHAPES), default="box",
                                tooltip="box: the object's box. disc: the paper's disc of 'radius' around the "
                                        "object's centre. mask: the object's own shape where its layout has one "

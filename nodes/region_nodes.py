@@ -36,7 +36,8 @@ class SpaceTimeRegionPromptEncode(io.ComfyNode):
             inputs=[
                 io.Clip.Input("clip", tooltip="The text encoder of the model you sample with, the same one that "
                                               "encodes the main prompt: SD1.x CLIP, SDXL's dual CLIP, Flux's T5 + "
-                                              "CLIP-L, Chroma's, Cosmos's or PixArt's T5, SD3's CLIPs, "
+                                              "CLIP-L, Flux.2's Mistral or Klein's Qwen3, Chroma's, Cosmos's or "
+                                              "PixArt's T5, SD3's CLIPs, "
                                               "Qwen-Image's Qwen2.5-VL, Z-Image's or Anima's Qwen3, Wan's "
                                               "UMT5."),
                 LayoutType.Input("layout", tooltip="Objects with normalised boxes [x0, y0, x1, y1] (y down) and "

@@ -66,6 +66,13 @@ def tiny_chroma(comfy):
 
 
 @pytest.fixture(scope="session")
+def tiny_flux2(comfy):
+    from support.models import tiny_flux2
+
+    return tiny_flux2()
+
+
+@pytest.fixture(scope="session")
 def tiny_sd3(comfy):
     from support.models import tiny_sd3
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from . import cosmos, flux, pixart, qwen_image, sd3, unet, wan, z_image
+from . import cosmos, flux, flux2, pixart, qwen_image, sd3, unet, wan, z_image
 
-FAMILIES: tuple[ModuleType, ...] = (unet, flux, sd3, qwen_image, z_image, cosmos, pixart, wan)
+FAMILIES: tuple[ModuleType, ...] = (unet, flux, flux2, sd3, qwen_image, z_image, cosmos, pixart, wan)
 
 
 def family_of(model_patcher: Any) -> tuple[ModuleType, dict] | None:

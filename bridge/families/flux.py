@@ -30,7 +30,7 @@ def _diffusion_model(model_patcher: Any) -> Any:
     if type(model).__name__ == "ChromaRadiance":      # pixel-space head: not tested here, so not claimed
         return None
     params = getattr(model, "params", None)
-    # Flux.2 gives text sequential positions and shares its modulation: a different seam
+    # Flux.2 numbers its text tokens and shares its modulation: its own module (flux2)
     if getattr(params, "txt_ids_dims", None) or getattr(params, "global_modulation", False):
         return None
     return model

@@ -1,5 +1,5 @@
-"""What every joint-attention DiT family shares (Flux.1, Chroma, SD3/3.5, Qwen-Image, Z-Image): text tokens first,
-then image tokens, in one attention per block.
+"""What every joint-attention DiT family shares (Flux.1, Flux.2, Chroma, SD3/3.5, Qwen-Image, Z-Image): text tokens
+first, then image tokens, in one attention per block.
 
 Hooks (both cores, no monkeypatching): an ``APPLY_MODEL`` wrapper puts the local prompts and the empty prompt in
 front of the prompt's tokens (the model's own text input layer projects them) and hands the call's facts to the

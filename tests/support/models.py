@@ -148,6 +148,39 @@ def tiny_flux(seed: int = 0) -> TinyModels:
     return TinyModels(_patcher(model), clip, _tiny_vae(16))
 
 
+# Flux.2: Flux.1's blocks with modulation shared across blocks (as model detection configures Flux.2), 2 heads of 32
+# (four RoPE axes of 8, text numbered on the last), 128 latent channels in 1 x 1 patches. Its text encoder is
+# Klein's where the core has it (Qwen3 4B's class at width 64, three of its 28 hidden layers side by side, the real
+# tokenizer and template, every prompt padded to 512 tokens); on 0.3.75, whose Flux.2 text encoder is dev's Mistral
+# (no tokenizer without the real file), Z-Image's Qwen3 at width 64, which pads nothing, as Mistral does.
+TINY_FLUX2 = {"image_model": "flux2", "in_channels": 128, "out_channels": 128, "patch_size": 1, "vec_in_dim": None,
+              "hidden_size": 64, "mlp_ratio": 3.0, "num_heads": 2, "depth": 2, "depth_single_blocks": 2,
+              "axes_dim": [8, 8, 8, 8], "theta": 2000, "qkv_bias": False, "guidance_embed": True,
+              "global_modulation": True, "mlp_silu_act": True, "ops_bias": False, "default_ref_method": "index",
+              "ref_index_scale": 10.0}
+
+
+def tiny_flux2(seed: int = 0) -> TinyModels:
+    """A Flux.2-shaped DiT (2 double and 2 single blocks, guidance embedding) and a tiny text encoder; no VAE."""
+    import comfy.supported_models as sm
+    import comfy.text_encoders.flux as flux_te
+    from comfy.ldm.flux.model import FluxParams
+
+    unet_config = dict(TINY_FLUX2)
+    if "txt_ids_dims" in FluxParams.__dataclass_fields__:      # 2026 cores name the numbered axis
+        unet_config["txt_ids_dims"] = [3]
+    if hasattr(flux_te, "KleinTokenizer"):
+        tokenizer, te, layers, width = flux_te.KleinTokenizer, flux_te.klein_te, 28, 3 * 64
+    else:
+        from comfy.text_encoders import z_image
+        tokenizer, te, layers, width = z_image.ZImageTokenizer, z_image.te, TINY_QWEN3["num_hidden_layers"], 64
+    model = _random_dit(sm.Flux2(dict(unet_config, context_in_dim=width)), seed)
+    clip = _random_clip(tokenizer, te(dtype_llama=torch.float32),
+                        {"qwen3_4b_model_config": dict(TINY_QWEN3, num_hidden_layers=layers)}, seed,
+                        weights=lambda encoder: encoder.qwen3_4b.transformer)
+    return TinyModels(_patcher(model), clip, None)
+
+
 # Chroma: Flux.1's blocks without per-block modulation (an approximator gives every modulation vector), T5 alone;
 # patch embedding and final layer work on 2x2 patches of the 16-channel latent (64 in, 64 out).
 TINY_CHROMA = {"image_model": "chroma", "in_channels": 64, "out_channels": 64, "patch_size": 2,
