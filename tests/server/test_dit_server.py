@@ -10,9 +10,12 @@ approximator 5120 wide with 3072-wide outputs, Qwen-Image 3072 wide with a 3584-
 their text encoders are built from fixed configs (T5-XXL, Qwen2.5-VL 7B, Qwen3 4B), so their MODEL and CLIP come
 from the test-only loader node (support/tiny_loader.py, served by the test-only extension
 support/server_nodes/spacetime_tiny_models) with support.models' tiny builds; their VAE is still the VAELoader's
-file (Qwen-Image's a tiny Wan 2.1 VAE, as its real one).
+file (Qwen-Image's a tiny Wan 2.1 VAE, as its real one). Flux.2 too: its text encoders (Mistral 24B, Klein's Qwen3)
+are built from fixed configs, and a tiny Flux.2 would need the real width to pass detection; its VAE is a Flux.2
+VAE decoder.
 
-Flux samples as Flux.1-dev does (FluxGuidance, cfg 1, the negative zeroed out), Z-Image as Z-Image-Turbo (cfg 1),
+Flux samples as Flux.1-dev does (FluxGuidance, cfg 1, the negative zeroed out), Flux.2 as Flux.2-dev does
+(FluxGuidance 4, cfg 1, EmptyFlux2LatentImage), Z-Image as Z-Image-Turbo (cfg 1),
 SD3, Chroma and Qwen-Image with CFG and a negative. A new family is one entry in FAMILIES.
 """
 from __future__ import annotations
@@ -50,10 +53,13 @@ class Family:
     clip_type: str = ""
     write_vae: Callable[[Path], str] = model_files.write_taesd16   # writes models/vae/<name>, returns the name
     supported: Callable[[], bool] = lambda: True   # False: the server must report the patch's refusal
+    latent: str = "EmptySD3LatentImage"            # the empty latent node of the family's templates
 
 
 FAMILIES = {
     "flux": Family(1.0, None, flux_guidance=3.5, write_unet=model_files.write_flux, clip_type="stable_diffusion"),
+    "flux2": Family(1.0, None, flux_guidance=4.0, write_vae=model_files.write_flux2_vae,
+                    latent="EmptyFlux2LatentImage"),
     "sd3": Family(4.0, "blurry, low quality", write_unet=model_files.write_sd3, clip_type="sd3"),
     "chroma": Family(4.0, "blurry, low quality"),
     "qwen_image": Family(4.0, "blurry, low quality", write_vae=model_files.write_wan21_vae),
@@ -105,7 +111,7 @@ def family_prompt(object_info: dict, family: str, files: dict[str, str]) -> dict
         "regions": ("SpaceTimeRegionPromptEncode", {"clip": clip, "layout": ["layout", 0]}),
         "patch": ("SpaceTimeAttentionPatch", {"model": ["unet", 0], "regions": ["regions", 0]}),
         "text": ("CLIPTextEncode", {"clip": clip, "text": PROMPT}),
-        "latent": ("EmptySD3LatentImage", {"width": SIZE, "height": SIZE, "batch_size": 1}),
+        "latent": (spec.latent, {"width": SIZE, "height": SIZE, "batch_size": 1}),
     }
     positive = ["text", 0]
     if spec.flux_guidance is not None:

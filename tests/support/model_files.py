@@ -12,7 +12,7 @@ What each core's detection fixes decides the sizes (comfy/model_detection.py, co
   DualCLIPLoader, would be 4.7 G weights);
 * the VAE is a TAESD, whose latent channels ComfyUI reads from the weights (16, as Flux's and SD3's), or for
   Qwen-Image, whose latents are video-shaped (B, C, 1, H, W), a Wan 2.1 VAE (its own) of width 16, which ComfyUI
-  also reads from the weights.
+  also reads from the weights; for Flux.2 (128 channels at /16) a Flux.2 VAE decoder.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ CLIP_L_FILE = "random_clip_l.safetensors"
 TAESD4_FILE = "random_taesd4.safetensors"
 TAESD16_FILE = "random_taesd16.safetensors"
 WAN21_VAE_FILE = "random_wan21_vae.safetensors"
+FLUX2_VAE_FILE = "random_flux2_vae_decoder.safetensors"
 FLUX_HEAD_DIM = 128  # sum of Flux.1's rope axes (16, 56, 56), which every core's detector assumes
 
 
@@ -89,6 +90,23 @@ def write_wan21_vae(folder: Path) -> str:
                  temperal_downsample=[False, True, True])
     _save(_init_scaled(vae, 3).state_dict(), folder / WAN21_VAE_FILE)
     return WAN21_VAE_FILE
+
+
+def write_flux2_vae(folder: Path) -> str:
+    """A random Flux.2 VAE decoder in folder (its models/vae): ComfyUI reads its latent from the weights (32
+    channels in 2 x 2 patches behind a batch norm: 128 channels at /16). Full width (128), as 0.3.75 builds the
+    decoder at that width whatever the file holds; the file holds the decoder, its post-quantisation convolution and
+    the norm (the encoder would be as large again, and decoding is all a test asks of it)."""
+    from comfy.ldm.modules.diffusionmodules.model import Decoder
+
+    decoder = Decoder(ch=128, out_ch=3, ch_mult=[1, 2, 4, 4], num_res_blocks=2, attn_resolutions=[],
+                      in_channels=3, resolution=256, z_channels=32)
+    tensors = {f"decoder.{k}": v for k, v in _init_scaled(decoder, 4).state_dict().items()}
+    tensors |= {"decoder.post_quant_conv.weight": torch.eye(32).view(32, 32, 1, 1),
+                "decoder.post_quant_conv.bias": torch.zeros(32),
+                "bn.running_mean": torch.zeros(128), "bn.running_var": torch.ones(128)}
+    _save(tensors, folder / FLUX2_VAE_FILE)
+    return FLUX2_VAE_FILE
 
 
 def _flux_state_dict(width: int, seed: int) -> dict[str, torch.Tensor]:

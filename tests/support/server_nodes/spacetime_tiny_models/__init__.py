@@ -27,6 +27,7 @@ def _video_models() -> dict:
 
 
 NODE_ID = "SpaceTimeTestTinyCheckpoint"
-NODE_CLASS_MAPPINGS = {NODE_ID: loader_class({"chroma": models.tiny_chroma, "qwen_image": models.tiny_qwen_image,
+NODE_CLASS_MAPPINGS = {NODE_ID: loader_class({"chroma": models.tiny_chroma, "flux2": models.tiny_flux2,
+                                               "qwen_image": models.tiny_qwen_image,
                                                "z_image": models.tiny_z_image, **_cross_attention_models(),
                                                **_video_models()})}
