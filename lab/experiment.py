@@ -61,6 +61,8 @@ VARIANTS = [
             blocks="double"),
     Variant("guidance w=4->0 every other block, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
             blocks="every other"),
+    Variant("guidance w=4->0 single blocks, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
+            blocks="single"),
     # Where and when the term acts (DiT lab probes against its square-filled boxes).
     Variant("guidance w=4->0 until 50%, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
             end_percent=0.5),
