@@ -2,7 +2,7 @@
 
 The checkpoint loader is swapped for a test node that hands out the tiny random models of the right family
 (the graphs are otherwise unchanged), sizes and steps are made small, and SaveImage becomes PreviewImage so
-runs leave nothing in the output folder. Qwen-Image, Z-Image, Anima and Wan come without a VAE: their VAELoader
+runs leave nothing in the output folder. Flux.2, Qwen-Image, Z-Image, Anima and Wan come without a VAE: their VAELoader
 stays and loads a random VAE file of the family's kind (support.model_files). Z-Image needs NextDiT.embed_cap
 (0.33.0); on a core without it (0.3.75) its example must end in the patch's refusal. Anima exists on 0.33.0 only.
 One run goes through the real CheckpointLoaderSimple with the full-size random SD1.5 checkpoint. The Wan example's
@@ -28,8 +28,8 @@ TINY_LOADER = "SpaceTimeTestTinyCheckpoint"
 
 def family(name: str) -> str:
     lowered = name.lower()
-    for marker, key in (("flux", "flux"), ("sdxl", "sdxl"), ("qwen-image", "qwen_image"), ("z-image", "z_image"),
-                        ("anima", "anima"), ("wan", "wan")):
+    for marker, key in (("flux.2", "flux2"), ("flux", "flux"), ("sdxl", "sdxl"), ("qwen-image", "qwen_image"),
+                        ("z-image", "z_image"), ("anima", "anima"), ("wan", "wan")):
         if marker in lowered:
             return key
     return "sd15"
@@ -43,11 +43,12 @@ def tiny_wan(comfy):
 
 
 @pytest.fixture(scope="module")
-def tiny_loader(comfy, tiny_sd15, tiny_sdxl, tiny_flux, tiny_qwen_image, tiny_z_image, tiny_anima, tiny_wan):
+def tiny_loader(comfy, tiny_sd15, tiny_sdxl, tiny_flux, tiny_flux2, tiny_qwen_image, tiny_z_image, tiny_anima,
+                tiny_wan):
     """A test-only loader node with CheckpointLoaderSimple's outputs; ckpt_name picks the tiny family (Anima None
     on cores without it)."""
-    models = {"sd15": tiny_sd15, "sdxl": tiny_sdxl, "flux": tiny_flux, "qwen_image": tiny_qwen_image,
-              "z_image": tiny_z_image, "anima": tiny_anima, "wan": tiny_wan}
+    models = {"sd15": tiny_sd15, "sdxl": tiny_sdxl, "flux": tiny_flux, "flux2": tiny_flux2,
+              "qwen_image": tiny_qwen_image, "z_image": tiny_z_image, "anima": tiny_anima, "wan": tiny_wan}
     with register_tiny_loader(comfy, TINY_LOADER, models) as name:
         yield name
 
@@ -62,7 +63,8 @@ def vae_files(comfy, tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("example-vaes")
     folder_paths.add_model_folder_path("vae", str(folder))
     wan21 = model_files.write_wan21_vae(folder)     # Qwen-Image's, Anima's (qwen_image_vae) and Wan 2.1's VAE
-    return {"qwen_image": wan21, "anima": wan21, "wan": wan21, "z_image": model_files.write_taesd16(folder)}
+    return {"qwen_image": wan21, "anima": wan21, "wan": wan21, "z_image": model_files.write_taesd16(folder),
+            "flux2": model_files.write_flux2_vae(folder)}
 
 
 def z_image_refused() -> bool:
@@ -114,7 +116,7 @@ def test_example_validates_and_runs_with_tiny_models(comfy, tiny_loader, vae_fil
     assert used["schema"] == "spacetime-layout" and used["objects"], used
 
 
-@pytest.mark.parametrize("name", [n for n in EXAMPLES if family(n) in ("flux", "qwen_image", "z_image")])
+@pytest.mark.parametrize("name", [n for n in EXAMPLES if family(n) in ("flux", "flux2", "qwen_image", "z_image")])
 def test_dit_examples_ship_guidance_with_step_weights_a_ramp_from_4_to_0(comfy, name):
     """The setting the DiT lab's validation split chose for the shipped region term (docs/dit-method.md): guidance
     with step weights falling linearly from 4 to 0, as on UNets."""

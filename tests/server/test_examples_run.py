@@ -1,6 +1,6 @@
 """The main example workflows run to an image on the real server (HTTP + websocket) at 64 px and 2 steps: the SD1.5
-ones with the full-size random-weight SD1.5 checkpoint in place of the user's; the Qwen-Image, Z-Image, Anima and
-Wan ones with tiny models in place of their diffusion model and text encoder (the test-only loader node of
+ones with the full-size random-weight SD1.5 checkpoint in place of the user's; the Flux.2, Qwen-Image, Z-Image, Anima
+and Wan ones with tiny models in place of their diffusion model and text encoder (the test-only loader node of
 support/server_nodes/spacetime_tiny_models: these families' detectors and text encoders are fixed at the real
 widths, tests/server/test_dit_server.py) and their VAELoader loading a random VAE file of the family's kind. The
 Wan example is a video (9 frames at 64 px) whose car moves; Anima needs ComfyUI 0.33."""
@@ -12,8 +12,9 @@ import pytest
 from support.workflow import EXAMPLE_DIR, make_small, specs_from_object_info, ui_to_api
 
 TINY_LOADER = "SpaceTimeTestTinyCheckpoint"      # support/server_nodes/spacetime_tiny_models
-DIT_EXAMPLES = {"Layout-guided Qwen-Image": "qwen_image", "Layout-guided Z-Image": "z_image",
-                "Layout-guided Anima": "anima", "Layout-guided Wan 2.1 moving box": "wan"}
+DIT_EXAMPLES = {"Layout-guided Flux.2-dev": "flux2", "Layout-guided Qwen-Image": "qwen_image",
+                "Layout-guided Z-Image": "z_image", "Layout-guided Anima": "anima",
+                "Layout-guided Wan 2.1 moving box": "wan"}
 # what Predict Layout finds in each example's prompt; the Wan example's car has the box editor's end box
 NOUNS = {"wan": ["car"]}
 FRAMES = {"wan": 9}         # make_small's video length; the images are the frames
@@ -64,7 +65,8 @@ def dit_example_server(comfy, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("dit-example-models")
     wan21 = model_files.write_wan21_vae(root / "vae")        # Qwen-Image's, Anima's and Wan 2.1's VAE
-    vaes = {"qwen_image": wan21, "anima": wan21, "wan": wan21, "z_image": model_files.write_taesd16(root / "vae")}
+    vaes = {"qwen_image": wan21, "anima": wan21, "wan": wan21, "z_image": model_files.write_taesd16(root / "vae"),
+            "flux2": model_files.write_flux2_vae(root / "vae")}
     yaml = root / "extra_model_paths.yaml"
     yaml.write_text(f"spacetime_example_tests:\n  base_path: {root}\n  vae: vae\n"
                     f"  custom_nodes: {REPO / 'tests' / 'support' / 'server_nodes'}\n")

@@ -103,7 +103,7 @@ def make_small(prompt: dict, loader: str | None, ckpt_name: str, vae_name: str |
             node["inputs"] = {"ckpt_name": ckpt_name}
             if kind in SPLIT_LOADERS:
                 moved[node_id] = SPLIT_LOADERS[kind]
-        elif kind in ("EmptyLatentImage", "EmptySD3LatentImage", "SpaceTimePredictLayout"):
+        elif kind in ("EmptyLatentImage", "EmptySD3LatentImage", "EmptyFlux2LatentImage", "SpaceTimePredictLayout"):
             inputs["width"] = inputs["height"] = 64
         elif kind == "EmptyHunyuanLatentVideo":
             inputs.update(width=64, height=64, length=9)

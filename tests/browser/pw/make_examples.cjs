@@ -43,6 +43,13 @@ const SPECS = {
       clip: { loader: 'DualCLIPLoader', clip_name1: 't5xxl_fp16.safetensors', clip_name2: 'clip_l.safetensors',
         type: 'flux' }, encoder: 'T5 + CLIP-L', vae: 'ae.safetensors', size: 1024, steps: 20, cfg: 1.0,
       guidance: 3.5, sampler: 'euler', scheduler: 'simple' },
+  // Flux.2 dev as ComfyUI's own image_flux2_text_to_image loads it (Mistral 3 Small through CLIPLoader type flux2,
+  // FluxGuidance 4, EmptyFlux2LatentImage, 20 Euler steps at cfg 1), sampled by KSampler on `simple`.
+  'Layout-guided Flux.2-dev':
+    { ...DIT, prefix: 'spacetime_flux2', unet: 'flux2_dev_fp8mixed.safetensors',
+      clip: { loader: 'CLIPLoader', clip_name: 'mistral_3_small_flux2_bf16.safetensors', type: 'flux2' },
+      encoder: 'Mistral 3 Small', vae: 'flux2-vae.safetensors', latent: 'EmptyFlux2LatentImage', size: 1024,
+      steps: 20, cfg: 1.0, guidance: 4.0, sampler: 'euler', scheduler: 'simple' },
   'Layout-guided Qwen-Image':
     { ...DIT, prefix: 'spacetime_qwen_image', unet: 'qwen_image_fp8_e4m3fn.safetensors',
       clip: { loader: 'CLIPLoader', clip_name: 'qwen_2.5_vl_7b_fp8_scaled.safetensors', type: 'qwen_image' },
