@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from support import patch_support as ps
-from support.capture import detached, first_call, outputs
+from support.capture import Calls, detached, first_call, outputs
 
 PROMPT = "a red cat and a blue dog"
 GRID = 8 * 12                                   # 64 x 96 px: an 8 x 12 latent in 1 x 1 patches
@@ -159,3 +159,31 @@ def test_blocks_choose_where_the_patch_acts(comfy, tiny_flux2, flux2_regs):
     rt = ps.runtime(comfy, model, trace=True)
     _sample(model, tiny_flux2.clip, steps=1)
     assert {c.layer for c in rt.trace} == {("model", 0), ("single", 1)}
+
+
+def test_reference_latents_follow_the_grid_and_take_part_in_the_main_attention_only(comfy, tiny_flux2, flux2_regs):
+    """Flux.2's reference images (editing) add tokens after the grid: weight 0 is vanilla bit for bit, and in the
+    first block they and the image outside every region compute what vanilla computes."""
+    import node_helpers
+
+    ref = torch.randn(1, 128, 8, 12, generator=torch.Generator().manual_seed(3))
+    positive = node_helpers.conditioning_set_values(ps.encode(tiny_flux2.clip, PROMPT), {"reference_latents": [ref]},
+                                                    append=True)
+
+    def first_block(model, steps=1):
+        blocks = model.model.diffusion_model.double_blocks
+        capture = Calls(blocks[0], _block_call).during(
+            lambda: ps.sample(model, positive, positive, 64, 96, steps=steps, cfg=1.0, scheduler="simple",
+                              latent_channels=128))
+        return capture.result, capture.calls[0]["out"][0]
+
+    vanilla_out, vanilla = first_block(tiny_flux2.model, steps=2)
+    assert vanilla.shape[1] == 2 * GRID
+    assert torch.equal(first_block(_patched(comfy, tiny_flux2, flux2_regs, weights=(0.0, 0.0)), steps=2)[0],
+                       vanilla_out)
+    model = _patched(comfy, tiny_flux2, flux2_regs)
+    patched = first_block(model)[1]
+    inside = ps.runtime(comfy, model).region_masks(8, 12).amax(dim=0) > 0
+    keep = torch.cat([~inside, torch.ones(GRID, dtype=torch.bool)])
+    assert torch.allclose(patched[:, keep], vanilla[:, keep], atol=1e-5, rtol=1e-5)
+    assert (patched[:, :GRID][:, inside] - vanilla[:, :GRID][:, inside]).abs().max() > 1e-3
