@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     "Layout-guided SDXL": "The same graph on SDXL at 1024 px.",
     "Layout-guided Flux.1-dev": "Flux's joint attention, guidance 4->0 step weights, cfg 1.",
     "Layout-guided Flux.2-dev": "Flux.2 dev: guidance 4->0 step weights, FluxGuidance 4, cfg 1.",
+    "Layout-guided Flux.2-klein": "Flux.2 Klein 4B: guidance 4->0, 4 steps; needs ComfyUI 0.33.",
     "Layout-guided Qwen-Image": "Qwen-Image, guidance 4->0 step weights, 20 steps at cfg 4.",
     "Layout-guided Z-Image": "Z-Image-Turbo, guidance 4->0, 8 steps; needs ComfyUI 0.33.",
     "Layout-guided Anima": "Anima's cross-attention DiT, 30 steps; needs ComfyUI 0.33.",

@@ -12,7 +12,8 @@ import pytest
 from support.workflow import EXAMPLE_DIR, make_small, specs_from_object_info, ui_to_api
 
 TINY_LOADER = "SpaceTimeTestTinyCheckpoint"      # support/server_nodes/spacetime_tiny_models
-DIT_EXAMPLES = {"Layout-guided Flux.2-dev": "flux2", "Layout-guided Qwen-Image": "qwen_image",
+DIT_EXAMPLES = {"Layout-guided Flux.2-dev": "flux2", "Layout-guided Flux.2-klein": "flux2",
+                "Layout-guided Qwen-Image": "qwen_image",
                 "Layout-guided Z-Image": "z_image", "Layout-guided Anima": "anima",
                 "Layout-guided Wan 2.1 moving box": "wan"}
 # what Predict Layout finds in each example's prompt; the Wan example's car has the box editor's end box

@@ -50,6 +50,13 @@ const SPECS = {
       clip: { loader: 'CLIPLoader', clip_name: 'mistral_3_small_flux2_bf16.safetensors', type: 'flux2' },
       encoder: 'Mistral 3 Small', vae: 'flux2-vae.safetensors', latent: 'EmptyFlux2LatentImage', size: 1024,
       steps: 20, cfg: 1.0, guidance: 4.0, sampler: 'euler', scheduler: 'simple' },
+  // Flux.2 Klein 4B (distilled) as ComfyUI's own image_flux2_klein_text_to_image loads it (Qwen3 4B through
+  // CLIPLoader type flux2, no guidance embedding, 4 Euler steps at cfg 1), sampled by KSampler on `simple`.
+  'Layout-guided Flux.2-klein':
+    { ...DIT, prefix: 'spacetime_flux2_klein', unet: 'flux-2-klein-4b.safetensors',
+      clip: { loader: 'CLIPLoader', clip_name: 'qwen_3_4b.safetensors', type: 'flux2' },
+      encoder: 'Qwen3 4B', vae: 'flux2-vae.safetensors', latent: 'EmptyFlux2LatentImage', size: 1024,
+      steps: 4, cfg: 1.0, sampler: 'euler', scheduler: 'simple' },
   'Layout-guided Qwen-Image':
     { ...DIT, prefix: 'spacetime_qwen_image', unet: 'qwen_image_fp8_e4m3fn.safetensors',
       clip: { loader: 'CLIPLoader', clip_name: 'qwen_2.5_vl_7b_fp8_scaled.safetensors', type: 'qwen_image' },
