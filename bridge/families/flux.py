@@ -36,21 +36,29 @@ def _diffusion_model(model_patcher: Any) -> Any:
     return model
 
 
-def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Module]:
-    """``{("double" | "single", index): block}`` of a Flux.1 or Chroma model (empty for any other)."""
-    model = _diffusion_model(model_patcher)
-    if model is None:
-        return {}
+def blocks_of(model: Any) -> dict[tuple[str, int], torch.nn.Module]:
+    """``{("double" | "single", index): block}`` of a model of Flux's class (Flux.1, Chroma, Flux.2)."""
     return {(kind, i): block for kind in ("double", "single")
             for i, block in enumerate(getattr(model, f"{kind}_blocks", []))}
 
 
+def block_counts(model: Any) -> dict[str, int]:
+    """How many blocks of each kind, for the `blocks` setting."""
+    return {"double": len(model.double_blocks), "single": len(model.single_blocks)}
+
+
+def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Module]:
+    """The blocks of a Flux.1 or Chroma model (empty for any other)."""
+    model = _diffusion_model(model_patcher)
+    return {} if model is None else blocks_of(model)
+
+
 def context_dims(model_patcher: Any, layers: dict) -> set[int]:
-    """The text width the model's ``txt_in`` projects from (T5-XXL's 4096 on the real models)."""
+    """The text width the model's ``txt_in`` projects from (T5-XXL's 4096 on Flux.1; on Flux.2 three hidden layers
+    of its text encoder side by side)."""
     return {int(model_patcher.model.diffusion_model.txt_in.in_features)}
 
 
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     model = clone.model.diffusion_model
-    install_joint(clone, runtime, int(model.patch_size),
-                  {"double": len(model.double_blocks), "single": len(model.single_blocks)})
+    install_joint(clone, runtime, int(model.patch_size), block_counts(model))

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 
 from ..runtime import SpaceTimeRuntime
+from .flux import block_counts, blocks_of
+from .flux import context_dims as context_dims  # the seam's question, answered as for Flux.1: txt_in's width
 from .joint_attention import install_joint
 from .lookup import diffusion_model
 from .text_positions import install_text_positions
@@ -36,17 +38,9 @@ def _diffusion_model(model_patcher: Any) -> Any:
 
 
 def attention_layers(model_patcher: Any) -> dict[tuple[str, int], torch.nn.Module]:
-    """``{("double" | "single", index): block}`` of a Flux.2 model (empty for any other)."""
+    """The blocks of a Flux.2 model (empty for any other)."""
     model = _diffusion_model(model_patcher)
-    if model is None:
-        return {}
-    return {(kind, i): block for kind in ("double", "single")
-            for i, block in enumerate(getattr(model, f"{kind}_blocks"))}
-
-
-def context_dims(model_patcher: Any, layers: dict) -> set[int]:
-    """The text width the model's ``txt_in`` projects from (three hidden layers of the text encoder, side by side)."""
-    return {int(model_patcher.model.diffusion_model.txt_in.in_features)}
+    return {} if model is None else blocks_of(model)
 
 
 def own_prompt_offset(encoded: int) -> int:
@@ -56,7 +50,7 @@ def own_prompt_offset(encoded: int) -> int:
 
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     model = clone.model.diffusion_model
-    counts = {"double": len(model.double_blocks), "single": len(model.single_blocks)}
+    counts = block_counts(model)
     install_joint(clone, runtime, int(model.patch_size), counts)
     regions = runtime.regions
     encoded = [int(e.shape[1]) for e in regions.embeddings] + [int(regions.empty.shape[1])]

@@ -10,37 +10,16 @@ import pytest
 import torch
 
 from . import patch_support as ps
-
-SAME_LENGTH = "a blue cat and a red dog"        # a negative as long as the prompts, so CFG batches it with the cond
-WEIGHTS = (1.5, 0.7)
+from .patch_contract import SAME_LENGTH, WEIGHTS, PatchContract, patched
 
 
-def patched(comfy, tiny, regs, weights=WEIGHTS, **kw):
-    """`tiny`'s model through SpaceTime Attention Patch with constant `weights` per region (`**kw`: the node's
-    other inputs)."""
-    return ps.patch(comfy, tiny.model, regs, ps.constant_weights(comfy, weights), **kw)
-
-
-class CrossAttentionContract:
-    """Subclasses set `GRID` (the token grid a test sample makes) and the three family functions below, as
-    ``staticmethod``s."""
+class CrossAttentionContract(PatchContract):
+    """Subclasses set `GRID` (the token grid a test sample makes) and, as ``staticmethod``s, `sample`
+    (`PatchContract`) and the two family functions below."""
 
     GRID: tuple[int, int]
-    sample: Callable[..., torch.Tensor]          # (model, clip, cfg=1.0, batch=1, steps=2, negative=...) -> latent
     first_call: Callable[..., dict[int, dict]]   # (model, clip, **sample kwargs) -> records per block index
     reference_check: Callable[..., int]          # (tiny, regs, records, weights, mode) -> how many layers checked
-
-    def test_patched_sampling_differs_and_is_finite(self, comfy, tiny, regs):
-        vanilla = self.sample(tiny.model, tiny.clip)
-        result = self.sample(patched(comfy, tiny, regs), tiny.clip)
-        assert torch.isfinite(result).all() and not torch.equal(result, vanilla)
-
-    @pytest.mark.parametrize("case", ["zero weights", "outside the step window"])
-    def test_zero_weights_reproduce_vanilla_bit_for_bit(self, comfy, tiny, regs, case):
-        vanilla = self.sample(tiny.model, tiny.clip, cfg=3.0, batch=2, negative="blurry")
-        model = (patched(comfy, tiny, regs, weights=(0.0, 0.0)) if case == "zero weights"
-                 else patched(comfy, tiny, regs, start_percent=0.99, end_percent=1.0))
-        assert torch.equal(self.sample(model, tiny.clip, cfg=3.0, batch=2, negative="blurry"), vanilla)
 
     def test_outside_every_region_and_the_uncond_rows_are_vanilla_in_guidance_mode(self, comfy, tiny, regs):
         """First model call, first block (batched cfg 4, batch 2; later blocks read the changed residual): the
