@@ -146,7 +146,8 @@ def test_model_without_cross_attention_is_a_clear_error(comfy, tiny_sd15, regs):
     patcher = ModelPatcher(NoCrossAttn(), torch.device("cpu"), torch.device("cpu"))
     with pytest.raises(ValueError, match=r"SpaceTime Attention Patch: the patch does not know this model \(Conv2d\): "
                                          r"it finds no attention layers where text meets image. Supported: SD1.x.*; "
-                                         r"Flux.1 \(dev, schnell, Kontext\) and Chroma; SD3 and SD3.5"):
+                                         r"Flux.1 \(dev, schnell, Kontext\) and Chroma; Flux.2 \(dev, Klein\); "
+                                         r"SD3 and SD3.5"):
         ps.patch(comfy, patcher, regs)
 
 
