@@ -74,12 +74,21 @@ def _unpadded(regs):
                                empty=regs.empty[:, :regs.empty_length])
 
 
+def _pe_alone(block: str, model, encoding: torch.Tensor) -> torch.Tensor:
+    """The rotary table `block` uses when the unpatched model samples with `encoding` as the whole prompt."""
+    cond = [[encoding, {"pooled_output": None}]]
+    blocks = getattr(model.model.diffusion_model, f"{block}_blocks")
+    return first_call(blocks[0], lambda: ps.sample(model, cond, cond, 64, 96, steps=1, cfg=1.0, scheduler="simple",
+                                                   latent_channels=128), _block_call)["pe"]
+
+
 @pytest.mark.parametrize("encoder", ["as encoded", "padding cut"])
 @pytest.mark.parametrize("block", ["double", "single"])
 def test_each_text_keeps_the_positions_it_has_alone(comfy, tiny, regs, encoder, block):
     """The rotary table a block uses: the prompt's and the image's rows are the unpatched model's, bit for bit;
-    each local prompt and the empty prompt take the positions of their real tokens as a prompt of their own: from
-    0 when the encoder padded it to 512, ending at 511 when the model pads it at the front."""
+    each local prompt and the empty prompt take the rows its real tokens get when the unpatched model samples it
+    as the whole prompt (the model pads it at the front to 512 where its encoder did not: from 0 when the encoder
+    padded it to 512, ending at 511 when not), Flux.2's numbered axis."""
     regs = regs if encoder == "as encoded" else _unpadded(regs)
     vanilla = _first(block, tiny.model, tiny.clip)["pe"]
     patched = _first(block, _patched(comfy, tiny, regs), tiny.clip)["pe"]
@@ -88,9 +97,11 @@ def test_each_text_keeps_the_positions_it_has_alone(comfy, tiny, regs, encoder, 
     assert torch.equal(patched[:, :, prefix:], vanilla)
     embedder = tiny.model.model.diffusion_model.pe_embedder
     start = 0
-    for n, encoded in zip(list(regs.lengths) + [regs.empty_length],
-                          [e.shape[1] for e in regs.embeddings] + [regs.empty.shape[1]]):
-        first = 0 if encoded == TEXT else TEXT - n
+    for n, encoding in zip(list(regs.lengths) + [regs.empty_length], list(regs.embeddings) + [regs.empty]):
+        alone = _pe_alone(block, tiny.model, encoding)
+        padding = alone.shape[2] - CELLS - encoding.shape[1]        # what the model put in front
+        assert torch.equal(patched[:, :, start:start + n], alone[:, :, padding:padding + n]), (start, n)
+        first = 0 if encoding.shape[1] == TEXT else TEXT - n
         ids = torch.zeros(1, n, 4)
         ids[..., 3] = first + torch.arange(n, dtype=torch.float32)
         assert torch.equal(patched[:, :, start:start + n], embedder(ids).to(patched.dtype)), (start, n, first)
