@@ -54,7 +54,7 @@ def apply_patch(model: Any, regions: Regions, weights: StepWeights, config: Patc
     info = {"version": 1, "family": family.NAME, "mode": config.mode, "mask_shape": config.mask_shape,
             "radius": config.radius, "feather": config.feather, "strength": config.strength,
             "start_percent": config.start_percent, "end_percent": config.end_percent, "blocks": config.blocks,
-            "region_attention": config.region_attention,
+            "region_attention": config.region_attention, "modulation": config.modulation,
             "regions": regions.describe()}
     options = m.model_options.setdefault("transformer_options", {})
     if len(regions) == 0 or config.strength == 0:

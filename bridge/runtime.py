@@ -35,6 +35,7 @@ T = TypeVar("T")
 
 log = logging.getLogger("spacetime_attention")
 REGION_ATTENTION = ("open", "restricted")
+MODULATION = ("regional", "global")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class PatchConfig:
     end_percent: float = 1.0
     blocks: str = "all"                 # DiTs: which blocks act (spacetime.blocks)
     region_attention: str = "open"      # DiTs: whether a region's image tokens read other regions' tokens
+    modulation: str = "regional"        # Flux.1: whether a region's image is modulated by its local pooled text
 
     def __post_init__(self) -> None:
         # a mode the nodes' menus do not offer would silently run as mix (API prompts skip the menus' check)
@@ -56,6 +58,8 @@ class PatchConfig:
         if self.region_attention not in REGION_ATTENTION:
             raise ValueError(f"region_attention must be one of {list(REGION_ATTENTION)}, got "
                              f"{self.region_attention!r}")
+        if self.modulation not in MODULATION:
+            raise ValueError(f"modulation must be one of {list(MODULATION)}, got {self.modulation!r}")
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,8 @@ VARIANTS = [
             blocks="every other"),
     Variant("guidance w=4->0 single blocks, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
             blocks="single"),
+    Variant("guidance w=4->0 global modulation, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
+            modulation="global"),
     # Where and when the term acts (DiT lab probes against its square-filled boxes).
     Variant("guidance w=4->0 until 50%, predicted boxes", "predicted", "guidance", 4.0, weight_end=0.0,
             end_percent=0.5),

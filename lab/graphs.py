@@ -29,7 +29,7 @@ class Variant:
     """One way of sampling a caption: `boxes` is None (vanilla), "predicted", "gold" or "swapped"; `optimise`
     samples through Optimize Step Weights (attention objective) starting from the schedule; `weight_end` makes the
     schedule a linear ramp from `weight` (first step) to `weight_end` (last step), the paper's temporal control;
-    `blocks` and `region_attention` are the patch's DiT controls (the lab measures them to choose their defaults;
+    `blocks`, `region_attention` and `modulation` are the patch's DiT controls (the lab measures them to choose their defaults;
     a UNet ignores them, so `dit_only` variants run on the DiT lab model only); `mask_shape`, `radius`,
     `feather` and `end_percent` are the patch's own inputs of those names."""
 
@@ -41,6 +41,7 @@ class Variant:
     weight_end: float | None = None
     blocks: str = "all"
     region_attention: str = "open"
+    modulation: str = "regional"
     mask_shape: str = "box"
     radius: float = 0.2
     feather: float = 0.0
@@ -49,7 +50,7 @@ class Variant:
     @property
     def dit_only(self) -> bool:
         """True when the variant differs from another only by DiT controls, which a UNet ignores."""
-        return self.blocks != "all" or self.region_attention != "open"
+        return self.blocks != "all" or self.region_attention != "open" or self.modulation != "regional"
 
     def __post_init__(self) -> None:
         if self.boxes not in BOXES:
@@ -100,7 +101,7 @@ def caption_prompt(scene: Scene, caption: str, variants: list[Variant], seed: in
                 "model": ["ckpt", 0], "regions": [f"regions{k}", 0], "step_weights": [f"weights{k}", 0],
                 "mode": v.mode, "mask_shape": v.mask_shape, "radius": v.radius, "feather": v.feather,
                 "strength": 1.0, "start_percent": 0.0, "end_percent": v.end_percent, "blocks": v.blocks,
-                "region_attention": v.region_attention}}
+                "region_attention": v.region_attention, "modulation": v.modulation}}
             model = [f"patch{k}", 0]
         if v.optimise:
             p[f"sample{k}"] = {"class_type": "SpaceTimeOptimizeStepWeights", "inputs": {

@@ -10,7 +10,7 @@ from ..spacetime.combine import MODES
 from ..spacetime.masks import SHAPES
 from ..spacetime.step_weights import DEFAULT_GRID, StepWeights
 from ..bridge.patch import apply_patch
-from ..bridge.runtime import REGION_ATTENTION, PatchConfig
+from ..bridge.runtime import MODULATION, REGION_ATTENTION, PatchConfig
 from .types import Regions as RegionsType, StepWeights as StepWeightsType
 
 NAME = "SpaceTime Attention Patch"
@@ -71,6 +71,13 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
                                        "does; restricted keeps a region's image tokens from reading the tokens of "
                                        "other regions (less leaking between objects, a little more compute). "
                                        "The prompt and the background always read everything."),
+                io.Combo.Input("modulation", options=list(MODULATION), default="regional", optional=True,
+                               tooltip="Flux.1 only (its pooled CLIP-L text sets the shift, scale and gate of "
+                                       "every image token alike): regional modulates the image inside each box "
+                                       "as the model would for that object's local prompt, in proportion to its "
+                                       "weight up to 1 (the objects' shapes follow it); global keeps the "
+                                       "prompt's modulation everywhere, as the model does. Other models have no "
+                                       "pooled-text modulation and ignore it."),
             ],
             outputs=[io.Model.Output(display_name="model", tooltip="A patched clone of the input model.")],
         )
@@ -78,13 +85,13 @@ class SpaceTimeAttentionPatch(io.ComfyNode):
     @classmethod
     def execute(cls, model, regions, step_weights=None, mode="guidance", mask_shape="box", radius=0.2,
                 feather=0.0, strength=1.0, start_percent=0.0, end_percent=1.0, blocks="all",
-                region_attention="open") -> io.NodeOutput:
+                region_attention="open", modulation="regional") -> io.NodeOutput:
         if start_percent > end_percent:
             raise ValueError(f"{NAME}: start_percent ({start_percent}) is after end_percent ({end_percent})")
         try:
             config = PatchConfig(mode=mode, mask_shape=mask_shape, radius=radius, feather=feather,
                                  strength=strength, start_percent=start_percent, end_percent=end_percent,
-                                 blocks=blocks, region_attention=region_attention)
+                                 blocks=blocks, region_attention=region_attention, modulation=modulation)
         except ValueError as exc:
             raise ValueError(f"{NAME}: {exc}") from None
         if step_weights is None:

@@ -14,6 +14,7 @@ import torch
 from ..runtime import SpaceTimeRuntime
 from .joint_attention import install_joint
 from .lookup import diffusion_model
+from .regional_modulation import install_modulation
 
 NAME = "flux"
 SUPPORTED = "Flux.1 (dev, schnell, Kontext) and Chroma"
@@ -61,4 +62,4 @@ def context_dims(model_patcher: Any, layers: dict) -> set[int]:
 
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     model = clone.model.diffusion_model
-    install_joint(clone, runtime, int(model.patch_size), block_counts(model))
+    install_joint(clone, runtime, int(model.patch_size), block_counts(model), modulation=install_modulation)

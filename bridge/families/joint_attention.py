@@ -45,8 +45,10 @@ class ModelCallWrapper:
     """``APPLY_MODEL`` wrapper: prepends the local prompts to the context and describes the call."""
 
     def __init__(self, runtime: SpaceTimeRuntime, apply_model: Any, patch_size: int, blocks: frozenset | None,
-                 text_tokens: Callable[[int], int] | None = None, skip: dict[str, str] | None = None):
+                 text_tokens: Callable[[int], int] | None = None, skip: dict[str, str] | None = None,
+                 modulation: Any = None):
         self.runtime = runtime
+        self.modulation = modulation
         self.signature = inspect.signature(apply_model)
         self.patch_size = patch_size
         self.blocks = blocks
@@ -71,7 +73,10 @@ class ModelCallWrapper:
         options = dict(bound.arguments.get("transformer_options") or {})
         options[CALL_KEY] = call
         bound.arguments["transformer_options"] = options
-        return executor(*bound.args, **bound.kwargs)
+        if self.modulation is None:
+            return executor(*bound.args, **bound.kwargs)
+        with self.modulation.during(bound.arguments, call):
+            return executor(*bound.args, **bound.kwargs)
 
     def _read_call(self, arguments: dict) -> JointCall | None:
         x, context = arguments["x"], arguments.get("c_crossattn")
@@ -168,7 +173,8 @@ class JointAttentionOverride:
 
 
 def install_joint(clone: Any, runtime: SpaceTimeRuntime, patch_size: int, counts: dict[str, int],
-                  text_tokens: Callable[[int], int] | None = None, skip: dict[str, str] | None = None) -> None:
+                  text_tokens: Callable[[int], int] | None = None, skip: dict[str, str] | None = None,
+                  modulation: Callable[[Any, SpaceTimeRuntime, frozenset | None], Any] | None = None) -> None:
     """Registers the model-call wrapper and the attention override on the cloned patcher; `counts` gives the
     model's blocks of each kind, for the `blocks` setting; `text_tokens(n)`, the joint-sequence tokens a text of n
     context tokens becomes (default n); `skip`, model inputs whose calls the family leaves alone, with the reason."""
@@ -180,6 +186,6 @@ def install_joint(clone: Any, runtime: SpaceTimeRuntime, patch_size: int, counts
         raise ValueError(f"blocks: {err}") from None
     clone.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.APPLY_MODEL, WRAPPER_KEY,
                                ModelCallWrapper(runtime, clone.model._apply_model, patch_size, blocks, text_tokens,
-                                                skip))
+                                                skip, modulation(clone, runtime, blocks) if modulation else None))
     options = clone.model_options.setdefault("transformer_options", {})
     options[OVERRIDE_KEY] = JointAttentionOverride(runtime, options.get(OVERRIDE_KEY))
