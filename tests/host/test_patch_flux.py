@@ -9,7 +9,8 @@ import torch
 
 from support import patch_support as ps
 from support.capture import detached, first_call, outputs
-from support.joint_attention_contract import JointAttentionContract, patched as _patched
+from support.joint_attention_contract import JointAttentionContract, patched as _patched, prefix
+from support.patch_contract import SAME_LENGTH
 from support.tiny_loader import tiny_loader
 
 PROMPT = "a red cat and a blue dog"
@@ -66,6 +67,7 @@ def _first_block(model, clip, **kw) -> dict:
 class TestContract(JointAttentionContract):
     GRID = (4, 6)                               # 64 x 96 px: an 8 x 12 latent in 2 x 2 patches
     BLOCKS = {("double", 0), ("double", 1), ("single", 0), ("single", 1)}
+    ATTENTION_ONLY = {"modulation": "global"}   # regional modulation changes the boxes' tokens before attention
     sample = staticmethod(_sample)
     first_block = staticmethod(_first_block)
 
@@ -142,3 +144,81 @@ def test_the_flux_graph_runs_through_the_executor(comfy, tiny_flux):
         assert images["patched"].shape == images["vanilla"].shape == (64, 96, 3)
         assert not np.array_equal(images["patched"], images["vanilla"])
 
+
+
+FIELDS = ("shift", "scale", "gate")
+
+
+def _first_modulation(model, clip, block, **kw) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The vec a block's modulation read in the first model call and the shift, scale and gate it gave."""
+    return first_call(block, lambda: _sample(model, clip, steps=1, **kw),
+                      lambda args, kwargs, out: (detached(args[0]), [detached(getattr(out[0], f)) for f in FIELDS]))
+
+
+@pytest.mark.parametrize("kind", ["double", "single"])
+def test_regional_modulation_gives_each_box_its_local_prompts_pooled_text(comfy, tiny, regs, kind):
+    """Inside box i a block modulates the image as the model would for vec + vector_in(pooled_i) - vector_in(y),
+    blended by the box's weight up to 1 (1.5 -> all of it, 0.7 -> 70 %); text tokens, cells outside every box and
+    the negative's rows keep the model's own modulation exactly."""
+    flux = tiny.model.model.diffusion_model
+    module = flux.double_blocks[0].img_mod if kind == "double" else flux.single_blocks[0].modulation
+    model = _patched(comfy, tiny, regs)
+    rt = ps.runtime(comfy, model, trace=True)
+    vec, got = _first_modulation(model, tiny.clip, module, cfg=4.0, negative=SAME_LENGTH)
+    cond = [c.cond_chunks for c in rt.trace if c.layer == ("model", 0)][0]
+    assert vec.shape[0] == 2 and len(cond) == 1
+    row, other = cond[0], 1 - cond[0]
+    y = ps.encode(tiny.clip, PROMPT)[0][1]["pooled_output"]
+    pooled = torch.cat([p.reshape(1, -1) for p in regs.pooled])
+    masks = rt.region_masks(4, 6)
+    share = masks.t() * torch.tensor([1.0, 0.7])                                   # [cells, R]: mask x min(w, 1)
+    with torch.no_grad():
+        own = type(module).forward(module, vec)[0]
+        local = type(module).forward(module, vec[row] + flux.vector_in(pooled) - flux.vector_in(y))[0]
+    n_text = got[0].shape[1] - 24
+    assert n_text == (0 if kind == "double" else 256 + prefix(regs))
+    for f, g in zip(FIELDS, got):
+        base = getattr(own, f)
+        assert torch.equal(g[other], base[other].expand_as(g[other]))            # the negative: the model's own
+        assert torch.equal(g[row, :n_text], base[row].expand(n_text, -1))         # text tokens: the model's own
+        expected = base[row] + share @ (getattr(local, f)[:, 0] - base[row])
+        assert torch.allclose(g[row, n_text:], expected, atol=1e-5, rtol=1e-4), f
+        outside = masks.amax(dim=0) == 0
+        assert outside.any() and torch.equal(g[row, n_text:][outside], base[row].expand(int(outside.sum()), -1))
+        assert (g[row, n_text:][~outside] - base[row]).abs().max() > 1e-4
+
+
+def test_global_modulation_leaves_the_blocks_modulation_alone(comfy, tiny, regs):
+    module = tiny.model.model.diffusion_model.double_blocks[0].img_mod
+    model = _patched(comfy, tiny, regs, modulation="global")
+    assert not any(name.endswith("img_mod.forward") or name.endswith("modulation.forward")
+                   for name in model.object_patches)
+    assert _first_modulation(model, tiny.clip, module)[1][0].shape[1] == 1
+
+
+def test_a_bad_modulation_names_the_node_and_the_field(comfy, tiny, regs):
+    with pytest.raises(ValueError, match=r"^SpaceTime Attention Patch: modulation must be one of \['regional', "
+                                         r"'global'\], got 'local'"):
+        _patched(comfy, tiny, regs, modulation="local")
+
+
+def test_calls_with_reference_images_keep_the_prompts_modulation(comfy, tiny, regs, caplog):
+    """Flux.1 Kontext's reference tokens follow the image in the double blocks, where the regional modulation has
+    no cells for them: such calls keep the prompt's modulation (said once) and the attention term still acts."""
+    import node_helpers
+
+    ref = torch.randn(1, 16, 8, 12, generator=torch.Generator().manual_seed(3))
+    positive = node_helpers.conditioning_set_values(ps.encode(tiny.clip, PROMPT), {"reference_latents": [ref]},
+                                                    append=True)
+    module = tiny.model.model.diffusion_model.double_blocks[0].img_mod
+
+    def run(model):
+        return ps.sample(model, positive, positive, 64, 96, steps=1, cfg=1.0, scheduler="simple",
+                         latent_channels=16)
+
+    model = _patched(comfy, tiny, regs)
+    with caplog.at_level("WARNING"):
+        mods = first_call(module, lambda: run(model), lambda args, kwargs, out: detached(out[0].shift))
+    assert mods.shape[1] == 1
+    assert "reference images" in caplog.text
+    assert not torch.equal(run(model), run(tiny.model))

@@ -19,10 +19,13 @@ def prefix(regs) -> int:
 
 class JointAttentionContract(PatchContract):
     """Subclasses set `GRID` (the token grid a test sample makes), `BLOCKS` (the blocks every patched call runs
-    through, as the trace names them) and, as ``staticmethod``s, `sample` and `first_block`."""
+    through, as the trace names them) and, as ``staticmethod``s, `sample` and `first_block`; `ATTENTION_ONLY`, the
+    node inputs that leave the patch's attention term alone acting (Flux.1: ``modulation`` global), under which the
+    first block's guarantees of the attention design are checked."""
 
     GRID: tuple[int, int]
     BLOCKS: set[tuple[str, int]]
+    ATTENTION_ONLY: dict = {}
     first_block: Callable[..., dict]         # (model, clip, **sample kwargs) -> {"img", "txt"}: the first block's
     #                                          outputs in a one-step run; img holds the grid's tokens first
 
@@ -35,7 +38,7 @@ class JointAttentionContract(PatchContract):
         """The prompt's tokens and every image token outside the boxes compute what the unpatched model computes
         (to fp32 rounding); tokens inside the boxes change; the local prompts come first."""
         vanilla = self.first_block(tiny.model, tiny.clip)
-        model = patched(comfy, tiny, regs)
+        model = patched(comfy, tiny, regs, **self.ATTENTION_ONLY)
         result = self.first_block(model, tiny.clip)
         n = prefix(regs)
         assert result["txt"].shape[1] == vanilla["txt"].shape[1] + n
@@ -48,8 +51,8 @@ class JointAttentionContract(PatchContract):
 
     def test_the_prompt_never_reads_the_local_prompts(self, comfy, tiny, regs):
         other = ps.regions(comfy, tiny.clip, phrases=("a green frog", "a yellow bird on a branch"))
-        a = self.first_block(patched(comfy, tiny, regs), tiny.clip)
-        b = self.first_block(patched(comfy, tiny, other), tiny.clip)
+        a = self.first_block(patched(comfy, tiny, regs, **self.ATTENTION_ONLY), tiny.clip)
+        b = self.first_block(patched(comfy, tiny, other, **self.ATTENTION_ONLY), tiny.clip)
         pa, pb = prefix(regs), prefix(other)
         assert torch.allclose(a["txt"][:, pa:], b["txt"][:, pb:], atol=1e-6)
         assert not torch.allclose(a["txt"][:, :regs.lengths[0]].mean(1), b["txt"][:, :other.lengths[0]].mean(1))
