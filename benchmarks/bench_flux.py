@@ -7,7 +7,8 @@ usage: $SPACETIME_HOST_PYTHON benchmarks/bench_flux.py [--sizes 512 1024] [--reg
 A Flux.1-dev-shaped model at the real width (hidden 3072, 24 heads of 128, T5 context 4096 x 512 tokens, pooled
 768, guidance embedding) with a few blocks of each kind, random weights, fp32 on the CPU, sampled by ComfyUI's
 KSampler at cfg 1 (Flux dev's way: no negative pass). The local prompts are random T5-shaped embeddings of 256
-tokens of which 12 carry the prompt (the empty prompt: 2), as Region Prompt Encode gives them; ConditioningSetMask
+tokens of which 12 carry the prompt (the empty prompt: 2), and a pooled CLIP-L text each (so the patch modulates the
+boxes regionally, its default), as Region Prompt Encode gives them; ConditioningSetMask
 gets the same 256-token embeddings with a box mask each (at R = 4 only: it runs one model pass per region). Every method run is bracketed by vanilla runs and its ratio
 is its time over the mean of the two neighbouring vanilla runs (drifts of a shared machine cancel); times are per
 step of one euler step. --memory measures the peak RSS of a fresh child process per method (peak reset after the
@@ -61,7 +62,7 @@ def regions(host, r: int, gen):
     Regions = host.pack_module("spacetime.regions").Regions
     boxes = torch.tensor(BOXES[:r])
     return Regions(embeddings=[torch.randn(1, LOCAL_TOKENS, 4096, generator=gen) for _ in range(r)],
-                   pooled=[None] * r, boxes=boxes, centers=(boxes[:, :2] + boxes[:, 2:]) / 2,
+                   pooled=[torch.randn(1, 768, generator=gen) for _ in range(r)], boxes=boxes, centers=(boxes[:, :2] + boxes[:, 2:]) / 2,
                    names=[f"object {i}" for i in range(r)], prompts=[f"object {i}" for i in range(r)],
                    empty=torch.randn(1, LOCAL_TOKENS, 4096, generator=gen), lengths=[LOCAL_LENGTH] * r,
                    empty_length=EMPTY_LENGTH)
