@@ -1,5 +1,6 @@
-"""What the families that hook blocks by object patches share: hooks that clones share, chaining an object patch on
-a module's ``forward``, and which of a DiT's ``blocks[i].cross_attn`` the ``blocks`` setting selects."""
+"""What the families that hook blocks share: hooks that clones share, chaining an object patch on a module's
+``forward`` or a ``dit`` block replace on the one another pack set, and which of a DiT's ``blocks[i].cross_attn``
+the ``blocks`` setting selects."""
 from __future__ import annotations
 
 import functools
@@ -24,6 +25,31 @@ def chain_object_patch(clone: Any, name: str, module: torch.nn.Module,
     """Object patch `name` (``module``'s forward) on the clone, wrapping the one another pack set there, if any."""
     previous = clone.object_patches.get(name) or functools.partial(type(module).forward, module)
     clone.add_object_patch(name, make(previous))
+
+
+class ChainedBlockReplace(SharedHook):
+    """A ``dit`` block replace that changes what a block is handed (`adjust`) and passes it on to the replace that
+    was there before, or to the block itself."""
+
+    def __init__(self, previous: Callable | None = None):
+        self.previous = previous
+
+    def adjust(self, args: dict) -> dict:
+        raise NotImplementedError
+
+    def __call__(self, args: dict, extra: dict) -> dict:
+        args = self.adjust(args)
+        if self.previous is not None:
+            return self.previous(args, extra)
+        return extra["original_block"](args)
+
+
+def chain_block_replace(clone: Any, kind: str, index: int, make: Callable[[Callable | None], ChainedBlockReplace]
+                        ) -> None:
+    """``dit`` replace of block `index` of `kind` ("double_block", "single_block") on the clone, made by
+    ``make(previous replace or None)``."""
+    replaces = clone.model_options.get("transformer_options", {}).get("patches_replace", {}).get("dit", {})
+    clone.set_model_patch_replace(make(replaces.get((kind, index))), "dit", kind, index)
 
 
 def block_cross_attention(model: Any | None) -> dict[tuple[str, int], torch.nn.Module]:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..runtime import SpaceTimeRuntime
+from .hooks import ChainedBlockReplace, chain_block_replace
 from .joint_attention import install_joint
 from .lookup import diffusion_model
 
@@ -36,28 +37,21 @@ def context_dims(model_patcher: Any, layers: dict) -> set[int]:
     return {int(model_patcher.model.diffusion_model.context_embedder.in_features)}
 
 
-class BlockIndex:
+class BlockIndex(ChainedBlockReplace):
     """``dit`` double-block replace: names the block in the ``transformer_options`` its attention receives."""
 
     def __init__(self, index: int, previous: Any = None):
+        super().__init__(previous)
         self.index = index
-        self.previous = previous
 
-    def __deepcopy__(self, memo):
-        return self
-
-    def __call__(self, args: dict, extra: dict) -> dict:
+    def adjust(self, args: dict) -> dict:
         options = dict(args.get("transformer_options") or {})
         options["block_type"], options["block_index"] = "double", self.index
-        args = dict(args, transformer_options=options)
-        if self.previous is not None:
-            return self.previous(args, extra)
-        return extra["original_block"](args)
+        return dict(args, transformer_options=options)
 
 
 def install(clone: Any, runtime: SpaceTimeRuntime) -> None:
     model = clone.model.diffusion_model
     install_joint(clone, runtime, int(model.patch_size), {"double": len(model.joint_blocks)})
-    replaces = clone.model_options.get("transformer_options", {}).get("patches_replace", {}).get("dit", {})
     for i in range(len(model.joint_blocks)):
-        clone.set_model_patch_replace(BlockIndex(i, replaces.get(("double_block", i))), "dit", "double_block", i)
+        chain_block_replace(clone, "double_block", i, lambda previous, i=i: BlockIndex(i, previous))

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from ...spacetime.joint import TokenLayout
+from .hooks import ChainedBlockReplace, SharedHook, chain_block_replace
 from .joint_attention import CALL_KEY
 
 
@@ -27,7 +28,7 @@ def restarted_text_positions(pe: torch.Tensor, layout: TokenLayout, offsets: tup
     return pe.index_select(2, torch.cat(rows))
 
 
-class PositionCache:
+class PositionCache(SharedHook):
     """The restarted table of the current model call: every block of a call receives the same table."""
 
     def __init__(self, offsets: tuple[int, ...]):
@@ -35,40 +36,28 @@ class PositionCache:
         self.source: torch.Tensor | None = None
         self.table: torch.Tensor | None = None
 
-    def __deepcopy__(self, memo):
-        return self
-
     def get(self, pe: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
         if pe is not self.source:
             self.source, self.table = pe, restarted_text_positions(pe, layout, self.offsets)
         return self.table
 
 
-class TextPositions:
+class TextPositions(ChainedBlockReplace):
     """``dit`` block replace: hands a patched call's block the restarted table (see the module's docstring)."""
 
     def __init__(self, cache: PositionCache, previous: Any = None):
+        super().__init__(previous)
         self.cache = cache
-        self.previous = previous
 
-    def __deepcopy__(self, memo):
-        return self
-
-    def __call__(self, args: dict, extra: dict) -> dict:
+    def adjust(self, args: dict) -> dict:
         call = (args.get("transformer_options") or {}).get(CALL_KEY)
-        if call is not None:
-            args = dict(args, pe=self.cache.get(args["pe"], call.layout))
-        if self.previous is not None:
-            return self.previous(args, extra)
-        return extra["original_block"](args)
+        return args if call is None else dict(args, pe=self.cache.get(args["pe"], call.layout))
 
 
 def install_text_positions(clone: Any, blocks: dict[str, int], offsets: tuple[int, ...]) -> None:
     """Registers a `TextPositions` replace on every block (``{"double" | "single": count}``) of the cloned
     patcher, chaining the replace another pack set there; `offsets`: per local prompt, then the empty prompt."""
-    replaces = clone.model_options.get("transformer_options", {}).get("patches_replace", {}).get("dit", {})
     cache = PositionCache(tuple(offsets))
     for kind, count in blocks.items():
-        name = f"{kind}_block"
         for i in range(count):
-            clone.set_model_patch_replace(TextPositions(cache, replaces.get((name, i))), "dit", name, i)
+            chain_block_replace(clone, f"{kind}_block", i, lambda previous: TextPositions(cache, previous))
