@@ -13,9 +13,6 @@ largest first (`lab.detect`).
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -65,27 +62,15 @@ def markdown(rows: list[tuple[str, str, list[str]]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     from .dit_checkpoint import is_dit_lab_checkpoint, load_dit_lab_checkpoint
-    from .experiment import FIXTURES, boot_for_checkpoint
+    from .experiment import boot_for_checkpoint
+    from .probe_cli import parse_probe_args, probe_parser, publish
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", type=Path, default=FIXTURES / "spacetime_lab_dit.safetensors")
-    parser.add_argument("--samples", type=int, default=4, help="images per conditioning (one latent batch)")
-    parser.add_argument("--seed", type=int, default=50, help="KSampler seed of every conditioning")
-    parser.add_argument("--table", type=Path, help="also write the markdown table here")
-    args = parser.parse_args(argv)
-    # Booting ComfyUI changes the working directory: fix relative paths to the caller's first.
-    args.checkpoint = args.checkpoint.resolve()
-    table_path = args.table.resolve() if args.table else None
-    if args.samples < 1:
-        parser.error(f"--samples: must be 1 or more, got {args.samples}")
+    parser = probe_parser(__doc__, "images per conditioning (one latent batch)", "KSampler seed of every conditioning")
+    args = parse_probe_args(parser, argv)
     boot_for_checkpoint(parser, args.checkpoint)
     if not is_dit_lab_checkpoint(args.checkpoint):
         parser.error(f"--checkpoint: {args.checkpoint.name} is not a DiT lab checkpoint (the UNet has no pooled path)")
-    table = markdown(probe(*load_dit_lab_checkpoint(args.checkpoint), args.samples, args.seed))
-    if table_path:
-        table_path.parent.mkdir(parents=True, exist_ok=True)
-        table_path.write_text(table)
-    print(table)
+    publish(markdown(probe(*load_dit_lab_checkpoint(args.checkpoint), args.samples, args.seed)), args.table)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ One object per prompt ("a red square"), vanilla, in the middle of the canvas; pe
 """
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from pathlib import Path
 
@@ -68,27 +67,16 @@ def draw_shapes(host, checkpoint: Path, colours: list[str], samples: int, seed: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .experiment import FIXTURES, boot_for_checkpoint
+    from .experiment import boot_for_checkpoint
+    from .probe_cli import parse_probe_args, probe_parser, publish
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", type=Path, default=FIXTURES / "spacetime_lab_dit.safetensors")
-    parser.add_argument("--samples", type=int, default=4, help="images per colour and shape (one latent batch)")
-    parser.add_argument("--seed", type=int, default=50, help="KSampler seed of the first colour (+1 per colour)")
+    parser = probe_parser(__doc__, "images per colour and shape (one latent batch)",
+                          "KSampler seed of the first colour (+1 per colour)")
     parser.add_argument("--colours", nargs="+", choices=list(COLOURS), default=list(COLOURS))
-    parser.add_argument("--table", type=Path, help="also write the markdown table here")
-    args = parser.parse_args(argv)
-    # Booting ComfyUI changes the working directory: fix relative paths to the caller's first.
-    args.checkpoint = args.checkpoint.resolve()
-    table_path = args.table.resolve() if args.table else None
-    if args.samples < 1:
-        parser.error(f"--samples: must be 1 or more, got {args.samples}")
+    args = parse_probe_args(parser, argv)
     host = boot_for_checkpoint(parser, args.checkpoint)
     drawn = draw_shapes(host, args.checkpoint, args.colours, args.samples, args.seed)
-    table = markdown_header() + "\n" + markdown_row(args.checkpoint.name, drawn) + "\n"
-    if table_path:
-        table_path.parent.mkdir(parents=True, exist_ok=True)
-        table_path.write_text(table)
-    print(table)
+    publish(markdown_header() + "\n" + markdown_row(args.checkpoint.name, drawn) + "\n", args.table)
 
 
 if __name__ == "__main__":

@@ -14,4 +14,4 @@ def per_token(base: torch.Tensor, regional: torch.Tensor, alpha: torch.Tensor) -
     alpha:    ``[B, N, R]`` each token's share of each region (0 outside every region and on rows left alone).
     """
     delta = regional - base
-    return base + torch.bmm(alpha.to(delta.dtype), delta)
+    return torch.baddbmm(base, alpha.to(delta.dtype), delta)     # one pass: base + alpha @ delta

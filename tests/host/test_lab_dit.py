@@ -178,6 +178,24 @@ def test_trained_fixture_draws_the_objects_of_a_caption(comfy):
     assert any(len(f) > 0 for f in found)
 
 
+@pytest.mark.skipif(not FIXTURE.exists(), reason="lab/fixtures/spacetime_lab_dit.safetensors is not there")
+def test_pooled_probe_finds_colour_in_the_context_and_shape_in_the_pooled_text(comfy, tmp_path):
+    """`lab.pooled_probe` end to end on the committed DiT (docs/lab.md, "Regional modulation"): objects take the
+    colour of the prompt whose text tokens the model reads, and a green square's tokens with a yellow circle's
+    pooled text draw a circle."""
+    from lab.pooled_probe import PAIRS, main
+
+    table = tmp_path / "pooled.md"
+    main(["--checkpoint", str(FIXTURE), "--samples", "1", "--table", str(table)])
+    rows = [line.strip("| ").split(" | ") for line in table.read_text().splitlines()[2:]]
+    assert len(rows) == 4 * len(PAIRS)
+    for context, _pooled, drawn in rows:
+        if context != "(empty)" and drawn != "none":
+            assert {found.split("/")[0] for found in drawn.split(", ")} == {context.split()[1]}, (context, drawn)
+    swapped = {(c, p): d for c, p, d in rows}[("a green square", "a yellow circle")]
+    assert swapped.split(", ")[0] == "green/circle"
+
+
 def test_a_run_can_start_from_an_exported_checkpoint(dit_host, tmp_path):
     """--init-from: the Flux, the text encoder and their EMA copies start as the file's weights, at the step it
     records, and training continues from there; a file of another size or kind is refused, naming the option."""

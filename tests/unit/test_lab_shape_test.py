@@ -40,9 +40,10 @@ def test_tally_counts_most_frequent_first_and_rows_follow_shapes():
     (["--checkpoint", "no_such_lab.safetensors"], "--checkpoint: no file at"),
     (["--samples", "0"], "--samples: must be 1 or more, got 0"),
 ])
-def test_bad_options_are_refused_before_comfyui_boots(args, message, capsys):
-    from lab.shape_test import main
+@pytest.mark.parametrize("module", ["lab.shape_test", "lab.pooled_probe"])
+def test_bad_options_are_refused_before_comfyui_boots(module, args, message, capsys):
+    import importlib
 
     with pytest.raises(SystemExit):
-        main(args)
+        importlib.import_module(module).main(args)
     assert message in capsys.readouterr().err
