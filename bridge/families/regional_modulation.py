@@ -74,7 +74,9 @@ class RegionalModulation(SharedHook):
         height, width = call.layout.grid
         masks = runtime.per_resolution(("regional modulation masks", height, width, str(y.device)),
                                        lambda: runtime.region_masks(height, width).to(y.device))
-        pooled = torch.cat([p.reshape(1, -1) for p in regions.pooled]).to(y.device)
+        # on the device once (a copy from host memory per call could wait for the GPU)
+        pooled = runtime.per_resolution(("regional modulation pooled", str(y.device)),
+                                        lambda: torch.cat([p.reshape(1, -1) for p in regions.pooled]).to(y.device))
         alpha = torch.zeros(y.shape[0], masks.shape[1], masks.shape[0], device=y.device)
         alpha[call.rows] = masks.t()[None] * call.weights.float().clamp(0, 1)[:, None, :]
         keep = torch.zeros(y.shape[0], 1, 1, device=y.device)
