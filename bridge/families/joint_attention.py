@@ -177,7 +177,9 @@ def install_joint(clone: Any, runtime: SpaceTimeRuntime, patch_size: int, counts
                   modulation: Callable[[Any, SpaceTimeRuntime, frozenset | None], Any] | None = None) -> None:
     """Registers the model-call wrapper and the attention override on the cloned patcher; `counts` gives the
     model's blocks of each kind, for the `blocks` setting; `text_tokens(n)`, the joint-sequence tokens a text of n
-    context tokens becomes (default n); `skip`, model inputs whose calls the family leaves alone, with the reason."""
+    context tokens becomes (default n); `skip`, model inputs whose calls the family leaves alone, with the reason;
+    `modulation(clone, runtime, blocks)`, a hook the wrapper hands each call's state to (Flux.1's regional
+    modulation), or None."""
     import comfy.patcher_extension
 
     try:
